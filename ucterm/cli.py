@@ -1,0 +1,185 @@
+"""The `ucterm` command: argparse front for every sub-command (design.md §3).
+
+Argument definitions live here, in one place, because they are a public contract that users
+script against. The work lives in the modules named in `_HANDLERS`, imported only when their
+command runs: `ucterm --help`, `ucterm scan --help` and the headless commands never import
+Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ucterm import __version__
+
+#: command -> "module:function" that takes the parsed namespace and returns an exit code.
+_HANDLERS: dict[str, str] = {
+    "tui": "ucterm.tui.launch:run_tui",
+    "demo": "ucterm.tui.launch:run_demo",
+    "scan": "ucterm.scan_cli:run",
+    "check": "ucterm.check:run",
+    "renew": "ucterm.renewal.cli:run_renew",
+    "resume": "ucterm.renewal.cli:run_resume",
+    "jobs": "ucterm.renewal.cli:run_jobs",
+    "lab": "ucterm.lab.cli:run",
+    "info": "ucterm.cli:run_info",
+}
+
+
+def _inventory_arg(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    # Sub-parsers suppress their default so that `ucterm --inventory F scan` keeps F.
+    p.add_argument("--inventory", type=Path, metavar="FILE", default=None if top else argparse.SUPPRESS,
+                   help="inventory TOML (default: inventory.toml in the user config dir)")
+
+
+def _read_only_arg(p: argparse.ArgumentParser, *, top: bool = False) -> None:
+    p.add_argument("--read-only", action="store_true", default=False if top else argparse.SUPPRESS,
+                   help="disable every renewal action")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ucterm",
+        description="See certificate expiry across Cisco UC clusters and renew CA-signed certificates.",
+        epilog="Run `ucterm demo` to try everything on an embedded lab estate.",
+    )
+    parser.add_argument("--version", action="version", version=f"ucterm {__version__}")
+    _inventory_arg(parser, top=True)
+    _read_only_arg(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("tui", help="the terminal application on your inventory (the default)")
+    _inventory_arg(p)
+    _read_only_arg(p)
+
+    p = sub.add_parser("demo", help="start the embedded lab estate and open the application on it")
+    _inventory_arg(p)
+    _read_only_arg(p)
+    p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
+                   help="lab timing profile (default: demo)")
+
+    p = sub.add_parser("scan", help="expiry review of every node",
+                       description="Read every certificate of every node and report expiry. Exit codes: "
+                                   "0 ok, 1 warning, 2 critical/expired, 3 incomplete (a node unreachable).")
+    _inventory_arg(p)
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON on stdout (one row per node and certificate)")
+    fmt.add_argument("--csv", action="store_true", help="CSV on stdout")
+    p.add_argument("--prometheus", type=Path, metavar="FILE", help="also write a textfile-collector file")
+    p.add_argument("--warn-days", type=int, metavar="N", help="warning threshold in days")
+    p.add_argument("--crit-days", type=int, metavar="N", help="critical threshold in days")
+    p.add_argument("--cluster", action="append", metavar="NAME", help="only these clusters")
+    p.add_argument("--no-probe", action="store_true", help="skip the TLS probes of served certificates")
+
+    p = sub.add_parser("check", help="pre-upload validation of what a CA issued",
+                       description="Check a CA-issued certificate before uploading it. Exit codes: "
+                                   "0 clean, 1 warnings, 2 errors, 3 could not run.")
+    _inventory_arg(p)
+    p.add_argument("--cert", required=True, type=Path, metavar="F", help="the issued certificate (any format)")
+    p.add_argument("--csr", type=Path, metavar="F", help="the CSR it was issued from")
+    p.add_argument("--chain", action="append", type=Path, default=[], metavar="F",
+                   help="CA certificates (repeatable; any format, any order)")
+    p.add_argument("--unit", metavar="U", help="the certificate unit (tomcat, CallManager, cup-xmpp, ...)")
+    p.add_argument("--multi-server", action="store_true", help="the certificate is a multi-server (SAN) one")
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+
+    for name, helptext in (("renew", "headless renewal, journaled"),
+                           ("resume", "continue a journaled renewal job")):
+        p = sub.add_parser(name, help=helptext,
+                           description=f"{helptext.capitalize()}. Exit codes: 0 done, 2 failed, "
+                                       "4 waiting for the signed certificate(s).")
+        _inventory_arg(p)
+        if name == "renew":
+            p.add_argument("--cluster", required=True, metavar="C")
+            p.add_argument("--unit", required=True, metavar="U")
+            p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
+            p.add_argument("--multi-server", action="store_true", help="one certificate for the whole cluster")
+            p.add_argument("--lab-ca", action="store_true", help="have the lab CA sign (lab inventories only)")
+            p.add_argument("--dry-run", action="store_true", help="print the plan with exact commands and stop")
+            _read_only_arg(p)
+            p.add_argument("--regenerate-csr", action="store_true",
+                           help="replace an outstanding CSR (only if the CA has not issued from it)")
+        else:
+            p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+        p.add_argument("--signed", action="append", type=Path, default=[], metavar="F",
+                       help="issued certificate files or folders; matched to CSRs by public key")
+        p.add_argument("--chain", action="append", type=Path, default=[], metavar="F", help="CA certificates")
+        p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
+        p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")
+
+    p = sub.add_parser("jobs", help="list journaled renewals and their state")
+    _inventory_arg(p)
+    p.add_argument("--json", action="store_true", help="JSON on stdout")
+
+    p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
+    _inventory_arg(p)
+    p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo")
+    p.add_argument("--write-inventory", type=Path, metavar="FILE",
+                   help="write an inventory (and known_hosts, CA bundle) for the running lab")
+
+    p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions")
+    _inventory_arg(p)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from ucterm.errors import UctermError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args.command = "tui"
+    module_name, func_name = _HANDLERS[args.command].split(":")
+    try:
+        handler = getattr(importlib.import_module(module_name), func_name)
+        return int(handler(args) or 0)
+    except UctermError as exc:
+        print(f"ucterm: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("ucterm: interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # stdout closed early (e.g. `ucterm scan --json | head`): not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    """Paths and versions a bug report needs."""
+    import platform
+
+    from ucterm import paths
+
+    inventory = args.inventory or paths.default_inventory()
+    rows = [
+        ("ucterm", __version__),
+        ("python", platform.python_version()),
+        ("inventory", str(inventory) + ("" if Path(inventory).exists() else " (missing)")),
+        ("preferences", str(paths.preferences_file(Path(inventory)))),
+        ("known_hosts", str(paths.default_known_hosts())),
+        ("state", str(paths.state_dir())),
+        ("jobs", str(paths.jobs_dir())),
+        ("logs", str(paths.log_dir())),
+    ]
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("textual", "asyncssh", "cryptography", "httpx", "platformdirs", "tomli-w"):
+        try:
+            rows.append((dist, version(dist)))
+        except PackageNotFoundError:
+            rows.append((dist, "not installed"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k.ljust(width)}  {v}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
