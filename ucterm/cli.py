@@ -80,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Check a CA-issued certificate before uploading it. Exit codes: "
                                    "0 clean, 1 warnings, 2 errors, 3 could not run.")
     _inventory_arg(p)
-    p.add_argument("--cert", required=True, type=Path, metavar="F", help="the issued certificate (any format)")
+    # Not `required`: argparse would exit 2 (= "errors found"); check.run says what is missing and exits 3.
+    p.add_argument("--cert", type=Path, metavar="F", help="the issued certificate (any format)")
     p.add_argument("--csr", type=Path, metavar="F", help="the CSR it was issued from")
-    p.add_argument("--chain", action="append", type=Path, default=[], metavar="F",
+    p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
                    help="CA certificates (repeatable; any format, any order)")
     p.add_argument("--unit", metavar="U", help="the certificate unit (tomcat, CallManager, cup-xmpp, ...)")
     p.add_argument("--multi-server", action="store_true", help="the certificate is a multi-server (SAN) one")
@@ -106,9 +107,10 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
             p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
-        p.add_argument("--signed", action="append", type=Path, default=[], metavar="F",
+        p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
-        p.add_argument("--chain", action="append", type=Path, default=[], metavar="F", help="CA certificates")
+        p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
+                       help="CA certificates")
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
         p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")
 

@@ -40,6 +40,7 @@ SETTING_KEYS: dict[str, type | tuple[type, ...]] = {
     "trust_on_first_use": bool,
     "transport": str,
     "ca_bundle": str,
+    "lab_ca": str,
     "read_only": bool,
     "banner_timeout": (int, float),
     "command_timeout": (int, float),
@@ -69,6 +70,8 @@ class Settings:
     trust_on_first_use: bool = False
     transport: str = "auto"
     ca_bundle: Path | None = None
+    #: The lab's CA folder (written by `ucterm lab --write-inventory`): lets `renew --lab-ca` sign.
+    lab_ca: Path | None = None
     read_only: bool = False
     banner_timeout: float = 120.0
     command_timeout: float = 120.0
@@ -289,7 +292,7 @@ def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, ba
             raise ctx.error(f'{where} field transport is "{value}"; use one of auto, cli, rest.', "transport")
         if key in ("warn_days", "crit_days") and value < 0:
             raise ctx.error(f"{where} field {key} must be zero or more days.", key)
-        if key in ("known_hosts", "ca_bundle"):
+        if key in ("known_hosts", "ca_bundle", "lab_ca"):
             value = (base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
         if key in ("banner_timeout", "command_timeout"):
             value = float(value)

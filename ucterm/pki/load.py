@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -113,7 +114,7 @@ def _unusable_certificate(cert: x509.Certificate) -> str | None:
         for ext in cert.extensions:
             _ = ext.value
         cert.public_key()
-    except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted input means "unusable"
+    except Exception as exc:  # any parse failure of untrusted input means "unusable"
         return _reason(exc)
     return None
 
@@ -124,7 +125,7 @@ def _unusable_csr(csr: x509.CertificateSigningRequest) -> str | None:
         for ext in csr.extensions:
             _ = ext.value
         csr.public_key()
-    except Exception as exc:  # noqa: BLE001 - see _unusable_certificate
+    except Exception as exc:  # see _unusable_certificate
         return _reason(exc)
     return None
 
@@ -153,10 +154,10 @@ _PRIVATE_KEY_PROBLEM = "contains a private key, which ucterm never reads"
 
 
 def _decode_text(data: bytes) -> str | None:
-    """The input as text if it looks like text (PEM or bare base64), else None.
+    """The input as text when it carries PEM armour, else None (DER, or base64 without armour).
 
-    Windows tools sometimes save UTF-16 with a BOM; everything else is read as Latin-1, which
-    cannot fail and keeps the ASCII of PEM intact whatever the junk around it is.
+    Windows tools sometimes save UTF-16; everything else is read as Latin-1, which cannot fail
+    and keeps the ASCII of PEM intact whatever the junk (an e-mail signature) around it is.
     """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
@@ -305,7 +306,7 @@ def _load_der_object(der: bytes, bundle: Bundle, where: str, order: Iterable[str
                     bundle._problem(f"{where} is a PKCS#7 bundle that holds no certificate")
                 for n, cert in enumerate(certs, 1):
                     bundle._add_certificate(cert, f"certificate {n} of {where}")
-        except Exception:  # noqa: BLE001, S112 - untrusted input: a parse failure means "try the next kind"
+        except Exception:  # untrusted input: a parse failure means "try the next kind"
             continue
         return True
     return False
@@ -353,26 +354,38 @@ def load_bundle(data: bytes, source: str = "<input>") -> Bundle:
     in `problems` ("empty file", "no certificate or CSR found", "contains a private key, …").
     """
     bundle = Bundle(source=source)
+    # cryptography warns about what it will refuse one day (a BER .p7b from Windows, a serial
+    # number that is not positive). Warnings would land in the user's terminal, or across the
+    # TUI; they are recorded instead and the one that matters becomes a problem.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _load_into(data, bundle)
+    if any("serial number" in str(w.message) for w in caught):
+        bundle._problem("holds a certificate whose serial number is not positive, which RFC 5280 "
+                        "forbids; future versions of cryptography will refuse it")
+    return bundle
+
+
+def _load_into(data: bytes, bundle: Bundle) -> None:
     try:
         if not data.strip():
             bundle._problem("empty file")
-            return bundle
+            return
         text = _decode_text(data)
         if text is not None:
             _load_pem_text(text, bundle)
-            return bundle
+            return
         stripped = data.strip()
         if stripped[:1] != b"\x30" and _BASE64_TEXT.fullmatch(stripped.decode("latin-1")):
             # Base64 without PEM armour, as some portals offer "copy the certificate" text.
             der = _pem_body(stripped.decode("latin-1"))
             if der is not None:
                 _load_der(der, bundle, "base64")
-                return bundle
+                return
         _load_der(data, bundle, "DER")
-    except Exception as exc:  # noqa: BLE001 - last resort: the loader's contract is "never raises"
+    except Exception as exc:  # last resort: the loader's contract is "never raises"
         bundle.damaged = True
         bundle._problem(f"cannot be read ({_reason(exc)})")
-    return bundle
 
 
 def load_file(path: str | Path) -> Bundle:
