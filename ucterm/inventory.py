@@ -280,14 +280,13 @@ def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, ba
             raise ctx.error(f'{where} field {key} must be {_type_name(expected)}, not true/false.', key)
         if not isinstance(value, expected):
             raise ctx.error(f"{where} field {key} must be {_type_name(expected)}.", key)
-        if key in ("os_password", "app_password"):
-            if not is_reference(value):
-                if not owner_only:
-                    raise ctx.error(
-                        f"{where} field {key} holds a literal password but the file is readable by others; "
-                        f"use env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key)
-                warnings.append(f"{ctx.path}: {where} field {key} holds a literal password; prefer env:NAME, "
-                                "keyring:SERVICE or prompt.")
+        if key in ("os_password", "app_password") and not is_reference(value):
+            if not owner_only:
+                raise ctx.error(
+                    f"{where} field {key} holds a literal password but the file is readable by others; "
+                    f"use env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key)
+            warnings.append(f"{ctx.path}: {where} field {key} holds a literal password; prefer env:NAME, "
+                            "keyring:SERVICE or prompt.")
         if key == "transport" and value not in TRANSPORTS:
             raise ctx.error(f'{where} field transport is "{value}"; use one of auto, cli, rest.', "transport")
         if key in ("warn_days", "crit_days") and value < 0:

@@ -82,7 +82,8 @@ def test_round_trip_through_tomli_w(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        (('product = "cucm"', 'product = "cumc"'), r'line 14: cluster "hq" has product "cumc"; use one of cucm, imp, cuc'),
+        (('product = "cucm"', 'product = "cumc"'),
+         r'line 14: cluster "hq" has product "cumc"; use one of cucm, imp, cuc'),
         (('fqdn = "imp-pub.hq.example.com"', 'fqdn = "cucm-sub1.hq.example.com"'), r"appears twice"),
         (('role = "publisher"\nports', 'role = "subscriber"\nports'), r'cluster "hq" has no publisher'),
         (("ssh = 2222", "ssh = 70000"), r"bad port ssh = 70000; use a number from 1 to 65535"),
