@@ -1,0 +1,36 @@
+"""The embedded lab: an estate of simulated VOS nodes on 127.0.0.1 (design.md §1).
+
+It serves `ucterm demo`, rehearsals of a renewal, and the tests. It behaves like the appliances
+described in `shared/domain/cisco-uc-certs.md`, quirks included, and never imports the client
+side (`ucterm.vos`, `ucterm.renewal`, `ucterm.scan`, `ucterm.pki`, `ucterm.tui`), so that the two
+cannot share a misunderstanding.
+
+Public API: :class:`LabEstate` (`demo()`, `scaled()`, `start()`, `stop()`, `nodes`, `node()`,
+`clusters`, `ca`, `credentials`, `set_ha()`, `take_down()`, `bring_up()`, `write_inventory()`),
+:class:`LabNode` (state and operations of one node), :class:`LabCA` and :func:`load_ca`, :data:`CREDENTIALS`,
+:data:`PROFILES`.
+"""
+
+from ucterm.lab.ca import LabCA, load_ca
+from ucterm.lab.errors import LabError, VosError
+from ucterm.lab.estate import CREDENTIALS, LabCredentials, LabEstate
+from ucterm.lab.node import Identity, ImportResult, LabNode, PendingCsr, RestartResult, TrustEntry
+from ucterm.lab.profiles import PROFILES, Profile
+
+__all__ = [
+    "CREDENTIALS",
+    "PROFILES",
+    "Identity",
+    "ImportResult",
+    "LabCA",
+    "LabCredentials",
+    "LabError",
+    "LabEstate",
+    "LabNode",
+    "PendingCsr",
+    "Profile",
+    "RestartResult",
+    "TrustEntry",
+    "VosError",
+    "load_ca",
+]
