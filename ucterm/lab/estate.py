@@ -195,6 +195,9 @@ class LabEstate:
         except BaseException:
             await self.stop()
             raise
+        from ucterm.lab.network import install_endpoints  # the TLS ports and HTTPS APIs on top of the state
+
+        install_endpoints(self)
 
     async def stop(self) -> None:
         """Close every socket and cancel every timer; the estate can be started again."""
