@@ -102,6 +102,32 @@ def csr_gen_asks_ou(version: Version | None) -> bool:
     return version is not None and version.at_least(14, 0, 1)
 
 
+def cli_generates_multi_server_csr() -> bool:
+    """`set csr gen <unit>` takes no distribution, SAN, key or hash argument, so the CLI cannot make a
+    multi-server CSR: that takes the GUI or certmgr REST (v14+).
+
+    §1.3 [VERIFIED as absence: S-CLI125-SET; the consequence is INFERRED there].
+    """
+    return False
+
+
+def identity_upload_needs_rest(version: Version | None, multi_server: bool) -> bool:
+    """A multi-SAN identity upload on 14SU2+ must avoid the CLI (§1.7 [VERIFIED: S-SEC14SU2]); certmgr
+    REST is the programmatic alternative to the GUI (§4.1, whether it accepts it is [INFERRED])."""
+    return multi_server and not cli_accepts_multi_san_upload(version)
+
+
+#: certmgr `distribution` values: `this-server` [VERIFIED: C-netSSL, §4.1]; `multi-server` [INFERRED §4.1].
+REST_DISTRIBUTION: dict[bool, str] = {False: "this-server", True: "multi-server"}
+
+#: §1.9 [VERIFIED: C-netSSL]: Tomcat restarts take minutes, Unity Connection is very slow; netSSL waits 600 s.
+RESTART_TIMEOUT_S = 600.0
+
+#: §1.10 [VERIFIED: IM&P docs/TAC samples]: `utils ha status` shows `State: Normal` on every node when HA is
+#: healthy, and `Reason: High Availability Not Enabled` when it is off.
+HA_NORMAL_STATE = "Normal"
+
+
 # --------------------------------------------------------------------------------------------
 # Units
 
@@ -199,7 +225,8 @@ def unit_spec(name: str) -> UnitSpec:
 
 
 def units_for(product: str, version: Version | None = None) -> tuple[UnitSpec, ...]:
-    """Identity units a product has. CUCM 12.5+ has ITLRecovery (§2.1 [VERIFIED: S-214231])."""
+    """Identity units a product has. CUCM 12.0+ has ITLRecovery (§2.1 [VERIFIED: S-214231]: it signs the
+    ITL from 12.0; 12.5 made it one cluster certificate from the publisher)."""
     out = [u for u in _UNITS if product in u.products]
     if product == "cucm" and version is not None and not version.at_least(12):
         out = [u for u in out if u.name != "ITLRecovery"]
@@ -233,7 +260,11 @@ _MULTI_SERVER: dict[str, dict[str, tuple[int, int, int]]] = {
     # CA-signed multi-server tomcat already in 12.5 [INFERRED: since ~10.5/11.x].
     "tomcat": {"cucm": (10, 5, 0), "imp": (10, 5, 0), "cuc": (10, 5, 0)},
     "tomcat-ECDSA": {"cucm": (14, 0, 0), "imp": (14, 0, 0), "cuc": (14, 0, 0)},
-    "CallManager": {"cucm": (14, 0, 0)},
+    # CallManager: procedure.md step 2 / seed-procedure-ja.txt [VERIFIED: the Cisco note lists Tomcat,
+    # CallManager, cup-xmpp, cup-xmpp-s2s as Multi-server and cites the 12.5(1) Security Guide] while
+    # §2.1 reads "Yes (14+)". The note wins for 12.5; the 11.5 floor is [INFERRED]. Pre-14 CSRs of this
+    # kind are made in the GUI anyway (cli_generates_multi_server_csr), so the engine never automates them.
+    "CallManager": {"cucm": (11, 5, 0)},
     "CallManager-ECDSA": {"cucm": (14, 0, 0)},
     "TVS": {"cucm": (14, 0, 0)},
     # §2.2 [VERIFIED: S-IMP125SU2]: cup-xmpp and cup-xmpp-s2s (and ECDSA) are multi-server; cup is not.
@@ -306,15 +337,35 @@ class RestartRule:
 
 
 def restart_rule(product: str, version: Version | None, unit: str) -> RestartRule:
-    """The services to restart after `unit` changes on `product` at `version` (§3)."""
+    """The services to restart after `unit` changes on `product` at `version` (§3).
+
+    Services that do not exist at `version` (Cisco HAProxy, AXL/UDS Tomcat before 14, §1.9
+    [VERIFIED: S-RN14]) are left out, because `utils service restart` of an absent service fails
+    and would stop a renewal that has nothing wrong with it. With no version every candidate
+    stays; the runner then skips what the node's `utils service list` does not show.
+    """
+    rule = _restart_rule(product, version, unit)
+    kept = tuple(a for a in rule.actions if service_exists(a.service, version))
+    if len(kept) == len(rule.actions):
+        return rule
+    dropped = ", ".join(a.service for a in rule.actions if a not in kept)
+    note = "; ".join(n for n in (rule.note, f"{dropped} does not exist on {version} (§1.9)") if n)
+    return RestartRule(kept, rule.source, note)
+
+
+def _restart_rule(product: str, version: Version | None, unit: str) -> RestartRule:
     name = unit_spec(unit).name
     v = version
     if product == "cucm":
         if name == "tomcat":
             if v is not None and not v.at_least(14):
                 return RestartRule(
-                    (_r("Cisco Tomcat"), _r("Cisco CallManager", disruptive=True)),
-                    "§3.3 [VERIFIED: S-ADM125SU3 table]")
+                    (_r("Cisco Tomcat"), _r("Cisco CallManager", disruptive=True),
+                     _r("Cisco TFTP", disruptive=True)),
+                    "§3.3 [VERIFIED: S-ADM125SU3 table]; TFTP §3.1 [VERIFIED: S-SEC14SU2 / S-217138 note, "
+                    "applied to 12.5 INFERRED]",
+                    "the 12.5 table lists Tomcat and CallManager; TFTP caches the tomcat certificate for "
+                    "HTTPS (6972) and is restarted too (safe superset)")
             return RestartRule(
                 (_r("Cisco Tomcat"), _r("Cisco AXL Tomcat"), _r("Cisco UDS Tomcat"),
                  _r("Cisco Intercluster Lookup Service"), _r("Cisco Location Bandwidth Manager"),
@@ -330,7 +381,8 @@ def restart_rule(product: str, version: Version | None, unit: str) -> RestartRul
             return RestartRule(
                 (_r("Cisco HAProxy"), _r("Cisco CallManager", disruptive=True),
                  _r("Cisco CTIManager", disruptive=True), _r("Cisco TVS"), _r("Cisco TFTP", disruptive=True)),
-                "§3.1 [VERIFIED: S-SEC14SU2, S-RN14], §3.2 [VERIFIED: S-217138], §3.3 [VERIFIED: S-ADM125SU3]",
+                "§3.1 [VERIFIED: S-SEC14SU2, S-RN14], §3.2 [VERIFIED: S-217138], "
+                "§3.3 [VERIFIED: S-ADM125SU3]",
                 "14SU1+ needs only Cisco HAProxy, the TAC procedure restarts TVS, TFTP, CallManager and "
                 "CTIManager: the catalog takes the superset (§3.1/§3.2 disagree)")
         if name == "CallManager-ECDSA":
@@ -359,8 +411,10 @@ def restart_rule(product: str, version: Version | None, unit: str) -> RestartRul
             return RestartRule((_r("Cisco SIP Proxy"), _r("Cisco Presence Engine")),
                                "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]")
         if name in ("cup-xmpp", "cup-xmpp-ECDSA"):
+            # An XCP Router restart restarts every active XCP service (§3.4 [VERIFIED: S-IMP125SU2]):
+            # Jabber clients reconnect, hence `disruptive`.
             return RestartRule(
-                (_r("Cisco XCP Router"), _r("Cisco XCP Connection Manager"),
+                (_r("Cisco XCP Router", disruptive=True), _r("Cisco XCP Connection Manager"),
                  _r("Cisco XCP Web Connection Manager")),
                 "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]",
                 "S-OSADM91 lists the two connection managers, the 12.5 guide the XCP Router: superset")
@@ -370,15 +424,15 @@ def restart_rule(product: str, version: Version | None, unit: str) -> RestartRul
         if name == "ipsec":
             return RestartRule(_DRF, "§3.4 [INFERRED: same as CUCM]")
     if product == "cuc":
+        cuc_tomcat = (_r("Cisco Tomcat"), _r("Connection IMAP Server"), _r("Cisco DirSync"),
+                      _r("Connection Jetty"), _r("Connection SMTP Server"),
+                      _r("Connection Conversation Manager", disruptive=True))
         if name == "tomcat":
-            return RestartRule(
-                (_r("Cisco Tomcat"), _r("Connection IMAP Server"), _r("Cisco DirSync"),
-                 _r("Connection Jetty"), _r("Connection SMTP Server"),
-                 _r("Connection Conversation Manager", disruptive=True)),
-                "§3.5 [VERIFIED: S-CUC15]")
+            return RestartRule(cuc_tomcat, "§3.5 [VERIFIED: S-CUC15]")
         if name == "tomcat-ECDSA":
-            return RestartRule((_r("Cisco Tomcat"), _r("Connection Conversation Manager", disruptive=True)),
-                               "§3.5 [VERIFIED: S-CUC15]")
+            return RestartRule(cuc_tomcat, "§3.5 [VERIFIED: S-CUC15]",
+                               "S-CUC15 lists Tomcat and Conversation Manager \"+ the above where "
+                               "applicable\": the catalog restarts the whole tomcat list (safe superset)")
         if name == "ipsec":
             return RestartRule(_DRF, "§3.5 [VERIFIED: S-CUC15]")
     return RestartRule((), "no restart listed")
@@ -388,16 +442,34 @@ def restart_services(product: str, version: Version | None, unit: str) -> tuple[
     return restart_rule(product, version, unit).actions
 
 
-def trust_restart_services(product: str, store: str) -> tuple[RestartAction, ...]:
-    """Services to restart when a CA is added to a trust store (§3.4 [VERIFIED: S-IMP125SU2, S-OSADM91])."""
+def trust_restart_services(product: str, store: str,
+                           version: Version | None = None) -> tuple[RestartAction, ...]:
+    """Services to restart when a CA certificate is *added* to a trust store.
+
+    IM&P: §3.4 [VERIFIED: S-IMP125SU2, S-OSADM91]. Unified CM: §3.2 [VERIFIED: S-225476] restarts
+    CallManager, TFTP, Tomcat and HAProxy after a CA is added to CallManager-trust or tomcat-trust;
+    the TAC renewal procedure (S-217138) restarts only Tomcat after a tomcat renewal, which uploads
+    its CA too. The two do not contradict each other, so the catalog takes the superset; the engine
+    runs these only when an upload really added a CA (a renewal from the same CA adds none).
+    """
+    actions: tuple[RestartAction, ...] = ()
     if product == "imp" and store == "tomcat-trust":
-        return (_r("Cisco Intercluster Sync Agent"),)
-    if product == "imp" and store == "cup-xmpp-trust":
-        return (_r("Cisco XCP Connection Manager"), _r("Cisco XCP Web Connection Manager"),
-                _r("Cisco XCP XMPP Federation Connection Manager"))
-    if product == "imp" and store == "cup-trust":
-        return (_r("Cisco SIP Proxy"), _r("Cisco Presence Engine"))
-    return ()
+        actions = (_r("Cisco Intercluster Sync Agent"),)
+    elif product == "imp" and store == "cup-xmpp-trust":
+        actions = (_r("Cisco XCP Connection Manager"), _r("Cisco XCP Web Connection Manager"),
+                   _r("Cisco XCP XMPP Federation Connection Manager"))
+    elif product == "imp" and store == "cup-trust":
+        actions = (_r("Cisco SIP Proxy"), _r("Cisco Presence Engine"))
+    elif product == "cucm" and store in ("tomcat-trust", "CallManager-trust"):
+        actions = (_r("Cisco CallManager", disruptive=True), _r("Cisco TFTP", disruptive=True),
+                   _r("Cisco Tomcat"), _r("Cisco HAProxy"))
+    return tuple(a for a in actions if service_exists(a.service, version))
+
+
+def service_exists(service: str, version: Version | None) -> bool:
+    """Whether `service` exists at `version` (unknown version: assume it does)."""
+    since = _SERVICE_SINCE.get(service)
+    return since is None or version is None or version.at_least(*since)
 
 
 def serving_service(product: str, version: Version | None, unit: str) -> str | None:
@@ -434,7 +506,8 @@ _PRODUCT_SERVICES: dict[str, tuple[str, ...]] = {
              "Cisco Extension Mobility", "Cisco Certificate Authority Proxy Function"),
     "imp": ("Cisco SIP Proxy", "Cisco Presence Engine", "Cisco XCP Router", "Cisco XCP Connection Manager",
             "Cisco XCP Web Connection Manager", "Cisco XCP XMPP Federation Connection Manager",
-            "Cisco XCP Text Conference Manager", "Cisco Intercluster Sync Agent", "Cisco Server Recovery Manager"),
+            "Cisco XCP Text Conference Manager", "Cisco Intercluster Sync Agent",
+            "Cisco Server Recovery Manager"),
     "cuc": ("Connection IMAP Server", "Cisco DirSync", "Connection Jetty", "Connection SMTP Server",
             "Connection Conversation Manager"),
 }
@@ -457,7 +530,9 @@ def services_for(product: str, version: Version | None = None) -> tuple[str, ...
 # --------------------------------------------------------------------------------------------
 # HA and risks
 
-#: §3.4 [VERIFIED: seed-procedure-ja.txt]: disable Presence Redundancy Group HA around these restarts.
+#: §3.4 [VERIFIED: seed-procedure-ja.txt]: disable Presence Redundancy Group HA around the restarts that
+#: follow a cup, cup-xmpp or cup-xmpp-s2s renewal. The -ECDSA variants restart the same services, so
+#: the rule is applied to them too [INFERRED].
 HA_UNITS = frozenset({"cup", "cup-ECDSA", "cup-xmpp", "cup-xmpp-ECDSA", "cup-xmpp-s2s", "cup-xmpp-s2s-ECDSA"})
 
 
@@ -467,9 +542,15 @@ def ha_applies(product: str, unit: str) -> bool:
 
 #: §5.5 [VERIFIED: S-214231 / S-217138]: never renew these together; wait for phones in between.
 NEVER_TOGETHER = frozenset({"CallManager", "TVS", "ITLRecovery"})
+#: Units whose change reaches phones (ITL/CTL, TVS, CAPF): §5.5 [VERIFIED: S-214231 / S-217138].
+_PHONE_UNITS = frozenset({"CallManager", "CallManager-ECDSA", "TVS", "CAPF", "ITLRecovery"})
+#: §5.5 [VERIFIED: S-SEC14SU2 / S-214231]: CTL update after CallManager/CAPF/ITLRecovery in mixed mode
+#: (TVS added: safe superset, it signs nothing in the CTL but phones consult it [INFERRED]).
+_CTL_UNITS = frozenset({"CallManager", "CallManager-ECDSA", "CAPF", "ITLRecovery", "TVS"})
 
 
-def risk_notes(product: str, version: Version | None, unit: str, *, mixed_mode: bool = False) -> tuple[str, ...]:
+def risk_notes(product: str, version: Version | None, unit: str, *,
+               mixed_mode: bool = False) -> tuple[str, ...]:
     """Warnings a plan shows before it runs (§5.5, §3)."""
     name = unit_spec(unit).name
     notes: list[str] = []
@@ -477,18 +558,58 @@ def risk_notes(product: str, version: Version | None, unit: str, *, mixed_mode: 
         others = ", ".join(sorted(NEVER_TOGETHER - {name}))
         notes.append(f"never renew {name} in the same window as {others}: wait until every phone has "
                      "re-registered (§5.5, S-214231)")
-    if name in ("CallManager", "CallManager-ECDSA", "TVS", "CAPF", "ITLRecovery"):
+    if name in _PHONE_UNITS:
         notes.append("phones re-register or reset after this change; check RTMT before the next unit (§5.5)")
-        notes.append("in mixed mode run `utils ctl update CTLFile` and reset phones afterwards (§5.5, S-SEC14SU2)"
-                     if not mixed_mode else
-                     "the cluster is in mixed mode: run `utils ctl update CTLFile` and reset phones (§5.5)")
+    if name in _CTL_UNITS:
+        notes.append("the cluster is in mixed mode: run `utils ctl update CTLFile` and reset phones "
+                     "afterwards (§5.5, S-SEC14SU2)" if mixed_mode else
+                     "if the cluster is in mixed mode, run `utils ctl update CTLFile` and reset phones "
+                     "afterwards (§5.5, S-SEC14SU2)")
+    if name == "CallManager" and product == "cucm" and version is not None and version.at_least(14):
+        notes.append("the enterprise parameter \"Phone Interaction on Certificate Update\" decides whether "
+                     "phones reset by themselves (§3.1, S-RN14)")
     if name == "CallManager":
         notes.append("keys above 2048 bits may not be supported by some phones (§5.4, S-ADM125SU3)")
     if name == "tomcat" and product == "cucm":
-        notes.append("if SSO is enabled, disable it before replacing tomcat and re-enable it after (§3.2, S-217138)")
+        notes.append("if SSO is enabled, disable it before replacing tomcat and re-enable it after "
+                     "(§3.2, S-217138)")
+    if ha_applies(product, name):
+        notes.append("High Availability is off while the services restart: a node failure in that window "
+                     "is not covered (§3.4)")
     if product == "cuc" and name in ("tomcat", "tomcat-ECDSA"):
         notes.append("restarting Connection Conversation Manager drops active calls (§3.5)")
     if any(a.disruptive for a in restart_services(product, version, name)):
-        notes.append("the restarts include services whose restart drops calls or phone registrations")
+        notes.append("the restarts include services whose restart drops calls, phone registrations or "
+                     "client sessions")
     notes.append("take a DRS backup after the change (§5.4, S-217138)")
     return tuple(dict.fromkeys(notes))
+
+
+# --------------------------------------------------------------------------------------------
+# CSR subject and SANs
+
+
+def auto_populated_sans(unit: str, *, multi_server: bool, node_fqdn: str, cluster_fqdns: tuple[str, ...] = (),
+                        presence_domains: tuple[str, ...] = (), email_domains: tuple[str, ...] = (),
+                        group_chat_alias: str | None = None, federation_wildcard: bool = False
+                        ) -> tuple[str, ...]:
+    """The SANs the GUI's "Auto-populated Domains" would put into a CSR, in its order, without repeats.
+
+    procedure.md step 2 [VERIFIED: seed-procedure-ja.txt]: every node's FQDN (multi-server); presence
+    domains (cup-xmpp, cup-xmpp-s2s); e-mail domains, the group chat alias and the wildcard domain
+    (cup-xmpp-s2s only, the last only while "Enable Wildcards in XMPP Federation Security Certificates"
+    is on). A single-server CSR carries its node's FQDN (§5.2 [VERIFIED: S-SEC14SU2 / S-ADM125SU3]).
+    The wildcard is written `*.<presence domain>` [INFERRED: the note does not show its form].
+    """
+    name = unit_spec(unit).name
+    base = name.removesuffix("-ECDSA")
+    sans: list[str] = list(cluster_fqdns) if multi_server else [node_fqdn]
+    if base in ("cup-xmpp", "cup-xmpp-s2s"):
+        sans.extend(presence_domains)
+    if base == "cup-xmpp-s2s":
+        sans.extend(email_domains)
+        if group_chat_alias:
+            sans.append(group_chat_alias)
+        if federation_wildcard:
+            sans.extend(f"*.{d}" for d in presence_domains)
+    return tuple(dict.fromkeys(s.lower() for s in sans if s))
