@@ -1,0 +1,267 @@
+"""One node, all the ways ucterm talks to it: the SSH CLI, certmgr REST, Control Center, AXL.
+
+:class:`NodeSession` opens nothing until it is used: the SSH shell on the first CLI command,
+the HTTPS clients on their first request. It also decides, per operation, whether the CLI or
+the REST API does the work (:meth:`NodeSession.transport_for`), from the inventory's
+`transport` setting and the catalog's facts (REST on v14+ only, §4.1; no multi-SAN upload over
+the CLI on 14SU2+, §1.7; restarts over SSH, §4.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Literal
+
+from cryptography import x509
+
+from ucterm import catalog
+from ucterm.credentials import CredentialStore, Secret
+from ucterm.events import EventSink
+from ucterm.inventory import Cluster, Node, Settings
+from ucterm.vos.axl import AxlClient
+from ucterm.vos.certmgr import CertMgrClient
+from ucterm.vos.commands import VosCli
+from ucterm.vos.errors import UnsupportedOperation
+from ucterm.vos.http import HttpsEndpoint, NodeHttpClient
+from ucterm.vos.limits import DEFAULT_LIMIT, ConnectionLimiter
+from ucterm.vos.shell import ShellOptions, SshEndpoint, VosShell
+from ucterm.vos.soap import ControlCenterClient
+from ucterm.vos.tls import PinStore
+
+__all__ = ["DEFAULT_LIMIT", "ConnectionLimiter", "NodeSession", "NodeTarget", "Operation"]
+
+Transport = Literal["cli", "rest"]
+#: What a step does, for choosing its transport.
+Operation = Literal["read", "csr", "csr-multi", "import-own", "import-own-multi", "import-trust", "restart", "discover"]
+
+
+@dataclass(frozen=True)
+class NodeTarget:
+    """Everything needed to reach one node, flattened from the inventory."""
+
+    cluster: str
+    product: str
+    version: catalog.Version | None
+    fqdn: str
+    address: str
+    ports: dict[str, int]
+    role: str | None
+    settings: Settings
+    presence_domains: tuple[str, ...] = field(default=())
+
+    def __hash__(self) -> int:
+        return hash((self.cluster, self.fqdn))
+
+    @classmethod
+    def from_inventory(cls, cluster: Cluster, node: Node) -> NodeTarget:
+        ports = {name: node.port(name) for name in catalog.DEFAULT_PORTS}
+        return cls(
+            cluster=cluster.name,
+            product=cluster.product,
+            version=cluster.node_version(node),
+            fqdn=node.fqdn,
+            address=node.address,
+            ports=ports,
+            role=node.role,
+            settings=cluster.settings,
+            presence_domains=cluster.presence_domains,
+        )
+
+    def port(self, name: str) -> int:
+        return self.ports.get(name, catalog.DEFAULT_PORTS[name])
+
+    @property
+    def label(self) -> str:
+        return f'{self.fqdn} (cluster "{self.cluster}")'
+
+
+class NodeSession:
+    """`async with NodeSession(target, credentials, sink) as s:` then `s.cli`, `s.rest`, …"""
+
+    def __init__(
+        self,
+        target: NodeTarget,
+        credentials: CredentialStore,
+        sink: EventSink | None = None,
+        *,
+        limiter: ConnectionLimiter | None = None,
+        pins: PinStore | None = None,
+        shell_options: ShellOptions | None = None,
+        http_timeout: float = 60.0,
+    ) -> None:
+        self.target = target
+        self.credentials = credentials
+        self.sink = sink
+        self.limiter = limiter
+        self.pins = pins or PinStore()
+        self.http_timeout = http_timeout
+        s = target.settings
+        self.shell = VosShell(
+            SshEndpoint(
+                node=target.fqdn,
+                address=target.address,
+                port=target.port("ssh"),
+                username=s.os_user,
+                known_hosts=s.known_hosts_path,
+                trust_on_first_use=s.trust_on_first_use,
+            ),
+            self._os_password,
+            sink=sink,
+            limiter=limiter,
+            options=shell_options or ShellOptions(banner_timeout=s.banner_timeout, command_timeout=s.command_timeout),
+        )
+        self._cli = VosCli(self.shell, version=target.version)
+        self._http: dict[tuple[str, int], NodeHttpClient] = {}
+
+    # -- credentials (resolved on first use; a `prompt` reference asks once per process)
+
+    def _os_password(self) -> Secret:
+        return self.credentials.resolve(
+            self.target.settings.os_password, what=f'os_password for cluster "{self.target.cluster}"'
+        )
+
+    def _app_password(self) -> Secret:
+        return self.credentials.resolve(
+            self.target.settings.app_password, what=f'app_password for cluster "{self.target.cluster}"'
+        )
+
+    # -- lifecycle
+
+    async def __aenter__(self) -> NodeSession:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.shell.close()
+        for client in self._http.values():
+            await client.aclose()
+        self._http.clear()
+
+    # -- faces
+
+    @property
+    def version(self) -> catalog.Version | None:
+        """The inventory's version, or what `show version active` found since."""
+        return self._cli.version or self.target.version
+
+    @property
+    def cli(self) -> VosCli:
+        return self._cli
+
+    def _client(self, port_name: str, channel: str, user: str, password: Callable[[], Secret]) -> NodeHttpClient:
+        port = self.target.port(port_name)
+        key = (channel, port)
+        if key not in self._http:
+            endpoint = HttpsEndpoint(
+                node=self.target.fqdn,
+                address=self.target.address,
+                port=port,
+                ca_bundle=self.target.settings.ca_bundle,
+                pin=self.pins.get(self.target.fqdn),
+            )
+            self._http[key] = NodeHttpClient(
+                endpoint,
+                user=user,
+                password=password,
+                sink=self.sink,
+                channel=channel,
+                timeout=self.http_timeout,
+                limiter=self.limiter,
+            )
+        return self._http[key]
+
+    @property
+    def rest(self) -> CertMgrClient | None:
+        """certmgr on this node, or None below v14 (§4.1 [VERIFIED: S-DEVNET-CM])."""
+        if not catalog.rest_api_available(self.version):
+            return None
+        return CertMgrClient(self._client("rest", "rest", self.target.settings.os_user, self._os_password))
+
+    @property
+    def control_center(self) -> ControlCenterClient:
+        """Control Center Services on HTTPS 8443, as the application user (§4.2)."""
+        return ControlCenterClient(self._client("https", "soap", self._app_user(), self._app_password))
+
+    @property
+    def axl(self) -> AxlClient:
+        """AXL on HTTPS 8443 (call it on the CUCM publisher), as the application user (§4.3)."""
+        return AxlClient(self._client("https", "axl", self._app_user(), self._app_password), self.version)
+
+    def _app_user(self) -> str:
+        user = self.target.settings.app_user
+        if not user:
+            raise UnsupportedOperation(
+                f'{self.target.fqdn}: no app_user is set for cluster "{self.target.cluster}"; add app_user and '
+                "app_password to the inventory to use Control Center and AXL.",
+                node=self.target.fqdn,
+            )
+        return user
+
+    def pin_path(self) -> Path | None:
+        return self.pins.get(self.target.fqdn)
+
+    async def accept_tls_certificate(self, certificate: x509.Certificate) -> Path:
+        """Pin the certificate a :class:`TlsVerifyError` showed (the user accepted it) and use it from now on."""
+        path = self.pins.pin(self.target.fqdn, certificate)
+        for client in self._http.values():
+            await client.aclose()
+        self._http.clear()
+        return path
+
+    async def ensure_version(self) -> catalog.Version | None:
+        """The node's release, asking `show version active` when the inventory does not say (REST needs it)."""
+        if self.version is None:
+            await self._cli.show_version()
+        return self.version
+
+    # -- transport choice
+
+    def transport_for(self, operation: Operation) -> Transport:
+        """`cli` or `rest` for an operation on this node; :class:`UnsupportedOperation` when neither fits.
+
+        - restarts always go over SSH (§4.2: Tomcat/DRF are non-deployable in Control Center);
+        - REST exists on v14+ only (§4.1 [VERIFIED: S-DEVNET-CM]); `auto` uses it there;
+        - a multi-server CSR cannot be made with `set csr gen` (§1.3 [VERIFIED as absence]) → REST;
+        - a multi-SAN identity upload is refused by the CLI on 14SU2+ (§1.7 [VERIFIED: S-SEC14SU2]) → REST.
+        """
+        setting = self.target.settings.transport
+        version = self.version
+        rest_ok = catalog.rest_api_available(version)
+        node = self.target.fqdn
+        if operation == "restart":
+            return "cli"
+        needs_rest = (operation == "csr-multi" and not catalog.cli_generates_multi_server_csr()) or (
+            operation == "import-own-multi" and catalog.identity_upload_needs_rest(version, multi_server=True)
+        )
+        if needs_rest:
+            if not rest_ok:
+                raise UnsupportedOperation(
+                    f"{node}: {operation} needs the certificate REST API, which exists from release 14 only "
+                    f"(this node: {version or 'unknown release'}); use the OS Admin GUI.",
+                    node=node,
+                )
+            if setting == "cli":
+                raise UnsupportedOperation(
+                    f'{node}: {operation} cannot be done over the CLI on this release, but transport = "cli" '
+                    f'for cluster "{self.target.cluster}"; set transport = "auto" or "rest".',
+                    node=node,
+                )
+            return "rest"
+        if setting == "cli":
+            return "cli"
+        if setting == "rest":
+            if not rest_ok:
+                raise UnsupportedOperation(
+                    f'{node}: transport = "rest" but the REST API exists from release 14 only (this node: '
+                    f'{version or "unknown release"}); set transport = "auto" or "cli".',
+                    node=node,
+                )
+            return "rest"
+        return "rest" if rest_ok and operation != "discover" else "cli"

@@ -1,0 +1,71 @@
+"""TLS trust for the HTTPS clients: the cluster's CA bundle and per-node pinned certificates.
+
+Verification is always on. A node is trusted through the cluster's `ca_bundle`, or through its
+own tomcat certificate once the user accepted (pinned) it; a pinned leaf works as a trust anchor
+thanks to `VERIFY_X509_PARTIAL_CHAIN`. With neither, the system's default CAs apply, and a
+failure becomes :class:`~ucterm.vos.errors.TlsVerifyError` naming both ways out. There is no
+silent `verify=False` anywhere in ucterm.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from ucterm import paths
+from ucterm.inventory import atomic_write
+
+
+class PinStore:
+    """Certificates the user accepted for nodes, one PEM file per node under the user data dir."""
+
+    def __init__(self, directory: Path | None = None) -> None:
+        self.directory = directory or (paths.data_dir() / "pins")
+
+    def path_for(self, fqdn: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9.-]", "_", fqdn.lower())
+        return self.directory / f"{safe}.pem"
+
+    def get(self, fqdn: str) -> Path | None:
+        path = self.path_for(fqdn)
+        return path if path.is_file() else None
+
+    def pin(self, fqdn: str, certificate: x509.Certificate) -> Path:
+        """Trust `certificate` for `fqdn` from now on (replaces an earlier pin)."""
+        path = self.path_for(fqdn)
+        atomic_write(path, certificate.public_bytes(serialization.Encoding.PEM), mode=0o600)
+        return path
+
+    def unpin(self, fqdn: str) -> None:
+        self.path_for(fqdn).unlink(missing_ok=True)
+
+
+def verifying_context(ca_bundle: Path | None = None, pin: Path | None = None) -> ssl.SSLContext:
+    """An SSLContext that verifies the chain and the host name against the bundle and/or the pin.
+
+    With neither, the platform's default CAs are used.
+    """
+    if ca_bundle or pin:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
+        for source in (ca_bundle, pin):
+            if source is not None:
+                ctx.load_verify_locations(cafile=str(source))
+    else:
+        ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return ctx
+
+
+def reading_context() -> ssl.SSLContext:
+    """An SSLContext that accepts any certificate: only for *reading* what a node serves (probe)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    # VOS 11/12 nodes still negotiate TLS 1.2 with older suites; reading must not fail on them.
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_ciphers("DEFAULT:@SECLEVEL=1")
+    return ctx
