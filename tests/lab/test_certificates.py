@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.lab.conftest import OpenClient
 from tests.lab.vosclient import NOW, PROMPT, VosClient, clean
-from ucterm.lab import LabEstate
+from ucterm.lab import LabEstate, VosError, certs, keys
 from ucterm.lab.certs import load_csr, sans_of
 
 OU_QUESTION = r"Include OU in CSR \(yes\|no\)\?"
@@ -256,9 +259,8 @@ async def test_multi_san_upload_refused_by_the_cli_from_14su2(fresh_estate: LabE
     assert fresh_estate.node("imp14-sub1").identity("tomcat").cert == leaf
 
 
-async def test_multi_server_csr_rules(fresh_estate: LabEstate) -> None:
-    from ucterm.lab import VosError
-
+async def test_csr_rules(fresh_estate: LabEstate) -> None:
+    """Multi-server where VOS allows it; the hash asked for, or a refusal (never another hash, §5.4)."""
     with pytest.raises(VosError, match="publisher"):
         fresh_estate.node("cucm14-sub1").generate_csr("tomcat", multi_server=True)
     with pytest.raises(VosError, match="not supported"):
@@ -269,6 +271,17 @@ async def test_multi_server_csr_rules(fresh_estate: LabEstate) -> None:
     result = imp.import_identity("cup-xmpp-s2s", ["garbage"], via="rest")
     assert not result.ok and result.error == "The file /usr/local/platform/upload/certs//cup-xmpp-s2s.der " \
                                              "could not be uploaded."
+    node = fresh_estate.node("cuc15-pub")
+    for name in ("sha384", "sha512"):
+        csr = load_csr(node.generate_csr("tomcat", hash_algorithm=name))
+        assert csr.signature_hash_algorithm.name == name  # type: ignore[union-attr]
+    outstanding = node.csr("tomcat")
+    with pytest.raises(VosError, match="Invalid key type, key length or hash algorithm"):
+        node.generate_csr("tomcat", hash_algorithm="md5")
+    if not certs.hash_signable("sha1"):
+        with pytest.raises(VosError, match="Hash algorithm SHA1 is not supported on this system"):
+            node.generate_csr("tomcat", hash_algorithm="sha1")
+    assert node.csr("tomcat") is outstanding  # refusals replace nothing
 
 
 async def test_paste_with_crlf_line_ends(fresh_estate: LabEstate, open_client: OpenClient) -> None:
@@ -280,3 +293,42 @@ async def test_paste_with_crlf_line_ends(fresh_estate: LabEstate, open_client: O
     client.send(leaf.replace("\n", "\r\n") + "\r\n")  # CRLF ends, then the empty line
     out = clean(await client.read_until(PROMPT))
     assert "Successfully imported certificate for tomcat." in out
+
+
+async def test_default_sans_are_what_vos_fills_in(estate: LabEstate) -> None:
+    sub = estate.node("cucm14-sub1")
+    assert sub.default_sans("tomcat") == [sub.fqdn]
+    assert sub.default_sans("callmanager") == [sub.fqdn]  # unit names are case-insensitive
+    hq = [n.fqdn for n in estate.cluster("hq").nodes]
+    presence = [n.fqdn for n in estate.cluster("presence").nodes]
+    pub = estate.node("cucm14-pub")
+    assert pub.default_sans("tomcat", multi_server=True) == hq + presence  # §2.1: the IM&P nodes too
+    assert pub.default_sans("CallManager", multi_server=True) == hq
+    imp = estate.node("imp14-pub")
+    cluster = imp.cluster_ref
+    assert imp.default_sans("cup-xmpp-s2s", multi_server=True) == [
+        *presence, *cluster.presence_domains, cluster.group_chat_alias]
+
+
+async def test_a_csr_key_is_made_off_the_event_loop(fresh_estate: LabEstate, open_client: OpenClient,
+                                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`set csr gen` on one node must not freeze the other nodes' sessions (they share the event loop)."""
+    node = fresh_estate.node("cucm125-sub1")
+    node.keys = keys.KeySource(keys.KeyPool(tmp_path))  # an empty cache: the key is really generated
+    generating, release = threading.Event(), threading.Event()
+    real = keys.new_rsa_key
+
+    def held_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+        generating.set()
+        assert release.wait(5), "key generation ran on the event loop: nothing else could run meanwhile"
+        return real(bits)
+
+    monkeypatch.setattr(keys, "new_rsa_key", held_key)
+    client = await open_client(node)
+    other = await open_client(fresh_estate.node("cucm125-pub"))
+    client.send("set csr gen tomcat\r")
+    assert await asyncio.to_thread(generating.wait, 5)
+    assert "Active Master Version" in await other.run("show version active")  # answered meanwhile
+    release.set()
+    await client.read_until(r"Successfully Generated CSR for tomcat\.", 5)
+    assert node.csr("tomcat") is not None

@@ -10,6 +10,7 @@ import pytest
 from tests.lab.conftest import OpenClient
 from tests.lab.vosclient import NOW
 from ucterm.lab import PROFILES, LabEstate
+from ucterm.lab.node import Service
 
 
 async def _wait_for(predicate, timeout: float = 3.0) -> None:
@@ -113,3 +114,58 @@ async def test_restart_takes_time_and_survives_a_dropped_session(open_client: Op
         assert "[STARTING]" not in client.transcript
         await _wait_for(lambda: node.service("Cisco Tomcat").status == "STARTED", 3)
         assert node.served_certificate("tomcat") == node.identity("tomcat").cert
+
+
+async def test_start_and_stop_run_on_the_node_not_in_the_caller(fresh_estate: LabEstate) -> None:
+    """Like a restart: the Service Manager finishes even if whoever asked goes away mid-operation."""
+    node = fresh_estate.node("cucm14-sub1")
+    node.profile = replace(node.profile, restart_default=0.15)
+    service = node.service("Cisco Extension Mobility")
+    caller = asyncio.ensure_future(node.stop_service(service.name))
+    await _wait_for(lambda: service.status == "STOPPING")
+    caller.cancel()  # the SSH session or HTTP client that asked is gone
+    await _wait_for(lambda: service.status == "STOPPED")
+    assert service.commanded_out and service.started_at is None
+    caller = asyncio.ensure_future(node.start_service(service.name))
+    await _wait_for(lambda: service.status == "STARTING")
+    caller.cancel()
+    await _wait_for(lambda: service.status == "STARTED")
+    assert not service.commanded_out and service.started_at is not None
+
+
+async def test_stopping_the_estate_cancels_service_operations(fresh_estate: LabEstate) -> None:
+    node = fresh_estate.node("cucm14-sub1")
+    node.profile = replace(node.profile, restart_default=60.0)
+    service = node.service("Cisco Extension Mobility")
+    caller = asyncio.ensure_future(node.stop_service(service.name))
+    await _wait_for(lambda: service.status == "STOPPING")
+    await fresh_estate.stop()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(caller, 1.0)  # cancelled, not left running for a minute
+    assert service.status == "STOPPING"
+
+
+async def test_service_changes_are_announced(fresh_estate: LabEstate, caplog) -> None:  # type: ignore[no-untyped-def]
+    node = fresh_estate.node("cucm14-sub1")
+    seen: list[tuple[str, str]] = []
+
+    def broken(service: Service) -> None:
+        raise RuntimeError("a listener bug")
+
+    unwatch_broken = node.watch_services(broken)
+    unwatch = node.watch_services(lambda s: seen.append((s.name, s.status)))
+    await node.restart_service("Cisco Tomcat")
+    assert seen == [("Cisco Tomcat", "STOPPING"), ("Cisco Tomcat", "STARTING"), ("Cisco Tomcat", "STARTED")]
+    assert "service listener failed" in caplog.text  # logged; the restart and the other listener went on
+    unwatch_broken()
+    seen.clear()
+    haproxy = node.service("Cisco HAProxy")
+    haproxy.status = "STOPPED"  # by hand, as a test or a fault would: announced all the same
+    haproxy.status = "STOPPED"  # no change, no announcement
+    assert seen == [("Cisco HAProxy", "STOPPED")] and haproxy.started_at is None
+    haproxy.status = "STARTED"
+    assert haproxy.started_at is not None and abs((haproxy.started_at - node.clock.now()).total_seconds()) < 5
+    unwatch()
+    unwatch()  # harmless twice
+    haproxy.status = "STOPPED"
+    assert seen == [("Cisco HAProxy", "STOPPED"), ("Cisco HAProxy", "STARTED")]

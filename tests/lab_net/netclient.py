@@ -7,8 +7,10 @@ that the tests check what any client would see.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,6 +105,25 @@ async def xmpp_starttls(node: LabNode, port: str, *, to: str, content_ns: str | 
         after = await _read_until(reader, r"</stream:features>")
         writer.write(b"</stream:stream>")
         return XmppResult(header, features, leaf, after)
+    finally:
+        writer.close()
+
+
+@contextlib.asynccontextmanager
+async def xmpp_session(node: LabNode, port: str, *, to: str) -> AsyncIterator[tuple[asyncio.StreamReader,
+                                                                                  asyncio.StreamWriter]]:
+    """An XMPP stream after STARTTLS and the stream restart (RFC 6120 §5.4.3.3), held open."""
+    content_ns = "jabber:client" if port == "xmpp_c2s" else "jabber:server"
+    reader, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", node.ports[port]), 10)
+    try:
+        writer.write(stream_header(to, content_ns).encode())
+        await _read_until(reader, r"</stream:features>")
+        writer.write(b"<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+        await _read_until(reader, r"<proceed[^>]*/>")
+        await asyncio.wait_for(writer.start_tls(insecure_context(), server_hostname=to), 10)
+        writer.write(stream_header(to, content_ns).encode())
+        assert "mechanisms" in await _read_until(reader, r"</stream:features>")
+        yield reader, writer
     finally:
         writer.close()
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from pathlib import Path
 
+import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.lab_net.netclient import CERTMGR, NodeHttps, response_leaf, tls_leaf
-from ucterm.lab import LabEstate, LabNode
+from ucterm.lab import LabEstate, LabNode, certs, keys
 from ucterm.lab.certs import load_csr, sans_of
 
 
@@ -45,7 +49,7 @@ async def test_renewal_over_rest_is_served_only_after_the_restart(fresh_estate: 
         assert response_leaf(installed) == old
         await node.restart_service("Cisco Tomcat")
         assert await tls_leaf(node, "https") == new
-        await asyncio.sleep(0.2)  # the restart closed the old keep-alive connection; httpx reconnects
+        # The restart closed the old keep-alive connection at once: httpx sees it and reconnects.
         again = await api.get(f"{CERTMGR}/identity/certificate", params={"service": "tomcat"})
         assert again.status_code == 200 and response_leaf(again) == new
 
@@ -160,3 +164,61 @@ async def test_upload_errors_carry_the_vos_text(fresh_estate: LabEstate) -> None
         assert wildcard.status_code == 400
     # The outstanding CSR is still the second one: refusals consumed nothing.
     assert node.csr("tomcat") is not None and node.csr("tomcat").pem == second  # type: ignore[union-attr]
+
+
+async def test_the_csr_is_signed_with_the_hash_asked_for(fresh_estate: LabEstate,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    node = fresh_estate.node("cuc15-sub")
+    async with os_api(fresh_estate, node) as api:
+        for name in ("sha256", "sha384", "sha512"):
+            answer = await api.post(f"{CERTMGR}/csr", json=csr_body("tomcat", node.fqdn, hashAlgorithm=name))
+            assert answer.status_code == 200, answer.text
+            assert load_csr(answer.json()["csr"]).signature_hash_algorithm.name == name  # type: ignore[union-attr]
+        outstanding = node.csr("tomcat")
+        sha1 = await api.post(f"{CERTMGR}/csr", json=csr_body("tomcat", node.fqdn, hashAlgorithm="SHA1"))
+        if certs.hash_signable("sha1"):  # older cryptography releases still sign SHA-1
+            assert sha1.status_code == 200
+            assert load_csr(sha1.json()["csr"]).signature_hash_algorithm.name == "sha1"  # type: ignore[union-attr]
+        else:  # never silently signed with another hash
+            assert sha1.status_code == 400
+            assert sha1.json() == {"message": "Hash algorithm SHA1 is not supported on this system; use SHA256."}
+            assert node.csr("tomcat") is outstanding  # the refusal consumed nothing
+        monkeypatch.setattr(certs, "hash_signable", lambda name: name == "sha256")  # a FIPS-like library
+        refused = await api.post(f"{CERTMGR}/csr", json=csr_body("tomcat", node.fqdn, hashAlgorithm="sha512"))
+        assert refused.status_code == 400 and "SHA512 is not supported" in refused.json()["message"]
+
+
+async def test_the_auto_populated_sans_come_from_the_node(estate: LabEstate) -> None:
+    imp = estate.node("imp14-pub")
+    async with os_api(estate, imp) as api:
+        answer = await api.post(f"{CERTMGR}/csr", json=csr_body("cup-xmpp-s2s", imp.fqdn, distribution="multi-server",
+                                                                altNames=["Extra.lab.example"]))
+        assert answer.status_code == 200, answer.text
+    imp.discard_csr("cup-xmpp-s2s")  # the module's estate stays as it was
+    assert sans_of(load_csr(answer.json()["csr"])) == [*imp.default_sans("cup-xmpp-s2s", True), "extra.lab.example"]
+
+
+async def test_a_slow_key_does_not_stall_the_other_nodes(fresh_estate: LabEstate, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """RSA 3072/4096 keys take seconds; every node shares the event loop, so they are made in a thread."""
+    node = fresh_estate.node("cucm14-sub1")
+    node.keys = keys.KeySource(keys.KeyPool(tmp_path))  # an empty cache: the key is really generated
+    generating, release = threading.Event(), threading.Event()
+    real = keys.new_rsa_key
+
+    def held_key(bits: int = 2048) -> rsa.RSAPrivateKey:
+        generating.set()
+        assert release.wait(5), "key generation ran on the event loop: nothing else could run meanwhile"
+        return real(bits)
+
+    monkeypatch.setattr(keys, "new_rsa_key", held_key)
+    async with os_api(fresh_estate, node) as api, os_api(fresh_estate, fresh_estate.node("cucm14-pub")) as other:
+        pending = asyncio.ensure_future(api.post(f"{CERTMGR}/csr", json=csr_body("tomcat", node.fqdn,
+                                                                                  keyLength=1024)))
+        assert await asyncio.to_thread(generating.wait, 5)
+        assert (await other.get(f"{CERTMGR}/snapshot/server")).status_code == 200  # served meanwhile
+        assert not pending.done()
+        release.set()
+        answer = await pending
+    assert answer.status_code == 200, answer.text
+    assert load_csr(answer.json()["csr"]).public_key().key_size == 1024  # type: ignore[union-attr]

@@ -138,3 +138,20 @@ async def test_cup_xmpp_renewal_restarted_over_soap_with_ha_off(fresh_estate: La
         done = items((await api.soap(CC_PATH, restart)).text)["Cisco XCP Connection Manager"]
         assert done["ServiceStatus"] == "Started"
     assert (await xmpp_starttls(node, "xmpp_c2s", to="lab.example")).leaf == new
+
+
+async def test_start_time_and_uptime_follow_the_service_manager(fresh_estate: LabEstate) -> None:
+    node = fresh_estate.node("cucm14-sub1")
+    async with app_api(fresh_estate, node) as api:
+        before = items((await api.soap(CC_PATH, status_request("Cisco HAProxy", "Cisco CallManager"))).text)
+        assert int(before["Cisco HAProxy"]["UpTime"]) > 40 * 86400  # up since the node booted
+        restart = control_request(node.fqdn, "Restart", "Cisco HAProxy")
+        restarted = items((await api.soap(CC_PATH, restart)).text)["Cisco HAProxy"]
+        assert 0 <= int(restarted["UpTime"]) < 60 and restarted["StartTime"] != before["Cisco HAProxy"]["StartTime"]
+        untouched = items((await api.soap(CC_PATH, status_request("Cisco CallManager"))).text)["Cisco CallManager"]
+        assert untouched["StartTime"] == before["Cisco CallManager"]["StartTime"]
+        stopped = items((await api.soap(CC_PATH, control_request(node.fqdn, "Stop", "Cisco HAProxy"))).text)
+        assert (stopped["Cisco HAProxy"]["StartTime"], stopped["Cisco HAProxy"]["UpTime"]) == ("", "-1")
+        assert node.service("Cisco HAProxy").started_at is None
+        started = items((await api.soap(CC_PATH, control_request(node.fqdn, "Start", "Cisco HAProxy"))).text)
+        assert 0 <= int(started["Cisco HAProxy"]["UpTime"]) < 60

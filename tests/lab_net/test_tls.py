@@ -7,7 +7,14 @@ import ssl
 
 import pytest
 
-from tests.lab_net.netclient import NodeHttps, tls_leaf, verifying_context, xmpp_starttls
+from tests.lab_net.netclient import (
+    NodeHttps,
+    insecure_context,
+    tls_leaf,
+    verifying_context,
+    xmpp_session,
+    xmpp_starttls,
+)
 from ucterm.lab import LabEstate
 from ucterm.lab.network import endpoints_of, install_endpoints
 
@@ -80,6 +87,42 @@ async def test_a_port_whose_service_is_not_running_gives_no_tls(fresh_estate: La
         await tls_leaf(node, "sip_tls")
     await node.start_service("Cisco HAProxy")
     assert await tls_leaf(node, "sip_tls") == served
+
+
+async def test_held_connections_end_the_moment_their_service_goes_away(fresh_estate: LabEstate) -> None:
+    """No polling: the service change itself ends SIP TLS and XMPP connections of the old process."""
+    node = fresh_estate.node("imp14-sub1")
+    reader, writer = await asyncio.open_connection("127.0.0.1", node.ports["sip_tls"], ssl=insecure_context(),
+                                                   server_hostname=node.fqdn)
+    try:
+        stopping = asyncio.ensure_future(node.stop_service("Cisco SIP Proxy"))
+        assert await asyncio.wait_for(reader.read(1), 1.0) == b""
+        await stopping
+    finally:
+        writer.close()
+    async with xmpp_session(node, "xmpp_c2s", to="lab.example") as (reader, writer):
+        fresh_estate.set_ha("DefaultCluster", False)
+        restart = asyncio.ensure_future(node.restart_service("Cisco XCP Connection Manager"))
+        text = (await asyncio.wait_for(reader.read(4096), 1.0)).decode()
+        # RFC 6120 §4.9.3.19: the server tells the client it is shutting down, then closes the stream.
+        assert "<system-shutdown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>" in text
+        assert text.endswith("</stream:stream>")
+        assert await asyncio.wait_for(reader.read(1), 1.0) == b""
+        await restart
+    assert (await xmpp_starttls(node, "xmpp_c2s", to="lab.example")).leaf == node.served_certificate("cup-xmpp")
+
+
+async def test_certificate_probes_log_no_asyncio_warnings(estate: LabEstate, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A client that closes right after the handshake (every probe) must not make asyncio complain."""
+    caplog.set_level("DEBUG", logger="asyncio")
+    node = estate.node("cucm14-pub")
+    for _ in range(6):  # without the fix, every one of them logs the warning
+        _, writer = await asyncio.open_connection("127.0.0.1", node.ports["https"], ssl=insecure_context(),
+                                                  server_hostname=node.fqdn)
+        writer.close()  # close_notify at once, while the server may still be finishing its handshake
+        await writer.wait_closed()
+    await asyncio.sleep(0.1)
+    assert not [r for r in caplog.records if r.name == "asyncio" and r.levelno >= 30], caplog.text
 
 
 async def test_a_node_taken_down_refuses_then_serves_again(fresh_estate: LabEstate) -> None:

@@ -7,8 +7,15 @@ cannot share a misunderstanding.
 
 Public API: :class:`LabEstate` (`demo()`, `scaled()`, `start()`, `stop()`, `nodes`, `node()`,
 `clusters`, `ca`, `credentials`, `set_ha()`, `take_down()`, `bring_up()`, `write_inventory()`),
-:class:`LabNode` (state and operations of one node), :class:`LabCA` and :func:`load_ca`, :data:`CREDENTIALS`,
+:class:`LabNode` (state and operations of one node: certificates, CSRs and `default_sans()`,
+service operations, `watch_services()`), :class:`LabCA` and :func:`load_ca`, :data:`CREDENTIALS`,
 :data:`PROFILES`.
+
+Layers: the node state (`node.py`) has no sockets; `LabEstate.start()` binds every node's ports
+(`server.py`: the SSH CLI of `shell.py`/`commands.py`, and a listener per TLS port) and then calls
+:func:`ucterm.lab.network.install_endpoints`, which puts the TLS endpoints (`tls.py`) and the
+HTTPS APIs behind 8443 (`http.py`, `api_certmgr.py`, `api_soap.py`, `api_axl.py`) on those ports.
+`install_endpoints` is idempotent, so code that started an estate itself may call it again.
 """
 
 from ucterm.lab.ca import LabCA, load_ca

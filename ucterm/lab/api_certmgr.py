@@ -25,7 +25,6 @@ whole API, like a node without it (§4.1 [VERIFIED: S-DEVNET-CM "v14 and later"]
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
@@ -39,7 +38,6 @@ from ucterm import catalog
 from ucterm.lab import certs, texts
 from ucterm.lab.errors import VosError
 from ucterm.lab.http import Request, Response, authorized, unauthorized
-from ucterm.lab.keys import PrivateKey, new_rsa_key
 from ucterm.lab.node import Identity, LabNode, TrustEntry
 
 if TYPE_CHECKING:
@@ -55,8 +53,9 @@ REALM = "Cisco Platform"  # [INFERRED]
 DISTRIBUTIONS: dict[str, bool] = {value: multi for multi, value in catalog.REST_DISTRIBUTION.items()}
 #: §5.4 [VERIFIED: S-SEC14SU2 / S-ADM125SU3]: RSA 1024/2048/3072/4096, EC 256/384/521.
 KEY_LENGTHS: dict[str, tuple[int, ...]] = {"rsa": (1024, 2048, 3072, 4096), "ec": (256, 384, 521)}
-#: §5.4: SHA256 is the default and FIPS's only choice; the full list is [INFERRED]. The lab's CSRs are
-#: always signed with SHA-256 (LabNode.generate_csr has no hash parameter).
+#: §5.4: SHA256 is the default and FIPS's only choice; the full list is [INFERRED]. The CSR is signed
+#: with the hash asked for; one the crypto library cannot sign with (SHA-1 on recent cryptography
+#: releases) is refused with 400 and the node's text, never silently replaced.
 HASH_ALGORITHMS = frozenset({"sha1", "sha256", "sha384", "sha512"})
 
 #: §4.1 [VERIFIED: C-netSSL]: a certificate from an old or cached CSR fails with 500; the missing-CSR
@@ -173,30 +172,19 @@ class CertMgrApi:
             raise ApiError(400, "Wildcard names are not supported")  # §5.2 [VERIFIED: S-217138]; text INFERRED
         if multi_server and any(_is_ip(n) for n in alt_names):
             raise ApiError(400, "IP addresses are not allowed in a multi-server certificate")  # §5.2 [VERIFIED]
-        sans = self._sans(unit, multi_server, alt_names)
-        key = await _key(key_type, key_length)
+        sans = list(dict.fromkeys([*self.node.default_sans(unit, multi_server),
+                                   *(n.strip().lower() for n in alt_names)]))
         kind: Literal["rsa", "ec"] = "ec" if key_type == "ec" else "rsa"
         try:
+            # The key is made off the event loop (RSA-4096 takes seconds; the other nodes share the loop).
+            key = await self.node.new_csr_key(unit, key_type=kind, key_size=key_length, hash_algorithm=hash_algorithm,
+                                              multi_server=multi_server)
             pem = self.node.generate_csr(unit, cn=common_name, sans=sans, key_type=kind, key_size=key_length,
-                                         multi_server=multi_server, key=key)
+                                         hash_algorithm=hash_algorithm, multi_server=multi_server, key=key)
         except VosError as exc:
             raise ApiError(400, exc.message) from None
         log.info("lab certmgr %s: CSR for %s (%s)", self.node.fqdn, unit, distribution)
         return Response.json(200, {"csr": pem})
-
-    def _sans(self, unit: str, multi_server: bool, alt_names: list[str]) -> list[str]:
-        """The node's auto-populated SANs, then altNames (§5.2 [VERIFIED]: a single-server CSR carries the
-        node FQDN; multi-server lists every cluster node — for a CUCM tomcat, the IM&P nodes too, §2.1)."""
-        node = self.node
-        cluster = node.cluster_ref
-        members = list(cluster.fqdns())
-        if multi_server and node.product == "cucm" and unit in ("tomcat", "tomcat-ECDSA"):
-            for linked in cluster.linked():
-                members += [f for f in linked.fqdns() if f not in members]
-        auto = catalog.auto_populated_sans(unit, multi_server=multi_server, node_fqdn=node.fqdn,
-                                           cluster_fqdns=tuple(members), presence_domains=cluster.presence_domains,
-                                           group_chat_alias=cluster.group_chat_alias)
-        return list(dict.fromkeys([*auto, *(n.strip().lower() for n in alt_names)]))
 
     # ---- uploads ------------------------------------------------------------------------------
 
@@ -290,14 +278,6 @@ def _is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-async def _key(key_type: str, length: int) -> PrivateKey | None:
-    """A key for a CSR of an unusual RSA size, made off the event loop (RSA-4096 takes seconds);
-    None lets the node take one from the estate's pool (RSA-2048 and EC are cheap there)."""
-    if key_type == "rsa" and length != 2048:
-        return await asyncio.to_thread(new_rsa_key, length)
-    return None
 
 
 def _cert_fields(cert: x509.Certificate) -> dict[str, Any]:

@@ -38,7 +38,7 @@ from ucterm import catalog
 from ucterm.lab import texts
 from ucterm.lab.errors import VosError
 from ucterm.lab.http import Request, Response, authorized, unauthorized
-from ucterm.lab.node import LabNode, RestartResult, Service
+from ucterm.lab.node import LabNode, Service
 
 if TYPE_CHECKING:
     from ucterm.lab.estate import LabCredentials
@@ -181,16 +181,12 @@ def check_media_type(request: Request) -> Response | None:
 # --------------------------------------------------------------------------------------------
 # Control Center Services
 
-Spawn = Callable[[Awaitable[RestartResult]], "asyncio.Future[RestartResult]"]
-
-
 class ControlCenterApi:
     """`ControlCenterServices` on one node, authenticated as the application user (§4.2)."""
 
-    def __init__(self, node: LabNode, credentials: LabCredentials, spawn: Spawn) -> None:
+    def __init__(self, node: LabNode, credentials: LabCredentials) -> None:
         self.node = node
         self._credentials = credentials
-        self._spawn = spawn
 
     async def handle(self, request: Request) -> Response:
         if request.method != "POST":
@@ -281,15 +277,22 @@ class ControlCenterApi:
         return Response.xml(200, envelope(_answer("soapDoControlServices", "".join(rows))))
 
     async def _run(self, control: str, service: Service) -> None:
-        """Run the Service Manager operation on the node; answer after it ends or CONTROL_WAIT."""
-        operations = {"Start": self.node.start_service, "Stop": self.node.stop_service,
-                      "Restart": self.node.restart_service}
-        # On its own task: the Service Manager finishes even if this client goes away (as node restarts do).
-        future = self._spawn(operations[control](service.name))
-        done, _ = await asyncio.wait({future}, timeout=CONTROL_WAIT)
-        if done and not future.cancelled() and future.exception() is not None:
-            exc = future.exception()
-            raise SoapFault(exc.message if isinstance(exc, VosError) else texts.COMMAND_FAILED, "Server")
+        """Run the Service Manager operation on the node; answer after it ends or CONTROL_WAIT.
+
+        The node runs the operation on a task of its own (LabNode.restart_service and friends), so
+        giving up waiting here, or the client hanging up, leaves it running to the end.
+        """
+        operations: dict[str, Callable[[str], Awaitable[object]]] = {
+            "Start": self.node.start_service, "Stop": self.node.stop_service, "Restart": self.node.restart_service}
+        try:
+            await asyncio.wait_for(operations[control](service.name), CONTROL_WAIT)
+        except TimeoutError:
+            return  # answered with the status reached so far; the operation goes on
+        except VosError as exc:
+            raise SoapFault(exc.message, "Server") from None
+        except Exception:
+            log.exception("lab soap %s: %s %s failed", self.node.fqdn, control, service.name)
+            raise SoapFault(texts.COMMAND_FAILED, "Server") from None
 
 
 def service_name(service: Service) -> str:
@@ -326,9 +329,9 @@ def _item(name: str, service: Service, node: LabNode) -> str:
     else:
         code, reason = REASON_OK
     if status == "Started":
-        # The lab keeps no per-service start time: the node's boot is the closest it knows [INFERRED].
-        start = node.up_since
-        uptime = int((node.clock.now() - start).total_seconds())
+        # When the Service Manager last started it (the node's boot for a service never restarted).
+        start = service.started_at or node.up_since
+        uptime = max(0, int((node.clock.now() - start).total_seconds()))
         return _item_xml(name, status, code, reason, _ctime(start, node), uptime)
     return _item_xml(name, status, code, reason, "", -1)
 

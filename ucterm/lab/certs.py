@@ -2,19 +2,22 @@
 
 The lab never imports `ucterm.pki` (the client side): its certificates are made here from the
 catalog's unit requirements, so that a misunderstanding in the client cannot be mirrored by the
-lab. Everything uses SHA-256, as VOS does by default (§5.4).
+lab. Everything uses SHA-256, as VOS does by default (§5.4), except a CSR whose hash the REST
+client chose (:func:`make_csr`).
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from ucterm import catalog
@@ -101,8 +104,29 @@ HASHES: dict[str, hashes.HashAlgorithm] = {"sha1": hashes.SHA1(), "sha256": hash
                                            "sha384": hashes.SHA384(), "sha512": hashes.SHA512()}
 
 
+@functools.cache
+def hash_signable(hash_algorithm: str) -> bool:
+    """True if this cryptography/OpenSSL build can sign a CSR with the hash.
+
+    SHA-1 signatures are refused by recent cryptography releases (and by OpenSSL builds in a
+    strict crypto policy); a node asked for one must refuse it rather than silently sign with
+    something else. Probed once per hash with a throw-away P-256 key (microseconds).
+    """
+    algorithm = HASHES.get(hash_algorithm.lower())
+    if algorithm is None:
+        return False
+    probe = x509.CertificateSigningRequestBuilder().subject_name(
+        x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "probe")]))
+    try:
+        probe.sign(ec.generate_private_key(ec.SECP256R1()), algorithm)
+    except (UnsupportedAlgorithm, ValueError):
+        return False
+    return True
+
+
 def make_csr(key: PrivateKey, subject: x509.Name, extensions: list[tuple[x509.ExtensionType, bool]],
              hash_algorithm: str = "sha256") -> x509.CertificateSigningRequest:
+    """A CSR signed with `hash_algorithm` (one of :data:`HASHES`; check :func:`hash_signable` first)."""
     builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
     for ext, critical in extensions:
         builder = builder.add_extension(ext, critical)

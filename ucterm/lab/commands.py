@@ -124,7 +124,8 @@ async def set_csr_gen(term: Terminal, args: list[str]) -> None:
     include_ou: bool | None = None
     if catalog.csr_gen_asks_ou(node.vos_version):
         include_ou = await _yes_no(term, texts.CSR_ASK_OU + " ")
-    node.generate_csr(unit, include_ou=include_ou)
+    # The key is made off the event loop, so that this node's CSR does not stall the others' sessions.
+    node.generate_csr(unit, include_ou=include_ou, key=await node.new_csr_key(unit))
     await term.show([texts.CSR_GENERATED.format(unit=unit)])
 
 

@@ -48,7 +48,9 @@ CREDENTIALS = LabCredentials()
 #: The folder beside a written inventory that holds the lab CA (inventory setting `lab_ca`).
 LAB_CA_FOLDER = "lab-ca-signer"
 
-#: Spare fresh keys generated at construction, so CSRs made later do not stall the event loop.
+#: Spare fresh RSA-2048 keys made (or loaded from the cache) at construction: the first CSRs and
+#: regenerations then get a key at once. CSR keys beyond them are made in a worker thread
+#: (LabNode.new_csr_key); `set cert regen` still makes its key on the loop (~50 ms for RSA-2048).
 _CSR_KEY_RESERVE = 12
 
 
@@ -200,7 +202,9 @@ class LabEstate:
         install_endpoints(self)
 
     async def stop(self) -> None:
-        """Close every socket and cancel every timer; the estate can be started again."""
+        """Close every socket and cancel every timer and Service Manager operation still running
+        (restarts, starts, stops run on node tasks that outlive their callers); the estate can be
+        started again."""
         servers = list(self._servers.values())
         self._servers = {}
         await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)

@@ -2,7 +2,8 @@
 
 It does what the node's Tomcat does for the APIs a renewal tool calls (certmgr REST, Control
 Center SOAP, AXL): request line and headers, bodies by `Content-Length` (or chunked), keep-alive,
-`Expect: 100-continue`, HTTP Basic credentials, and Tomcat-style error pages. It is strict where
+`Expect: 100-continue`, HTTP Basic credentials, Tomcat-style error pages, and a graceful end of
+every connection when Tomcat restarts (:meth:`HttpConnection.retire`). It is strict where
 a real server is (no `Host` on HTTP/1.1, oversized or malformed requests → 400/413, then close),
 so that a client which would fail against a node fails against the lab too.
 
@@ -25,6 +26,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from ucterm.lab.streams import read_unless
+
 log = logging.getLogger(__name__)
 
 
@@ -39,8 +42,6 @@ class HttpLimits:
     idle_timeout: float = 30.0
     #: Seconds to receive the rest of a request once it has started.
     read_timeout: float = 30.0
-    #: Seconds between checks of `keep_serving` while a connection is idle.
-    poll_interval: float = 0.05
 
 
 class BadRequest(Exception):
@@ -156,61 +157,104 @@ def unauthorized(realm: str) -> Response:
 # The connection loop
 
 
-async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: App, *,
-                     keep_serving: Callable[[], bool] = lambda: True, limits: HttpLimits | None = None,
-                     label: str = "") -> None:
-    """Serve requests on one (already TLS) connection until the client or `keep_serving` ends it.
+class HttpConnection:
+    """One keep-alive HTTP/1.1 connection (already TLS): requests in, responses out, until it ends.
 
-    `keep_serving` is checked while idle and before each request: when it turns False (the
-    serving service restarted or stopped) the connection is closed as the old process would
-    close it, without an answer.
+    It ends when the client closes it or asks to (`Connection: close`), after a framing error
+    (answered, then closed), after `idle_timeout` without a request, or when :meth:`retire` says
+    the server behind it is going away (the TLS layer calls it when the serving service restarts
+    or stops). Retiring never leaves a request half-handled: a request already being read or
+    handled is answered (with `Connection: close`), and a connection waiting for its next
+    request is closed at once, before another request is read, so the client sees a close it can
+    retry on a new connection, as with any keep-alive connection a server has timed out.
     """
-    limits = limits or HttpLimits()
-    while True:
-        line = await _next_request_line(reader, keep_serving, limits)
-        if line is None or not keep_serving():
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: App, *,
+                 limits: HttpLimits | None = None, label: str = "") -> None:
+        self.reader = reader
+        self.writer = writer
+        self.app = app
+        self.limits = limits or HttpLimits()
+        self.label = label
+        #: True from the first byte of a request line to the end of its answer.
+        self._busy = False
+        self._retired = asyncio.Event()
+
+    @property
+    def retired(self) -> bool:
+        return self._retired.is_set()
+
+    def retire(self) -> None:
+        """The server behind this connection is going away: finish what is under way, take nothing new.
+
+        Synchronous, so that the TLS layer can call it from a service-change notification and the
+        close (TLS close_notify) is on the wire before the restart that caused it goes on.
+        """
+        if self._retired.is_set():
             return
+        self._retired.set()
+        if not self._busy:
+            self.writer.close()  # wakes the idle wait too (read_unless watches the event)
+
+    async def serve(self) -> None:
+        limits = self.limits
+        while not self.retired:
+            line = await self._next_request_line()
+            if line is None or self.retired:
+                # Retired while the request line arrived: it is not acted on, and the connection is
+                # already closed, which to the client is the same as a close before it was read.
+                return
+            self._busy = True
+            try:
+                close = await self._exchange(line, limits)
+            finally:
+                self._busy = False
+            if close or self.retired:
+                return
+
+    async def _exchange(self, line: bytes, limits: HttpLimits) -> bool:
+        """Read the rest of one request, answer it; True if the connection must close afterwards."""
+        reader, writer, label = self.reader, self.writer, self.label
         try:
             request = await asyncio.wait_for(_read_request(line, reader, writer, limits), limits.read_timeout)
         except BadRequest as exc:
             await _send(writer, Response.error_page(exc.status), head_only=False, close=True)
             log.debug("lab https %s: %s %s", label, exc.status, exc)
-            return
+            return True
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
-            return
+            return True
         try:
-            response = await app(request)
+            response = await self.app(request)
         except Exception:
             log.exception("lab https %s: %s %s failed", label, request.method, request.path)
             response = Response.error_page(500)
-        close = not request.keep_alive
+        close = not request.keep_alive or self.retired
         log.debug("lab https %s: %s %s -> %s", label, request.method, request.path, response.status)
         await _send(writer, response, head_only=request.method == "HEAD", close=close)
-        if close:
-            return
+        return close
+
+    async def _next_request_line(self) -> bytes | None:
+        """The next non-empty request line, or None when the client leaves, idles out, or the connection retires."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.limits.idle_timeout
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            try:
+                line = await read_unless(self._retired, self.reader.readline(), remaining)
+            except (ValueError, asyncio.LimitOverrunError, ConnectionError, ssl.SSLError):
+                return None
+            if not line:
+                return None
+            if line.strip():  # RFC 9112 §2.2: ignore empty lines before a request line
+                return line
 
 
-async def _next_request_line(reader: asyncio.StreamReader, keep_serving: Callable[[], bool],
-                             limits: HttpLimits) -> bytes | None:
-    """The next non-empty request line, or None when the client leaves or the connection must end."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + limits.idle_timeout
-    while True:
-        if not keep_serving():
-            return None
-        remaining = deadline - loop.time()
-        if remaining <= 0:
-            return None
-        try:
-            line = await asyncio.wait_for(reader.readline(), timeout=min(limits.poll_interval, remaining))
-        except TimeoutError:
-            continue  # StreamReader keeps partial data in its buffer across a cancelled readline
-        except (ValueError, asyncio.LimitOverrunError, ConnectionError, ssl.SSLError):
-            return None
-        if not line:
-            return None
-        if line.strip():  # RFC 9112 §2.2: ignore empty lines before a request line
-            return line
+async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: App, *,
+                     limits: HttpLimits | None = None, label: str = "") -> None:
+    """Serve requests on one (already TLS) connection until it ends (see :class:`HttpConnection`)."""
+    await HttpConnection(reader, writer, app, limits=limits, label=label).serve()
 
 
 async def _read_request(first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

@@ -10,6 +10,9 @@ product has (:mod:`ucterm.lab.server` binds the sockets and hands accepted conne
 - `sip_tls`: TLS with the served CallManager / cup certificate.
 - `xmpp_c2s` / `xmpp_s2s`: XMPP STARTTLS, then the served cup-xmpp / cup-xmpp-s2s certificate.
 
+Every connection is watched (:meth:`TlsPort.watching`) for as long as it lives: when the port's
+serving service restarts or stops, the connection ends at once, as the old process's would.
+
 Calling it again is harmless: nodes that already have this module's handlers keep them (and
 their state), so the estate may call it from `start()` and a test may call it too.
 """
@@ -17,15 +20,14 @@ their state), so the estate may call it from `start()` and a test may call it to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 from ucterm.lab import api_axl, api_certmgr, api_soap
 from ucterm.lab.api_axl import AxlApi
 from ucterm.lab.api_certmgr import CertMgrApi
 from ucterm.lab.api_soap import ControlCenterApi
-from ucterm.lab.http import Request, Response, serve_http
-from ucterm.lab.node import LabNode, PortHandler, RestartResult
+from ucterm.lab.http import HttpConnection, Request, Response
+from ucterm.lab.node import LabNode, PortHandler
 from ucterm.lab.tls import ServerContexts, TlsPort, unit_behind
 
 if TYPE_CHECKING:
@@ -40,9 +42,8 @@ class NodeEndpoints:
         self.ports = {name: TlsPort(node, name, contexts) for name in node.port_names
                       if name != "rest" and unit_behind(node, name) is not None}
         self.certmgr = CertMgrApi(node, estate.credentials)
-        self.control_center = ControlCenterApi(node, estate.credentials, self._spawn)
+        self.control_center = ControlCenterApi(node, estate.credentials)
         self.axl = AxlApi(node, estate) if node.product == "cucm" and node.is_publisher else None
-        self._tasks: set[asyncio.Future[RestartResult]] = set()
 
     def handlers(self) -> dict[str, PortHandler]:
         table: dict[str, PortHandler] = {"https": self.serve_https, "sip_tls": self.serve_sip_tls,
@@ -59,10 +60,11 @@ class NodeEndpoints:
         identity = await port.handshake(writer)
         if identity is None:
             return
-        # A Tomcat restart ends the connections of the old process: keep serving only while the
-        # certificate negotiated here is still the one Tomcat serves.
-        await serve_http(reader, writer, self.route, keep_serving=port.still_serving(identity),
-                         label=self.node.fqdn)
+        # A Tomcat restart ends the connections of the old process: the moment Tomcat stops serving
+        # the certificate negotiated here, the connection retires (answer what is under way, then close).
+        connection = HttpConnection(reader, writer, self.route, label=self.node.fqdn)
+        with port.watching(identity, connection.retire):
+            await connection.serve()
 
     async def serve_sip_tls(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await self.ports["sip_tls"].serve_plain(reader, writer)
@@ -87,13 +89,6 @@ class NodeEndpoints:
             if path == api_axl.PATH.rstrip("/"):
                 return Response(302, b"", None, [("Location", api_axl.PATH)])  # Tomcat's context-root redirect
         return Response.error_page(404)
-
-    def _spawn(self, operation: Awaitable[RestartResult]) -> asyncio.Future[RestartResult]:
-        """Run a Service Manager operation on its own task, kept referenced until it ends."""
-        task = asyncio.ensure_future(operation)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
 
 
 def endpoints_of(node: LabNode) -> NodeEndpoints | None:

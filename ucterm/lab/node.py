@@ -12,7 +12,12 @@ Behaviour that matters to a renewal tool, each from the reference:
 - a multi-server certificate uploaded where its CSR was made is installed on every node named in
   its SANs (§2.1, §2.2); on 14SU2+ the CLI refuses multi-SAN uploads (§1.7);
 - a TLS endpoint presents a newly installed certificate only after its serving service restarts
-  (catalog.serving_service), and presents nothing while that service is not running;
+  (catalog.serving_service), and presents nothing while that service is not running; every status
+  change of a service is announced to :meth:`LabNode.watch_services` listeners, which is how the
+  TLS layer closes the connections of a restarted process at once instead of polling;
+- service operations (restart, start, stop) run on tasks of the node, not of the caller: a client
+  that goes away mid-operation does not stop the Service Manager, and `LabEstate.stop()` cancels
+  them (:meth:`LabNode.cancel_tasks`);
 - with IM&P High Availability on, cup/XCP service restarts never leave `[STARTING]` (§3.4);
 - tomcat-trust, CallManager-trust and Phone-SAST-trust replicate cluster-wide (§5.4).
 """
@@ -21,24 +26,28 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import random
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 
 from ucterm import catalog
 from ucterm.lab import certs, texts
 from ucterm.lab.clock import LabClock
 from ucterm.lab.errors import VosError
 from ucterm.lab.faults import NodeFaults
-from ucterm.lab.keys import KeySource, PrivateKey
+from ucterm.lab.keys import KeyAlgorithm, KeySource, PrivateKey
 from ucterm.lab.profiles import Profile
 
 if TYPE_CHECKING:
     from ucterm.lab.cluster import LabCluster
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Role = Literal["publisher", "subscriber"]
@@ -125,6 +134,14 @@ class TrustEntry:
 
 @dataclass
 class Service:
+    """One Service Manager service of a node.
+
+    Assigning `status` tells `on_change` (the node's notification, :meth:`LabNode.watch_services`)
+    whenever the value changes, whoever assigns it: the node's operations, the estate builder, or
+    a test that stops a service by hand. That is what lets open TLS connections of a restarted
+    service be closed at once.
+    """
+
     name: str
     status: ServiceStatus = "STARTED"
     activated: bool = True
@@ -132,6 +149,22 @@ class Service:
     #: True while an HA-blocked restart keeps it in STARTING.
     stuck: bool = False
     generation: int = 0
+    #: When the service last reached STARTED (Control Center's StartTime/UpTime); None while not started.
+    started_at: datetime | None = None
+    on_change: Callable[[Service], None] | None = field(default=None, repr=False, compare=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        before = self.__dict__.get(name, _UNSET)
+        object.__setattr__(self, name, value)
+        if name == "status" and before is not _UNSET and before != value:
+            listener = self.__dict__.get("on_change")  # unset while the dataclass __init__ runs
+            if listener is not None:
+                listener(self)
+
+
+_UNSET = object()
+#: Told of a service whose status just changed (see LabNode.watch_services).
+ServiceListener = Callable[[Service], None]
 
 
 @dataclass(frozen=True)
@@ -214,8 +247,11 @@ class LabNode:
         self._csr: dict[str, PendingCsr] = {}
         self._trust: dict[str, dict[str, TrustEntry]] = {s: {} for s in catalog.trust_stores_for(
             self.product, self.vos_version)}
-        self._services: dict[str, Service] = {n: Service(n) for n in catalog.services_for(
-            self.product, self.vos_version)}
+        self._services: dict[str, Service] = {
+            n: Service(n, started_at=self.up_since, on_change=self._service_changed)
+            for n in catalog.services_for(self.product, self.vos_version)}
+        self._service_listeners: dict[int, ServiceListener] = {}
+        self._next_listener = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         cluster.nodes.append(self)  # a node is always a member of its cluster
 
@@ -384,18 +420,23 @@ class LabNode:
         return certs.Subject(cn, ws.orgunit, ws.orgname, ws.locality, ws.state, ws.country).name(
             include_ou=include_ou)
 
-    def _default_sans(self, unit: str, multi_server: bool) -> list[str]:
+    def default_sans(self, unit: str, multi_server: bool = False) -> list[str]:
+        """The SANs VOS fills in for the unit's CSR (the GUI's "Auto-populated Domains"), in order.
+
+        Single-server: this node's FQDN; multi-server: every node of the cluster, and for a CUCM
+        tomcat the IM&P nodes of the linked clusters too (§2.1 [VERIFIED: S-SEC14SU2]); cup-xmpp*
+        add the presence domains, cup-xmpp-s2s* the group chat alias (§2.2, procedure step 2,
+        catalog.auto_populated_sans). The CLI's CSRs carry exactly these; a REST CSR adds its altNames.
+        """
+        name = self.unit(unit)
         cluster = self._cluster
-        names = list(cluster.fqdns()) if multi_server else [self.fqdn]
-        if multi_server and self.product == "cucm" and unit in ("tomcat", "tomcat-ECDSA"):
-            # §2.1 [VERIFIED: S-SEC14SU2]: the CUCM multi-server tomcat covers the IM&P nodes too.
+        members = list(cluster.fqdns())
+        if multi_server and self.product == "cucm" and name in ("tomcat", "tomcat-ECDSA"):
             for linked in cluster.linked():
-                names += [f for f in linked.fqdns() if f not in names]
-        if unit.startswith("cup-xmpp"):
-            names += [d for d in cluster.presence_domains if d not in names]
-        if unit.startswith("cup-xmpp-s2s") and cluster.group_chat_alias:
-            names.append(cluster.group_chat_alias)
-        return names
+                members += [f for f in linked.fqdns() if f not in members]
+        return list(catalog.auto_populated_sans(
+            name, multi_server=multi_server, node_fqdn=self.fqdn, cluster_fqdns=tuple(members),
+            presence_domains=cluster.presence_domains, group_chat_alias=cluster.group_chat_alias))
 
     def self_signed_identity(self, unit: str, *, key: PrivateKey | None = None, days: int | None = None,
                              not_before: datetime | None = None, sans: list[str] | None = None) -> Identity:
@@ -409,7 +450,7 @@ class LabNode:
             # §6 [VERIFIED: S-RN14]: 14+ defaults TLS certificates to 3 years, ITLRecovery to 20.
             days = 7300 if name == "ITLRecovery" else (1095 if self.vos_version and
                                                         self.vos_version.at_least(14) else 1825)
-        names = sans or self._default_sans(name, False)
+        names = sans or self.default_sans(name, False)
         if name == "tomcat" and self.web_security.alternate_hostname and sans is None:
             names.append(self.web_security.alternate_hostname)
         cert = certs.self_signed(key, self._subject(self.default_cn(name)), certs.unit_extensions(spec, names),
@@ -419,6 +460,35 @@ class LabNode:
     # ----------------------------------------------------------------------------------------
     # Certificates: operations
 
+    def _check_csr_request(self, name: str, key_type: str | None, key_size: int | None, hash_algorithm: str,
+                           multi_server: bool) -> tuple[KeyAlgorithm, int]:
+        """The key algorithm and size of a CSR for unit `name`; VosError for what VOS does not offer."""
+        spec = catalog.unit_spec(name)
+        algorithm: KeyAlgorithm = "EC" if (key_type or spec.key_algorithm).upper() in ("EC", "ECDSA") else "RSA"
+        size = key_size or (256 if algorithm == "EC" else 2048)
+        if size not in _KEY_SIZES[algorithm] or hash_algorithm.lower() not in certs.HASHES:
+            raise VosError(texts.INVALID_KEY.format(key=f"{algorithm} {size} {hash_algorithm}"), texts.COMMAND_FAILED)
+        if not certs.hash_signable(hash_algorithm):
+            raise VosError(texts.HASH_UNSUPPORTED.format(hash=hash_algorithm.upper()), texts.COMMAND_FAILED)
+        if multi_server:
+            if not catalog.multi_server_allowed(self.product, self.vos_version, name):
+                raise VosError(texts.MULTI_SERVER_UNSUPPORTED.format(unit=name), texts.COMMAND_FAILED)
+            if self.product == "cucm" and not self.is_publisher:
+                raise VosError(texts.MULTI_SERVER_PUBLISHER.format(unit=name), texts.COMMAND_FAILED)
+        return algorithm, size
+
+    async def new_csr_key(self, unit: str, *, key_type: str | None = None, key_size: int | None = None,
+                          hash_algorithm: str = "sha256", multi_server: bool = False) -> PrivateKey:
+        """A fresh key for the unit's next CSR, made in a worker thread; pass it to generate_csr(key=...).
+
+        Every node of an estate shares one event loop (in `ucterm demo`, with the TUI too), and an
+        RSA 3072/4096 key takes up to seconds to generate: made on the loop, it would freeze every
+        other node's SSH session and HTTPS API meanwhile. The request is checked first (VosError
+        as generate_csr raises it), so a refused CSR costs no key.
+        """
+        algorithm, size = self._check_csr_request(self.unit(unit), key_type, key_size, hash_algorithm, multi_server)
+        return await asyncio.to_thread(self.keys.fresh, algorithm, size)
+
     def generate_csr(self, unit: str, *, cn: str | None = None, sans: list[str] | None = None,
                      key_type: str | None = None, key_size: int | None = None,
                      hash_algorithm: str = "sha256", multi_server: bool = False,
@@ -426,24 +496,15 @@ class LabNode:
         """Make the unit's CSR (replacing any outstanding one and its key); return its PEM.
 
         The CLI makes single-server CSRs with the platform defaults (§1.3: RSA 2048 / EC 256,
-        SHA-256); the REST API (§4.1) passes CN, SANs, key type (`rsa`/`ec`), size, hash and
-        `multi_server`. `include_ou` defaults to VOS's behaviour: OU always before 14SU1, left
-        out from 14SU1 unless asked for (§1.3). RSA 3072/4096 keys take a moment to generate:
-        an async caller can make one with `await asyncio.to_thread(node.keys.fresh, "RSA", 4096)`
-        and pass it as `key`.
+        SHA-256); the REST API (§4.1) passes CN, SANs, key type (`rsa`/`ec`), size, hash
+        (`sha1`…`sha512`; one the crypto library cannot sign with is refused, never replaced by
+        another) and `multi_server`. `include_ou` defaults to VOS's behaviour: OU always before
+        14SU1, left out from 14SU1 unless asked for (§1.3). Without `key`, the key is made here,
+        on the caller's thread: async callers pass one from :meth:`new_csr_key` instead.
         """
         name = self.unit(unit)
         spec = catalog.unit_spec(name)
-        algorithm: Literal["RSA", "EC"] = "EC" if (key_type or spec.key_algorithm).upper() in ("EC", "ECDSA") \
-            else "RSA"
-        size = key_size or (256 if algorithm == "EC" else 2048)
-        if size not in _KEY_SIZES[algorithm] or hash_algorithm.lower() not in certs.HASHES:
-            raise VosError(texts.INVALID_KEY.format(key=f"{algorithm} {size} {hash_algorithm}"), texts.COMMAND_FAILED)
-        if multi_server:
-            if not catalog.multi_server_allowed(self.product, self.vos_version, name):
-                raise VosError(texts.MULTI_SERVER_UNSUPPORTED.format(unit=name), texts.COMMAND_FAILED)
-            if self.product == "cucm" and not self.is_publisher:
-                raise VosError(texts.MULTI_SERVER_PUBLISHER.format(unit=name), texts.COMMAND_FAILED)
+        algorithm, size = self._check_csr_request(name, key_type, key_size, hash_algorithm, multi_server)
         if include_ou is None:
             include_ou = not catalog.csr_gen_asks_ou(self.vos_version)
         if key is None:
@@ -451,9 +512,13 @@ class LabNode:
         if cn is None:
             anchor = self._cluster.publisher.fqdn if self.product == "cucm" else self.fqdn
             cn = catalog.multi_server_cn(anchor, spec.is_ecdsa) if multi_server else self.default_cn(name)
-        names = list(sans) if sans is not None else self._default_sans(name, multi_server)
-        csr = certs.make_csr(key, self._subject(cn, include_ou=include_ou), certs.unit_extensions(spec, names),
-                             hash_algorithm)
+        names = list(sans) if sans is not None else self.default_sans(name, multi_server)
+        try:
+            csr = certs.make_csr(key, self._subject(cn, include_ou=include_ou), certs.unit_extensions(spec, names),
+                                 hash_algorithm)
+        except UnsupportedAlgorithm:  # the probe said yes, the key type says no: refuse all the same
+            raise VosError(texts.HASH_UNSUPPORTED.format(hash=hash_algorithm.upper()),
+                           texts.COMMAND_FAILED) from None
         self._csr[name] = PendingCsr(name, csr, key, multi_server, self.clock.now())
         return certs.csr_pem(csr)
 
@@ -602,23 +667,69 @@ class LabNode:
             return False
         return service in _ha_services(self.vos_version)
 
+    def watch_services(self, listener: ServiceListener) -> Callable[[], None]:
+        """Call `listener(service)` after every status change of one of this node's services.
+
+        The TLS layer registers one per open connection, so that a restart closes the connections
+        of the old process the moment it begins (as a real process exit does) rather than at the
+        next poll. Listeners run synchronously inside the change and must not block. Returns the
+        function that unregisters the listener (safe to call twice).
+        """
+        token = self._next_listener
+        self._next_listener += 1
+        self._service_listeners[token] = listener
+
+        def unwatch() -> None:
+            self._service_listeners.pop(token, None)
+
+        return unwatch
+
+    def _service_changed(self, service: Service) -> None:
+        """A service's status changed (Service.on_change): keep started_at right, tell the listeners."""
+        if service.status != "STARTED":
+            service.started_at = None
+        elif service.started_at is None:  # set STARTED by hand rather than by _mark_started
+            service.started_at = self.clock.now()
+        for listener in list(self._service_listeners.values()):
+            try:
+                listener(service)
+            except Exception:  # one broken listener must not break a restart or the others
+                log.exception("lab %s: service listener failed for %s", self.fqdn, service.name)
+
     def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)  # type: ignore[arg-type]
         task.add_done_callback(self._tasks.discard)
         return task
 
+    async def _on_node(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a Service Manager operation on a task of the node and wait for it.
+
+        The operation outlives a caller that goes away (a dropped SSH session, an HTTP client that
+        hangs up, a SOAP request answered after CONTROL_WAIT): cancelling the caller only stops the
+        waiting. `LabEstate.stop()` cancels the operation itself (cancel_tasks).
+        """
+        return await asyncio.shield(self._spawn(coro))
+
     def cancel_tasks(self) -> None:
         for task in list(self._tasks):
             task.cancel()
 
+    def _activated(self, name: str) -> Service:
+        service = self.service(name)
+        if not service.activated:
+            raise VosError(texts.SERVICE_INACTIVE.format(name=service.name), texts.COMMAND_FAILED)
+        return service
+
     def _mark_started(self, service: Service) -> None:
-        service.status = "STARTED"
-        service.commanded_out = False
-        service.stuck = False
+        """The service is up: it serves the installed identities of its units from now on."""
         for unit in self.units:
             if self.serving_service(unit) == service.name and unit in self._identity:
                 self._served[unit] = self._identity[unit]
+        service.commanded_out = False
+        service.stuck = False
+        service.started_at = self.clock.now()
+        service.status = "STARTED"  # last: listeners see the new served identities and start time
 
     async def restart_service(self, name: str, progress: Progress | None = None) -> RestartResult:
         """`utils service restart <name>`, streaming its status lines through `progress`.
@@ -626,10 +737,8 @@ class LabNode:
         The restart runs on the node, not in the caller: a session that drops mid-restart does
         not stop it (the Service Manager finishes on its own).
         """
-        service = self.service(name)
-        if not service.activated:
-            raise VosError(texts.SERVICE_INACTIVE.format(name=service.name), texts.COMMAND_FAILED)
-        return await asyncio.shield(self._spawn(self._restart(service, _Reporter(progress))))
+        service = self._activated(name)
+        return await self._on_node(self._restart(service, _Reporter(progress)))
 
     async def _restart(self, service: Service, say: _Reporter) -> RestartResult:
         service.generation += 1
@@ -656,29 +765,29 @@ class LabNode:
             self._mark_started(service)
 
     async def stop_service(self, name: str, progress: Progress | None = None) -> RestartResult:
-        """`utils service stop <name>`: the service becomes `Commanded Out of Service`."""
-        service = self.service(name)
-        if not service.activated:
-            raise VosError(texts.SERVICE_INACTIVE.format(name=service.name), texts.COMMAND_FAILED)
-        say = _Reporter(progress)
+        """`utils service stop <name>`: the service becomes `Commanded Out of Service` (on a node task)."""
+        service = self._activated(name)
+        return await self._on_node(self._stop(service, _Reporter(progress)))
+
+    async def _stop(self, service: Service, say: _Reporter) -> RestartResult:
         service.generation += 1
         service.status = "STOPPING"
         await say.repeat(f"{service.name}[STOPPING]", self.profile.restart_duration(self.product, service.name)
                          * 0.3, self.profile.status_interval)
-        service.status = "STOPPED"
         service.commanded_out = True
+        service.status = "STOPPED"
         await say(f"{service.name}[STOPPED]")
         return RestartResult(service.name, "STOPPED", False)
 
     async def start_service(self, name: str, progress: Progress | None = None) -> RestartResult:
-        """`utils service start <name>`."""
-        service = self.service(name)
-        if not service.activated:
-            raise VosError(texts.SERVICE_INACTIVE.format(name=service.name), texts.COMMAND_FAILED)
+        """`utils service start <name>` (on a node task)."""
+        service = self._activated(name)
+        return await self._on_node(self._start(service, _Reporter(progress)))
+
+    async def _start(self, service: Service, say: _Reporter) -> RestartResult:
         if service.status == "STARTED":
-            await _Reporter(progress)(f"{service.name}[STARTED]")
+            await say(f"{service.name}[STARTED]")
             return RestartResult(service.name, "STARTED", True)
-        say = _Reporter(progress)
         service.generation += 1
         service.status = "STARTING"
         await say.repeat(f"{service.name}[STARTING]", self.profile.restart_duration(self.product, service.name)

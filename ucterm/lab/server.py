@@ -3,9 +3,10 @@
 Every port of a node (ssh, https — also serving `rest` —, sip_tls, xmpp_c2s, xmpp_s2s as its
 product has them) is bound when the estate starts, so the inventory written then is right. A
 connection to a TLS port is handed to `node.port_handlers[name]` (registered by the TLS layer)
-or closed at once while none is registered. Taking a node down closes every listener and
-connection, so that clients see "connection refused" on all its ports; bringing it up binds
-the same port numbers again.
+or closed at once while none is registered; its streams run on
+:class:`ucterm.lab.streams.LabStreamProtocol`, which the TLS layer upgrades without log noise.
+Taking a node down closes every listener and connection, so that clients see "connection
+refused" on all its ports; bringing it up binds the same port numbers again.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import asyncssh
 
 from ucterm.lab.node import LabNode
 from ucterm.lab.shell import VosServer
+from ucterm.lab.streams import start_lab_server
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +64,7 @@ class NodeServer:
         for name in node.port_names:
             if name in ("ssh", "rest"):
                 continue
-            server = await asyncio.start_server(self._dispatcher(name), LOOPBACK, node.ports.get(name, 0),
-                                                reuse_address=True)
+            server = await start_lab_server(self._dispatcher(name), LOOPBACK, node.ports.get(name, 0))
             self._servers[name] = server
             node.ports[name] = server.sockets[0].getsockname()[1]
         if "rest" in node.port_names:

@@ -71,6 +71,7 @@ CERT_LIST_BLOCK = ("Unit: {unit}", "Type: {type}", "Name: {name}", "Issuer: {iss
 CERT_NOT_FOUND = "Certificate {name} does not exist"
 UNKNOWN_UNIT = "Invalid certificate unit name: {unit}"
 INVALID_KEY = "Invalid key type, key length or hash algorithm: {key}"
+HASH_UNSUPPORTED = "Hash algorithm {hash} is not supported on this system; use SHA256."
 MULTI_SERVER_UNSUPPORTED = "Multi-server distribution is not supported for {unit}."
 MULTI_SERVER_PUBLISHER = "Multi-server certificates for {unit} are generated on the publisher."
 
@@ -176,6 +177,8 @@ SOURCES: dict[str, str] = {
     "MULTI_SERVER_UNSUPPORTED": "§2.1/§2.3 [INFERRED text; which units allow it is catalog.multi_server_allowed]",
     "MULTI_SERVER_PUBLISHER": "§2.1 [INFERRED text; the rule is VERIFIED: S-SEC14SU2 / S-217138]",
     "INVALID_KEY": "§5.4 [INFERRED text; the allowed sizes are VERIFIED: S-SEC14SU2 / S-ADM125SU3]",
+    "HASH_UNSUPPORTED": "§5.4 [INFERRED text: a node refusing a hash its crypto library cannot sign, as a FIPS "
+                        "node refuses all but SHA256]",
     "CSR_ASK_OU": "§1.3 [VERIFIED: C-certgen, S-SEC14SU2]",
     "CSR_GENERATED": "§1.3 [VERIFIED: S-CLI125-SET]",
     "CSR_LIST_ROW": "§1.4 [VERIFIED: S-CLI125-SHOW]",

@@ -5,6 +5,13 @@ Each TLS port presents the certificate its serving service loaded when it last s
 service restarts (§3, catalog.serving_service). So the served identity is read at every
 handshake, never cached per connection, and the SSLContext is cached per certificate only.
 
+A connection lives as long as the process that accepted it: when the port stops serving the
+identity it negotiated (its service restarts or stops), it is ended at once, told by the node's
+service-change notification (:meth:`TlsPort.watching`, :meth:`LabNode.watch_services`), not by
+polling. HTTPS finishes a request under way and closes an idle keep-alive connection before it
+can read another (:class:`ucterm.lab.http.HttpConnection`); XMPP sends RFC 6120's
+`<system-shutdown/>` stream error; SIP TLS is closed.
+
 - `https` (8443) → tomcat; the HTTP APIs run over it afterwards (:mod:`ucterm.lab.network`).
 - `sip_tls` (5061) → CallManager on Unified CM, cup on IM and Presence (§2.1, §2.2 "Used by").
 - `xmpp_c2s` (5222) → cup-xmpp, `xmpp_s2s` (5269) → cup-xmpp-s2s (§2.2 [VERIFIED: S-IMP125SU2]),
@@ -29,12 +36,13 @@ import re
 import ssl
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
 from ucterm.lab import certs
-from ucterm.lab.node import Identity, LabNode
+from ucterm.lab.node import Identity, LabNode, Service
+from ucterm.lab.streams import LabStreamProtocol, read_unless
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,6 @@ PORT_UNITS: dict[str, dict[str, str]] = {
 HANDSHAKE_TIMEOUT = 20.0
 #: Seconds an idle plain-TLS or XMPP connection stays open after the handshake.
 IDLE_TIMEOUT = 30.0
-#: Seconds between checks that a held connection's certificate is still the served one.
-_POLL_INTERVAL = 0.05
 #: Bytes of XMPP negotiation accepted before the handshake (a stream header is a few hundred).
 _XMPP_PREAMBLE_LIMIT = 8192
 
@@ -143,9 +149,36 @@ class TlsPort:
 
         def check() -> bool:
             current = self.served()
-            return current is not None and identity_key(current) == key
+            return current is not None and (current is identity or identity_key(current) == key)
 
         return check
+
+    @contextlib.contextmanager
+    def watching(self, identity: Identity, on_retire: Callable[[], None]) -> Iterator[None]:
+        """Call `on_retire()` once, synchronously, as soon as the port stops serving `identity`.
+
+        For the lifetime of one connection: a service change on the node (STOPPING at the start of
+        a restart, a stop) is when the process behind the port goes away. Calling back inside the
+        change, rather than from the connection's own task later, puts the close on the wire
+        before the restart goes on, so that a client never sends a request into a connection the
+        server has already decided to close. Also fires at once if the service changed during the
+        handshake.
+        """
+        alive = self.still_serving(identity)
+        fired = False
+
+        def changed(_: Service | None = None) -> None:
+            nonlocal fired
+            if not fired and not alive():
+                fired = True
+                on_retire()
+
+        unwatch = self.node.watch_services(changed)
+        try:
+            changed()
+            yield
+        finally:
+            unwatch()
 
     async def handshake(self, writer: asyncio.StreamWriter) -> Identity | None:
         """Upgrade the connection to TLS with the identity served now; None if refused or failed.
@@ -159,10 +192,8 @@ class TlsPort:
             return None
         context = self._contexts.context_for(identity)
         protocol = writer.transport.get_protocol()
-        if hasattr(protocol, "_over_ssl"):
-            # asyncio marks a stream as TLS only after start_tls returns; a client that closes right
-            # after its handshake (every certificate probe) would otherwise log an asyncio warning.
-            protocol._over_ssl = True
+        if isinstance(protocol, LabStreamProtocol):
+            protocol.starting_tls()  # no asyncio warning when a client closes right after the handshake
         try:
             await writer.start_tls(context, ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
         except (ssl.SSLError, ConnectionError, TimeoutError, OSError) as exc:
@@ -176,8 +207,16 @@ class TlsPort:
         The lab models the certificate of 5061 only; SIP itself is not spoken [lab scope].
         """
         identity = await self.handshake(writer)
-        if identity is not None:
-            await _hold(reader, self.still_serving(identity))
+        if identity is None:
+            return
+        retired = asyncio.Event()
+
+        def retire() -> None:
+            retired.set()
+            writer.close()
+
+        with self.watching(identity, retire):
+            await _hold(reader, retired)
 
     async def serve_xmpp(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                          kind: XmppKind) -> None:
@@ -216,7 +255,18 @@ class TlsPort:
         if not await session.open_stream(header, features=(
                 f"<mechanisms xmlns='{NS_SASL}'><mechanism>{mechanism}</mechanism></mechanisms>")):
             return
-        if await _hold(reader, self.still_serving(identity), end=b"</stream:stream>"):
+        retired = asyncio.Event()
+
+        def retire() -> None:
+            # RFC 6120 §4.9.3.19: the server is being shut down; the stream error closes the stream.
+            retired.set()
+            with contextlib.suppress(Exception):
+                writer.write(_stream_error_xml("system-shutdown").encode())
+            writer.close()
+
+        with self.watching(identity, retire):
+            ended = await _hold(reader, retired, end=b"</stream:stream>")
+        if ended:
             with contextlib.suppress(Exception):
                 writer.write(b"</stream:stream>")  # RFC 6120 §4.4: answer the client's close
                 await writer.drain()
@@ -231,25 +281,19 @@ class TlsPort:
         return tuple(n.lower() for n in names)
 
 
-async def _hold(reader: asyncio.StreamReader, alive: Callable[[], bool], *, end: bytes | None = None) -> bool:
+async def _hold(reader: asyncio.StreamReader, retired: asyncio.Event, *, end: bytes | None = None) -> bool:
     """Keep a connection open, ignoring what the client sends, until it leaves, idles for
-    IDLE_TIMEOUT, or the port stops serving this certificate (a restart ends the old process's
-    connections). True if the client sent `end` (e.g. its `</stream:stream>`)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + IDLE_TIMEOUT
-    while alive() and loop.time() < deadline:
+    IDLE_TIMEOUT, or `retired` is set (the port stopped serving this certificate: a restart ends
+    the old process's connections). True if the client sent `end` (e.g. its `</stream:stream>`)."""
+    while True:
         try:
-            data = await asyncio.wait_for(reader.read(4096), timeout=_POLL_INTERVAL)
-        except TimeoutError:
-            continue  # StreamReader keeps unread data across a cancelled read
+            data = await read_unless(retired, reader.read(4096), IDLE_TIMEOUT)
         except (ssl.SSLError, ConnectionError):
             return False
-        if not data:
+        if not data:  # left, idle too long, or retired
             return False
         if end is not None and end in data:
             return True
-        deadline = loop.time() + IDLE_TIMEOUT
-    return False
 
 
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.S)
@@ -338,10 +382,14 @@ class _XmppNegotiation:
         opening = "" if self._opened else (
             f"<?xml version='1.0'?><stream:stream xmlns='{XMPP_CONTENT_NS[self.kind]}' "
             f"xmlns:stream='{NS_STREAMS}' id='lab-error' version='1.0'>")
-        self.writer.write((f"{opening}<stream:error><{condition} xmlns='{NS_STREAM_ERRORS}'/></stream:error>"
-                           "</stream:stream>").encode())
+        self.writer.write((opening + _stream_error_xml(condition)).encode())
         with contextlib.suppress(Exception):
             await self.writer.drain()
+
+
+def _stream_error_xml(condition: str) -> str:
+    """An RFC 6120 §4.9.2 stream error, followed by the closing tag that ends the stream."""
+    return f"<stream:error><{condition} xmlns='{NS_STREAM_ERRORS}'/></stream:error></stream:stream>"
 
 
 def _attr(value: str) -> str:
