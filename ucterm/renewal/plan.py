@@ -1,0 +1,455 @@
+"""Building a renewal plan: inventory + scan state + options → ordered steps. Pure.
+
+No I/O and no clock here, so that the TUI can rebuild a plan on every keystroke, `--dry-run`
+prints exactly what a real run does, and tests need no lab. Everything Cisco-specific comes
+from :mod:`ucterm.catalog`; this module only decides the order (procedure.md), the scope (which
+nodes) and the transport each node's version allows (design.md §2).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+from ucterm import catalog
+from ucterm.errors import UctermError
+from ucterm.inventory import Cluster, Inventory, Node
+from ucterm.renewal.model import CsrRequest, Plan, PlanOptions, RestartItem, Step, Transport
+from ucterm.scan_model import CertRecord, ScanResult
+
+CERTMGR = "/platformcom/api/v1/certmgr/config"
+_MS_CN = re.compile(r"^[^.]+-(?:ec-)?ms\.", re.IGNORECASE)
+
+
+class PlanError(UctermError):
+    """The renewal cannot be planned as asked: one sentence saying why and what to do instead."""
+
+
+# --------------------------------------------------------------------------------------------
+# Scope and versions
+
+
+def _scope(cluster: Cluster, options: PlanOptions) -> tuple[Node, ...]:
+    ordered = cluster.ordered_nodes()
+    if not options.nodes:
+        return ordered
+    if options.multi_server:
+        raise PlanError(f'a multi-server certificate covers every node of cluster "{cluster.name}": '
+                        "drop --node, or renew single-server certificates on the nodes you name.")
+    chosen = {cluster.node(n).fqdn for n in options.nodes}  # InventoryError names an unknown node
+    return tuple(n for n in ordered if n.fqdn in chosen)
+
+
+def _version_text(cluster: Cluster, node: Node, scan: ScanResult | None) -> str | None:
+    if scan is not None:
+        result = scan.node_result(cluster.name, node.fqdn)
+        if result is not None and result.version:
+            return result.version
+    return node.version or cluster.version
+
+
+def _current(scan: ScanResult | None, cluster: str, node: str, unit: str) -> CertRecord | None:
+    if scan is None:
+        return None
+    for rec in scan.for_node(cluster, node):
+        if rec.store == "own" and rec.unit.lower() == unit.lower():
+            return rec
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# Defaults for the CSR subject
+
+
+def defaults_for(inventory: Inventory, scan: ScanResult | None, cluster: str, unit: str,
+                 multi_server: bool) -> PlanOptions:
+    """Options with the CSR subject pre-filled: auto-populated SANs (procedure.md step 2) plus, where
+    the current certificate is CA-signed, the extra DNS names it carries, so that a renewal keeps
+    the names clients already use. CN: the current one where it fits the distribution, else the
+    node FQDN (single-server) or `<publisher>-ms.<domain>` (multi-server, §2.1)."""
+    c = inventory.cluster(cluster)
+    spec = unit_for(c, unit)
+    fqdns = tuple(n.fqdn.lower() for n in c.ordered_nodes())
+    csr: dict[str, CsrRequest] = {}
+    targets = (c.publisher,) if multi_server else c.ordered_nodes()
+    for node in targets:
+        auto = _auto_sans(c, spec, node, multi_server)
+        current = _current(scan, c.name, node.fqdn, spec.name)
+        extras: list[str] = []
+        cn = catalog.multi_server_cn(node.fqdn, spec.is_ecdsa) if multi_server else node.fqdn.lower()
+        if current is not None:
+            current_cn = current.subject_cn.lower()
+            is_ms = bool(_MS_CN.match(current_cn)) or len(set(current.sans) & set(fqdns)) > 1
+            fits = (is_ms and not current.self_signed) if multi_server else \
+                current_cn in (node.fqdn.lower(), node.hostname.lower())
+            if fits:
+                cn = current_cn
+            if not current.self_signed:
+                others = set(fqdns) - {node.fqdn.lower()} if not multi_server else set()
+                extras = [s.lower() for s in current.sans
+                          if "*" not in s and not _is_ip(s) and s.lower() not in others]
+        csr[node.fqdn.lower()] = CsrRequest(cn, tuple(dict.fromkeys([*auto, *extras])))
+    return PlanOptions(cluster=c.name, unit=spec.name, multi_server=multi_server, csr=csr)
+
+
+def _auto_sans(c: Cluster, spec: catalog.UnitSpec, node: Node, multi_server: bool) -> tuple[str, ...]:
+    return catalog.auto_populated_sans(
+        spec.name, multi_server=multi_server, node_fqdn=node.fqdn,
+        cluster_fqdns=tuple(n.fqdn.lower() for n in c.ordered_nodes()), presence_domains=c.presence_domains,
+        email_domains=c.email_domains, group_chat_alias=c.group_chat_alias,
+        federation_wildcard=c.federation_wildcard)
+
+
+def _is_ip(text: str) -> bool:
+    return bool(re.fullmatch(r"[0-9.]+|[0-9a-fA-F:]+:[0-9a-fA-F:.]*", text))
+
+
+def unit_for(cluster: Cluster, unit: str) -> catalog.UnitSpec:
+    """The catalog's unit for a cluster's product; PlanError naming the product's units otherwise."""
+    try:
+        spec = catalog.unit_spec(unit)
+    except KeyError:
+        raise PlanError(f'unknown unit "{unit}"; the units of {catalog.PRODUCT_NAMES[cluster.product]} are '
+                        + ", ".join(u.name for u in catalog.units_for(cluster.product)) + ".") from None
+    if cluster.product not in spec.products:
+        raise PlanError(f'{catalog.PRODUCT_NAMES[cluster.product]} cluster "{cluster.name}" has no '
+                        f'{spec.name} certificate; its units are '
+                        + ", ".join(u.name for u in catalog.units_for(cluster.product)) + ".")
+    return spec
+
+
+# --------------------------------------------------------------------------------------------
+# Transports
+
+
+def _transports(cluster: Cluster, node: Node, version: catalog.Version | None, multi_server: bool,
+                warnings: list[str]) -> tuple[Transport, Transport]:
+    """(CSR transport, upload transport) for a node (design.md §2, catalog §1.3/§1.7/§4.1)."""
+    pref = cluster.settings.transport
+    rest_ok = catalog.rest_api_available(version)
+    label = f"{node.fqdn} ({version.label})" if version else node.fqdn
+    if multi_server:
+        if version is not None and not rest_ok:
+            raise PlanError(f"{label}: a multi-server CSR can be generated only in the OS Administration GUI "
+                            "or over the certmgr REST API, which exists from release 14; generate it in the "
+                            "GUI, or renew single-server certificates (drop --multi-server).")
+        if pref == "cli":
+            raise PlanError(f'cluster "{cluster.name}" sets transport = "cli", but a multi-server CSR needs '
+                            'the certmgr REST API; set transport = "auto" or "rest".')
+        return "rest", "rest"
+    if pref == "rest" and version is not None and not rest_ok:
+        raise PlanError(f'{label}: transport = "rest" is set but the certmgr REST API exists only from '
+                        'release 14; set transport = "auto" or "cli" for this cluster.')
+    if pref == "cli":
+        return "cli", "cli"
+    if pref == "rest" or rest_ok:
+        return "rest", "rest"
+    if version is None:
+        warnings.append(f"the version of {node.fqdn} is unknown: the plan uses the CLI there; the preflight "
+                        "reads the version and stops if the plan does not fit it.")
+    return "cli", "cli"
+
+
+def _read_transport(cluster: Cluster, version: catalog.Version | None) -> Transport:
+    """How a node that gets no CSR is read: certmgr where it exists and the inventory allows it."""
+    return "rest" if cluster.settings.transport != "cli" and catalog.rest_api_available(version) else "cli"
+
+
+# --------------------------------------------------------------------------------------------
+# Commands
+
+
+def _rest(node: Node, method: str, path: str, body: object | None = None) -> str:
+    url = f"https://{node.address}:{node.port('rest')}{CERTMGR}{path}"
+    return f"{method} {url}" + (f" {json.dumps(body)}" if body is not None else "")
+
+
+def _csr_commands(node: Node, transport: Transport, unit: str, req: CsrRequest, multi: bool,
+                  version: catalog.Version | None, options: PlanOptions) -> list[str]:
+    if transport == "rest":
+        spec = catalog.unit_spec(unit)
+        body: dict[str, object] = {
+            "service": unit, "distribution": catalog.REST_DISTRIBUTION[multi], "commonName": req.common_name,
+            "keyType": "ec" if spec.is_ecdsa else "rsa",
+            "keyLength": 256 if spec.is_ecdsa else options.key_length, "hashAlgorithm": "sha256"}
+        if req.alt_names:
+            body["altNames"] = list(req.alt_names)
+        return [_rest(node, "POST", "/csr", body)]
+    first = f"set csr gen {unit}"
+    if catalog.csr_gen_asks_ou(version):
+        first += f"    (Include OU in CSR (yes|no)? {'yes' if options.include_ou else 'no'})"
+    return [first, f"show csr own {unit}"]
+
+
+def _preflight_commands(node: Node, unit: str, store: str, transport: Transport, ha_node: bool) -> list[str]:
+    cmds = ["show version active", "utils service list", "show web-security", "show csr list own",
+            f"show csr own {unit}"]
+    if transport == "rest":
+        cmds += [_rest(node, "GET", f"/identity/certificate?service={unit}"),
+                 _rest(node, "GET", f"/trust/certificate?service={unit}")]
+    else:
+        cmds += [f"show cert own {unit}", "show cert list trust", f"show cert trust {store}/<each CA>"]
+    if ha_node:
+        cmds.append("utils ha status")
+    return cmds
+
+
+# --------------------------------------------------------------------------------------------
+# The plan
+
+
+def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptions) -> Plan:
+    """The ordered steps of one renewal. Raises :class:`PlanError` (or InventoryError for an unknown
+    cluster or node) with one sentence when the renewal cannot be done as asked."""
+    cluster = inventory.cluster(options.cluster)
+    spec = unit_for(cluster, options.unit)
+    unit, multi = spec.name, options.multi_server
+    scope = _scope(cluster, options)
+    if not scope:
+        raise PlanError(f'no node of cluster "{cluster.name}" is in scope; check --node.')
+    pub = cluster.publisher
+    versions = {n.fqdn: _version_text(cluster, n, scan) for n in scope}
+    vobj = {n.fqdn: catalog.parse_version(versions[n.fqdn]) for n in scope}
+    pub_version = catalog.parse_version(_version_text(cluster, pub, scan))
+    if multi and not catalog.multi_server_allowed(cluster.product, pub_version, unit):
+        release = f" {pub_version.label}" if pub_version else ""
+        raise PlanError(f"{spec.name} has no multi-server certificate on "
+                        f"{catalog.PRODUCT_NAMES[cluster.product]}{release}; renew it single-server.")
+    warnings: list[str] = []
+    csr_nodes = (pub,) if multi else scope
+    transports = {n.fqdn: _transports(cluster, n, vobj.get(n.fqdn), multi, warnings) for n in csr_nodes}
+    defaults = defaults_for(inventory, scan, cluster.name, unit, multi)
+    ha = catalog.ha_applies(cluster.product, unit)
+    group = cluster.presence_redundancy_group
+    ha_transport: Transport = ("axl" if group and cluster.cucm_cluster and _app_user(inventory, cluster)
+                               else "manual")
+
+    steps: list[Step] = []
+    for n in scope:
+        read_t = transports[n.fqdn][1] if n.fqdn in transports else _read_transport(cluster, vobj.get(n.fqdn))
+        steps.append(_preflight_step(n, spec, read_t, ha and n is pub))
+        result = scan.node_result(cluster.name, n.fqdn) if scan is not None else None
+        if result is not None and not result.reachable:
+            warnings.append(f"{n.fqdn} could not be read ({result.error or result.state}); the preflight "
+                            "will try again.")
+    requests: dict[str, CsrRequest] = {}
+    certificate_steps: list[Step] = []
+    for n in csr_nodes:
+        req = options.csr.get(n.fqdn.lower()) or defaults.csr[n.fqdn.lower()]
+        requests[n.fqdn.lower()] = req
+        beyond = sorted(set(req.alt_names) - set(_auto_sans(cluster, spec, n, multi)))
+        if transports[n.fqdn][0] == "cli" and beyond:
+            warnings.append(f"{n.fqdn}: `set csr gen` cannot choose SANs, so the CSR carries the node's "
+                            "own names without " + ", ".join(beyond) + ".")
+        elsewhere = sorted({o.fqdn for c in inventory.clusters if c.name != cluster.name for o in c.nodes
+                            if o.fqdn.lower() in {a.lower() for a in req.alt_names}}) if multi else []
+        if elsewhere:
+            warnings.append("VOS installs a multi-server certificate on every node in its SANs, so it reaches "
+                            + ", ".join(elsewhere) + f" too, but this job restarts and verifies cluster "
+                            f'"{cluster.name}" only: restart their services by hand afterwards (§2.1).')
+        certificate_steps += _certificate_steps(n, spec, req, transports[n.fqdn][0], vobj.get(n.fqdn), options)
+    # Every CSR first, then every certificate: the user sends all CSRs to the CA at once.
+    order = {"generate_csr": 0, "save_csr": 1, "obtain_signed": 2, "validate": 3}
+    steps += sorted(certificate_steps, key=lambda s: order[s.kind])
+    for n in csr_nodes:
+        steps += _upload_steps(n, spec, transports[n.fqdn][1], multi)
+    if ha:
+        steps.append(_ha_step(pub, ha_transport, group, enable=False))
+    for n in scope:
+        items = _restart_items(cluster, n, unit, vobj.get(n.fqdn) or pub_version, spec.trust_store)
+        if items:
+            steps.append(_restart_step(n, items))
+    if ha:
+        steps.append(_ha_step(pub, ha_transport, group, enable=True))
+    steps += [_verify_step(n, spec) for n in scope]
+
+    risks = list(catalog.risk_notes(cluster.product, pub_version, unit, mixed_mode=cluster.mixed_mode))
+    for other, job in options.recent_units.items():
+        if other != unit and {other, unit} <= catalog.NEVER_TOGETHER:
+            risks.insert(0, f"{other} was renewed on this cluster by job {job}: never renew {unit} in the "
+                            "same window; wait until every phone has re-registered (§5.5)")
+    if ha and ha_transport == "manual":
+        warnings.append("High Availability is toggled by hand (no AXL user or presence_redundancy_group/"
+                        "cucm_cluster in the inventory): the job waits for you at that step and checks "
+                        "`utils ha status`.")
+    if inventory.read_only or cluster.settings.read_only:
+        warnings.append("the inventory is read-only: this plan can be shown but not run.")
+    return Plan(cluster=cluster.name, product=cluster.product, unit=unit, multi_server=multi,
+                nodes=tuple(n.fqdn for n in scope), csr_nodes=tuple(n.fqdn for n in csr_nodes), steps=steps,
+                options=replace(options, unit=unit, csr=requests), versions=versions,
+                warnings=list(dict.fromkeys(warnings)), risks=risks, ha_group=group)
+
+
+def _preflight_step(n: Node, spec: catalog.UnitSpec, upload_t: Transport, ha_node: bool) -> Step:
+    return Step(id=f"preflight:{n.fqdn}",
+                name=f"Preflight {n.hostname}: reachable, version, services, DN, outstanding CSR",
+                kind="preflight", node=n.fqdn, transport="cli",
+                commands=_preflight_commands(n, spec.name, spec.trust_store, upload_t, ha_node),
+                skippable=False)
+
+
+def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: Transport,
+                       version: catalog.Version | None, options: PlanOptions) -> list[Step]:
+    """Steps 2-5 for one CSR: generate, save, obtain the signed certificate, validate."""
+    unit, multi, job = spec.name, options.multi_server, "<job>"
+    distribution = "multi-server" if multi else "single-server"
+    regen = options.regenerate_csr
+    obtain = ("the lab CA signs the CSR" if options.signer == "lab" else
+              f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]")
+    check = (f"ucterm check --cert {job}/cert-{n.fqdn}.pem --csr {job}/csr-{n.fqdn}.pem "
+             f"--chain {job}/chain-{n.fqdn}.pem --unit {unit}" + (" --multi-server" if multi else ""))
+    return [
+        Step(id=f"generate_csr:{n.fqdn}", name=f"Generate the {unit} CSR on {n.hostname} ({distribution})",
+             kind="generate_csr", node=n.fqdn, transport=csr_t,
+             commands=_csr_commands(n, csr_t, unit, req, multi, version, options), risky=regen,
+             risk_note=("replaces the CSR outstanding on the node: a certificate the CA issues from the "
+                        "old CSR can no longer be uploaded (§5.3)") if regen else "",
+             csr_node=n.fqdn, csr=req, skippable=False),
+        Step(id=f"save_csr:{n.fqdn}", name=f"Save the CSR of {n.hostname} into the job folder",
+             kind="save_csr", node=n.fqdn, transport="local",
+             commands=[f"write {job}/csr-{n.fqdn}.pem (send it to the CA)"], csr_node=n.fqdn,
+             skippable=False),
+        Step(id=f"obtain_signed:{n.fqdn}", name=f"Obtain the certificate the CA issued for {n.hostname}",
+             kind="obtain_signed", node=n.fqdn, transport="local", commands=[obtain], csr_node=n.fqdn,
+             skippable=False),
+        Step(id=f"validate:{n.fqdn}",
+             name=f"Validate the signed certificate for {n.hostname} (the ucterm check rules)",
+             kind="validate", node=n.fqdn, transport="local", commands=[check], csr_node=n.fqdn,
+             skippable=False),
+    ]
+
+
+def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: Transport, multi: bool) -> list[Step]:
+    """Step 6: the CA chain into `<unit>-trust`, then the identity (§5.4 order)."""
+    unit = spec.name
+    store_unit = catalog.trust_store_unit(spec.trust_store)
+    if up_t == "rest":
+        trust_cmd = [_rest(n, "POST", "/trust/certificates", {
+            "service": [store_unit], "certificates": ["<CA PEM>"], "description": "ucterm renewal"})]
+        own_cmd = [_rest(n, "POST", "/identity/certificates",
+                         {"service": unit, "certificates": ["<leaf PEM>", "<intermediate PEM>"]})]
+    else:
+        trust_cmd = [f"set cert import trust {store_unit}    (paste each CA certificate)"]
+        own_cmd = [f"set cert import own {unit}    (paste the signed certificate)"]
+    where = "every node, through the publisher" if multi else n.hostname
+    return [
+        Step(id=f"upload_trust:{n.fqdn}",
+             name=f"Upload the CA chain into {spec.trust_store} on {n.hostname} "
+                  "(root first; skip what is there)",
+             kind="upload_trust", node=n.fqdn, transport=up_t, commands=trust_cmd, csr_node=n.fqdn),
+        Step(id=f"upload_identity:{n.fqdn}", name=f"Upload the signed {unit} certificate on {n.hostname}",
+             kind="upload_identity", node=n.fqdn, transport=up_t, commands=own_cmd, risky=True,
+             risk_note=f"replaces the {unit} certificate of {where}; it takes effect at the restarts",
+             csr_node=n.fqdn, skippable=False),
+    ]
+
+
+def _ha_step(pub: Node, transport: Transport, group: str | None, *, enable: bool) -> Step:
+    label = f'Presence Redundancy Group "{group}"' if group else "the Presence Redundancy Group"
+    if enable:
+        return Step(id=f"ha_enable:{pub.fqdn}",
+                    name=f"Re-enable High Availability on {label}, wait for Normal", kind="ha_enable",
+                    node=pub.fqdn, transport=transport,
+                    commands=_ha_commands(transport, label, group, enable=True))
+    return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}",
+                kind="ha_disable", node=pub.fqdn, transport=transport,
+                commands=_ha_commands(transport, label, group, enable=False), risky=True,
+                risk_note="users are not protected by failover until HA is enabled again (§3.4)")
+
+
+def _restart_step(n: Node, items: tuple[RestartItem, ...]) -> Step:
+    disruptive = list(dict.fromkeys(i.service for i in items if i.disruptive))
+    plural = "s" if len(items) != 1 else ""
+    only_if = "    (only if a CA certificate was added)"
+    return Step(id=f"restart:{n.fqdn}", name=f"Restart {len(items)} service{plural} on {n.hostname}, "
+                                             "wait for STARTED",
+                kind="restart", node=n.fqdn, transport="cli",
+                commands=[i.command + (only_if if i.when == "trust-added" else "") for i in items],
+                risky=bool(disruptive),
+                risk_note=("restarting " + ", ".join(disruptive) + " interrupts calls, phones or clients "
+                           "on this node") if disruptive else "",
+                restarts=items)
+
+
+def _verify_step(n: Node, spec: catalog.UnitSpec) -> Step:
+    if spec.served_on:
+        cmds = [f"TLS {n.address}:{n.port(p)} ({p}): SHA-256 of the served certificate = the new one"
+                for p in spec.served_on]
+        transport: Transport = "tls"
+    else:
+        cmds = [f"show cert own {spec.name}: SHA-256 = the new one"]
+        transport = "cli"
+    return Step(id=f"verify:{n.fqdn}", name=f"Verify {n.hostname} serves the new {spec.name} certificate",
+                kind="verify", node=n.fqdn, transport=transport, commands=cmds)
+
+
+def _app_user(inventory: Inventory, cluster: Cluster) -> str | None:
+    if cluster.cucm_cluster:
+        try:
+            return inventory.cluster(cluster.cucm_cluster).settings.app_user or cluster.settings.app_user
+        except UctermError:
+            return None
+    return cluster.settings.app_user
+
+
+def _ha_commands(transport: Transport, group_label: str, group: str | None, *, enable: bool) -> list[str]:
+    flag = "true" if enable else "false"
+    if transport == "axl":
+        first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}"
+    else:
+        first = (f"by hand: CM Administration > System > Presence Redundancy Group > {group_label}: "
+                 f"{'check' if enable else 'uncheck'} Enable High Availability, Save")
+    wait = "utils ha status    (until every node shows State: Normal)" if enable else \
+        "utils ha status    (until it shows High Availability Not Enabled)"
+    return [first, wait]
+
+
+def _restart_items(cluster: Cluster, node: Node, unit: str, version: catalog.Version | None,
+                   trust_store: str) -> tuple[RestartItem, ...]:
+    """The restarts of one node: the unit's rule (scope-filtered), then trust-store restarts that apply
+    only when a CA was added. Publisher-only actions run on the publisher alone (§3.1)."""
+    serving = catalog.serving_service(cluster.product, version, unit)
+    is_pub = node.fqdn == cluster.publisher.fqdn
+    items: list[RestartItem] = []
+    seen: set[str] = set()
+    for a in catalog.restart_services(cluster.product, version, unit):
+        if (a.scope == "publisher" and not is_pub) or (a.scope == "subscribers" and is_pub):
+            continue
+        seen.add(a.service)
+        items.append(RestartItem(a.service, a.cli, a.disruptive, a.service == serving))
+    for a in catalog.trust_restart_services(cluster.product, trust_store, version):
+        if a.service in seen:
+            continue
+        seen.add(a.service)
+        items.append(RestartItem(a.service, a.cli, a.disruptive, a.service == serving, when="trust-added"))
+    return tuple(items)
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+
+
+def render(plan: Plan, job: str | None = None) -> str:
+    """The plan as `--dry-run` prints it: numbered steps, node, transport, exact commands, risks."""
+    product = catalog.PRODUCT_NAMES.get(plan.product, plan.product)
+    distribution = "multi-server" if plan.multi_server else "single-server"
+    title = f"Renew {plan.unit} on cluster {plan.cluster} ({product}, {distribution})"
+    lines = [title, "nodes: " + ", ".join(
+        f"{n} ({plan.versions.get(n) or 'version unknown'})" for n in plan.nodes)]
+    if plan.risks:
+        lines.append("risks:")
+        lines += [f"  ! {r}" for r in plan.risks]
+    if plan.warnings:
+        lines.append("warnings:")
+        lines += [f"  - {w}" for w in plan.warnings]
+    lines.append("steps:")
+    for i, s in enumerate(plan.steps, 1):
+        mark = " [RISKY]" if s.risky else ""
+        lines.append(f"{i:3d}. {s.name}{mark}")
+        lines.append(f"     node {s.node or '-'}, via {s.transport}")
+        for cmd in s.commands:
+            lines.append(f"       $ {cmd.replace('<job>', job) if job else cmd}")
+        if s.risk_note:
+            lines.append(f"     ! {s.risk_note}")
+    return "\n".join(lines)

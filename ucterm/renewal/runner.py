@@ -1,0 +1,415 @@
+"""The runner: executes a journaled plan step by step, with pause, retry, skip and abort.
+
+One runner drives one job in one process (the journal's lock makes sure of it). It reports
+typed events (:mod:`ucterm.renewal.events`) through the sink, journals each of them, and keeps
+the transcript of every node in the job folder. It can be cancelled at any point (the jumpbox
+session dies, `kill -9`): the journal then holds everything :meth:`Runner.run` needs to finish
+the job later without repeating a CSR, an upload or a restart (see :mod:`ucterm.renewal.steps`).
+
+`run()` returns when the job is done, waiting (for the CA's answer or a manual HA toggle),
+failed or aborted. With `hold_on_failure` (the TUI) a failed step waits for the user's
+decision instead: :meth:`retry`, :meth:`skip` or :meth:`abort`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from ucterm.credentials import CredentialStore, Secret
+from ucterm.errors import UctermError
+from ucterm.events import Event, EventSink, TranscriptLine, emit
+from ucterm.inventory import Cluster, Inventory
+from ucterm.renewal.events import (
+    JobFinished,
+    JobPaused,
+    JobTranscriptLine,
+    JobWaiting,
+    StepDone,
+    StepFailed,
+    StepProgress,
+    StepSkipped,
+    StepStarted,
+)
+from ucterm.renewal.journal import Job
+from ucterm.renewal.model import JobState, Step
+from ucterm.renewal.nodes import NodeAccess
+from ucterm.renewal.signers import Material, Signer, match_signed
+from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
+
+Confirm = Callable[[str], Awaitable[bool]]
+Decision = Literal["retry", "skip", "abort"]
+
+
+class RenewalError(UctermError):
+    """A renewal cannot start or a control cannot apply: one sentence saying why and what to do."""
+
+
+class _RecordingCredentials:
+    """A CredentialStore that hands every resolved secret to the journal's redactor first."""
+
+    def __init__(self, inner: CredentialStore, record: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._record = record
+
+    def resolve(self, reference: str | None, *, what: str) -> Secret:
+        secret = self._inner.resolve(reference, what=what)
+        self._record(secret.reveal())
+        return secret
+
+    def remember(self, reference: str, what: str, value: str) -> None:
+        self._record(value)
+        self._inner.remember(reference, what, value)
+
+
+class Runner:
+    """Drives one job (see the module docstring)."""
+
+    def __init__(self, job: Job, inventory: Inventory, credentials: CredentialStore, *,
+                 sink: EventSink | None = None, signer: Signer | None = None, confirm: Confirm | None = None,
+                 hold_on_failure: bool = False, settings: RunnerSettings | None = None,
+                 read_only: bool = False, now: Callable[[], datetime] | None = None) -> None:
+        self.job = job
+        self.inventory = inventory
+        self.signer = signer
+        self.settings = settings or RunnerSettings()
+        self.material = Material([], [])
+        self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
+        self._sink = sink
+        self._confirm = confirm
+        self._hold = hold_on_failure
+        self._read_only = read_only
+        self._credentials = cast(CredentialStore, _RecordingCredentials(credentials, job.redactor.add))
+        self._nodes: dict[str, NodeAccess] = {}
+        self._worker = StepWorker(self)
+        self._current: Step | None = None
+        self._pause_requested = False
+        self._resumed = asyncio.Event()
+        self._abort_requested = False
+        self._decision: asyncio.Future[Decision] | None = None
+        self._running = False
+        self._paused = False
+        self._posted: set[asyncio.Future[Any]] = set()
+        #: The restart whose command line was just sent and whose answer is awaited (see _note_acknowledged).
+        self._restart_sent: str | None = None
+
+    # ---- the user's controls ---------------------------------------------------------------------
+
+    @property
+    def state(self) -> JobState:
+        return "paused" if self._paused else self.job.state
+
+    @property
+    def interactive(self) -> bool:
+        """A person can answer (the TUI, a terminal without --yes): manual steps ask instead of waiting."""
+        return self._confirm is not None
+
+    def pause(self) -> None:
+        """Stop before the next step (the current one finishes: half a restart helps nobody)."""
+        self._pause_requested = True
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._pause_requested = False
+        self._resumed.set()
+
+    def abort(self) -> None:
+        """Stop at the next step boundary; the job stays resumable with `ucterm resume`."""
+        self._abort_requested = True
+        self._resumed.set()
+        self._decide("abort")
+
+    def retry(self) -> None:
+        """Run the failed step again (now if `run()` holds on it, else on the next `run()`)."""
+        if self._decide("retry"):
+            return
+        failed = self._failed_step()
+        if failed is None:
+            raise RenewalError(f"job {self.job.id} has no failed step to retry.")
+        self.job.set_step(failed.id, "pending", "retry")
+
+    def skip(self, reason: str) -> None:
+        """Skip the failed (or else the next) step, recording why; refused for steps a certificate needs."""
+        step = self._failed_step() or self._next_step()
+        if step is None:
+            raise RenewalError(f"job {self.job.id} has no step left to skip.")
+        if not step.skippable:
+            raise RenewalError(f'"{step.name}" cannot be skipped: the renewal cannot go on without it; '
+                               "retry it or abort the job.")
+        if not reason.strip():
+            raise RenewalError("say why the step is skipped; the reason is kept in the job's journal.")
+        self.job.set_step(step.id, "skipped", f"skipped by the user: {reason.strip()}")
+        self._post(StepSkipped(job=self.job.id, step=step.id, node=step.node, reason=reason.strip()))
+        self._decide("skip")
+
+    def provide_signed(self, pems: Sequence[str]) -> None:
+        """What the CA issued (leaves and CA certificates, any order); matched to CSRs by public key."""
+        self.material.extend(Material.from_pems(pems))
+
+    # ---- running -------------------------------------------------------------------------------
+
+    async def run(self) -> JobState:
+        self._check_may_run()
+        self.job.lock()
+        self._running = True
+        try:
+            self._reset_for_new_material()
+            self.job.set_state("running", "")
+            for step in self.job.plan.steps:
+                outcome = await self._drive(step)
+                if outcome is not None:
+                    return outcome
+            return await self._finish("done", self._done_detail())
+        finally:
+            self._running = False
+            await self._close_nodes()
+            self.job.unlock()
+
+    async def _drive(self, step: Step) -> JobState | None:
+        """Run one step to an end; a job state when the job stops here, None to go on."""
+        while self.job.steps[step.id].state not in ("done", "skipped"):
+            if self._pause_requested and not self._abort_requested:
+                await self._pause_here(step)
+            if self._abort_requested:
+                return await self._finish("aborted", f"aborted by the user before: {step.name}")
+            outcome, message = await self._execute(step)
+            if outcome in ("done", "skipped"):
+                return None
+            if outcome == "waiting":
+                return await self._finish("waiting", message)
+            if outcome == "declined":
+                return await self._finish("aborted", f"you declined: {message}")
+            if not self._hold:
+                return await self._finish("failed", message)
+            decision = await self._wait_decision()
+            if decision == "abort":
+                return await self._finish("aborted", f"aborted by the user at: {step.name}")
+            if decision == "retry":
+                self.job.set_step(step.id, "pending", "retry")
+        return None
+
+    async def _execute(self, step: Step) -> tuple[str, str]:
+        rec = self.job.steps[step.id]
+        reconciling = rec.state == "running" or bool(rec.open_intents())
+        self._current = step
+        await self._emit(StepStarted(job=self.job.id, step=step.id, node=step.node, name=step.name,
+                                     step_kind=step.kind, reconciling=reconciling))
+        self.job.set_step(step.id, "running", "reconciling after an interruption" if reconciling else "")
+        try:
+            detail = await self._worker.run(step)
+        except Waiting as exc:
+            self.job.set_step(step.id, "waiting", str(exc))
+            await self._emit(JobWaiting(job=self.job.id, step=step.id, node=step.node, message=str(exc),
+                                        csrs=tuple(c["path"] for c in self.job.csr_files())))
+            return "waiting", str(exc)
+        except Skip as exc:
+            self.job.set_step(step.id, "skipped", str(exc))
+            await self._emit(StepSkipped(job=self.job.id, step=step.id, node=step.node, reason=str(exc)))
+            return "skipped", str(exc)
+        except Declined as exc:
+            self.job.set_step(step.id, "pending", f"declined: {exc}")
+            await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node,
+                                        error=f"declined: {exc}", fix="resume the job when you are ready"))
+            return "declined", str(exc)
+        except UctermError as exc:
+            return await self._failed(step, str(exc), getattr(exc, "fix", ""))
+        except (TimeoutError, OSError) as exc:
+            return await self._failed(step, f"{step.node}: {type(exc).__name__}: {exc or 'no detail'}", "retry")
+        except Exception as exc:
+            return await self._failed(step, f"unexpected {type(exc).__name__} in {step.name}: {exc}",
+                                      f"report it with the job folder {self.job.folder}")
+        finally:
+            self._current = None
+        self.job.set_step(step.id, "done", detail)
+        await self._emit(StepDone(job=self.job.id, step=step.id, node=step.node, detail=detail))
+        return "done", detail
+
+    async def _failed(self, step: Step, error: str, fix: str) -> tuple[str, str]:
+        error = self.job.redactor(error)
+        text = f"{error.rstrip('.')}; {fix}" if fix else error
+        self.job.set_step(step.id, "failed", text)
+        await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node, error=error, fix=fix))
+        return "failed", text
+
+    async def _finish(self, state: JobState, detail: str) -> JobState:
+        self.job.set_state(state, detail)
+        await self._emit(JobFinished(job=self.job.id, step=None, node=None, state=state, detail=detail))
+        return state
+
+    def _done_detail(self) -> str:
+        verified = [s for s in self.job.plan.steps if s.kind == "verify" and self.job.steps[s.id].state == "done"]
+        skipped = [s for s in self.job.plan.steps if self.job.steps[s.id].state == "skipped"]
+        text = (f"{len(verified)} of {len(self.job.plan.nodes)} node(s) proven to serve the new "
+                f"{self.job.plan.unit} certificate")
+        return text + (f"; {len(skipped)} step(s) skipped" if skipped else "")
+
+    async def _pause_here(self, step: Step) -> None:
+        self._paused = True
+        await self._emit(JobPaused(job=self.job.id, step=step.id, node=step.node,
+                                   message=f"paused before: {step.name}"))
+        await self._resumed.wait()
+        self._paused = False
+
+    async def _wait_decision(self) -> Decision:
+        self._decision = asyncio.get_running_loop().create_future()
+        try:
+            return await self._decision
+        finally:
+            self._decision = None
+
+    def _decide(self, decision: Decision) -> bool:
+        if self._decision is not None and not self._decision.done():
+            self._decision.set_result(decision)
+            return True
+        return False
+
+    def _failed_step(self) -> Step | None:
+        return next((s for s in self.job.plan.steps if self.job.steps[s.id].state == "failed"), None)
+
+    def _next_step(self) -> Step | None:
+        return next((s for s in self.job.plan.steps if self.job.steps[s.id].state not in ("done", "skipped")),
+                    None)
+
+    def _check_may_run(self) -> None:
+        cluster = self.inventory.cluster(self.job.plan.cluster)
+        if self._read_only or self.inventory.read_only or cluster.settings.read_only:
+            raise RenewalError(f'renewals are disabled: the inventory (or --read-only) makes cluster '
+                               f'"{cluster.name}" read-only; remove read_only to renew.')
+        if self._running:
+            raise RenewalError(f"job {self.job.id} is running already.")
+        known = {n.fqdn for n in cluster.nodes}
+        missing = [n for n in self.job.plan.nodes if n not in known]
+        if missing:
+            raise RenewalError(f'cluster "{cluster.name}" in the inventory no longer has '
+                               f"{', '.join(missing)}, which job {self.job.id} renews; restore the nodes or "
+                               "start a new job.")
+
+    def _reset_for_new_material(self) -> None:
+        """A new certificate from the user replaces a stored one that was not uploaded yet (e.g. after
+        validation refused the first): its obtain and validate steps run again."""
+        if self.material.empty:
+            return
+        open_nodes = [n for n in self.job.plan.csr_nodes
+                      if self.job.steps[f"upload_identity:{n}"].state != "done"
+                      and "generate" in self.job.steps[f"generate_csr:{n}"].done]
+        if not open_nodes:
+            return
+        csrs = {n: self._worker._csr_of(n) for n in open_nodes}
+        from ucterm import pki
+
+        for node, leaf in match_signed(csrs, self.material).items():
+            stored = self.job.read_artifact(f"cert-{node}.pem")
+            if stored and pki.sha256_hex(pki.load_bundle(stored.encode(), "journal").certificates[0]) == \
+                    pki.sha256_hex(leaf):
+                continue
+            for kind in ("obtain_signed", "validate"):
+                sid = f"{kind}:{node}"
+                if self.job.steps[sid].state != "pending":
+                    self.job.set_step(sid, "pending", "a new certificate was given")
+
+    # ---- context for the steps -------------------------------------------------------------------
+
+    def _cluster_of(self, fqdn: str) -> Cluster:
+        plan_cluster = self.inventory.cluster(self.job.plan.cluster)
+        for c in (plan_cluster, *self.inventory.clusters):
+            for n in c.nodes:
+                if n.fqdn.lower() == fqdn.lower():
+                    return c
+        raise RenewalError(f"{fqdn} is not in the inventory any more; restore it or start a new job.")
+
+    def access(self, fqdn: str) -> NodeAccess:
+        key = fqdn.lower()
+        if key not in self._nodes:
+            cluster = self._cluster_of(fqdn)
+            node = cluster.node(fqdn)
+            version = self.job.facts.get(f"version:{node.fqdn}") or self.job.plan.versions.get(node.fqdn)
+            self._nodes[key] = NodeAccess(cluster, node, self._credentials, self._node_sink(node.fqdn), version)
+        return self._nodes[key]
+
+    def axl_access(self) -> NodeAccess:
+        """The CUCM publisher that holds the IM&P cluster's Presence Redundancy Group (AXL)."""
+        imp = self.inventory.cluster(self.job.plan.cluster)
+        if not imp.cucm_cluster:
+            raise StepError(f'cluster "{imp.name}" names no cucm_cluster, so ucterm cannot reach AXL',
+                            "add cucm_cluster to the inventory, or toggle High Availability by hand")
+        return self.access(self.inventory.cluster(imp.cucm_cluster).publisher.fqdn)
+
+    async def progress(self, step: Step, message: str) -> None:
+        await self._emit(StepProgress(job=self.job.id, step=step.id, node=step.node, message=message))
+
+    async def confirm(self, step: Step, question: str) -> None:
+        if self._confirm is None:
+            return
+        await self._emit(StepProgress(job=self.job.id, step=step.id, node=step.node, message=f"asking: {question}"))
+        if not await self._confirm(question):
+            raise Declined(question)
+
+    async def _close_nodes(self) -> None:
+        nodes, self._nodes = list(self._nodes.values()), {}
+        for access in nodes:
+            with contextlib.suppress(Exception):  # best effort: the job's state is in the journal
+                await asyncio.shield(access.close())
+
+    # ---- events ----------------------------------------------------------------------------------
+
+    def _node_sink(self, fqdn: str) -> EventSink:
+        async def sink(event: Event) -> None:
+            if isinstance(event, TranscriptLine):
+                step = self._current
+                line = JobTranscriptLine(node=event.node or fqdn, direction=event.direction,
+                                         text=self.job.redactor(event.text), channel=event.channel,
+                                         job=self.job.id, step=step.id if step else None, ts=event.ts)
+                self.job.transcript(line.node, f"{line.ts:%H:%M:%S} {line.channel} {line.direction}: {line.text}")
+                self._note_acknowledged(step, line)
+                await emit(self._sink, line)
+                return
+            await self._emit(event)
+        return sink
+
+    def _note_acknowledged(self, step: Step | None, line: JobTranscriptLine) -> None:
+        """Mark a restart as under way once the node answers its command: after a crash, a restart the
+        node acknowledged is waited for, any other is run (steps._restart).
+
+        The evidence is the node's answer to `utils service restart X` (`Do not press Ctrl+C while the
+        service is restarting`, or `X[STOPPING]`, §1.9), not the sending of the command: ucterm could
+        die between recording a send and the bytes leaving, and a restart missed is worse than one
+        repeated.
+        """
+        if step is None or step.kind != "restart":
+            self._restart_sent = None
+            return
+        text = line.text.strip()
+        prefix = "utils service restart "
+        if line.direction == "sent":
+            self._restart_sent = f"restart:{text[len(prefix):].strip()}" if text.startswith(prefix) else None
+            return
+        key = self._restart_sent
+        if line.direction != "received" or key is None:
+            return
+        service = key[len("restart:"):]
+        if not (text.startswith("Do not press Ctrl+C") or text.lower().startswith(service.lower() + "[")
+                or text.lower().startswith(service.lower() + " [")):
+            return
+        self._restart_sent = None
+        rec = self.job.steps[step.id]
+        if key in rec.intents and key not in rec.done and not rec.intents[key].get("acknowledged"):
+            self.job.intent(step.id, key, {**rec.intents[key], "acknowledged": True})
+
+    async def _emit(self, event: Event) -> None:
+        data: dict[str, Any] = event.to_dict()
+        self.job.event(data)
+        await emit(self._sink, event)
+
+    def _post(self, event: Event) -> None:
+        """Journal an event raised outside `run()` (a control), and deliver it when possible."""
+        self.job.event(event.to_dict())
+        if self._sink is None:
+            return
+        result = self._sink(event)
+        if result is not None:
+            task = asyncio.ensure_future(result)
+            self._posted.add(task)
+            task.add_done_callback(self._posted.discard)

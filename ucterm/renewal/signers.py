@@ -1,0 +1,150 @@
+"""Where the signed certificate comes from: the user's files, or the lab CA.
+
+A real renewal waits for a person to send the CSR to the CA and bring back what it issued,
+so the runner treats "no certificate yet" as a normal state (the job waits, exit code 4), not
+as an error. :func:`match_signed` pairs what the user hands over with the job's CSRs by public
+key, so that a whole folder from the CA can be given at once (design.md §3 `--signed`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography import x509
+
+from ucterm import pki
+from ucterm.errors import UctermError
+
+
+class SignerPending(UctermError):
+    """No certificate for this CSR yet: the job waits for it."""
+
+    exit_code = 4
+
+
+@runtime_checkable
+class Signer(Protocol):
+    async def sign(self, csr_pem: str) -> tuple[str, list[str]]:
+        """The leaf PEM and the CA chain PEMs for a CSR; :class:`SignerPending` when there is none yet."""
+        ...
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return pki.is_self_signed(cert)
+
+
+@dataclass
+class Material:
+    """Certificates handed over by the user (leaves and CAs), de-duplicated by fingerprint."""
+
+    leaves: list[x509.Certificate]
+    cas: list[x509.Certificate]
+
+    @classmethod
+    def from_pems(cls, pems: Iterable[str]) -> Material:
+        leaves: dict[str, x509.Certificate] = {}
+        cas: dict[str, x509.Certificate] = {}
+        for text in pems:
+            bundle = pki.load_bundle(text.encode("utf-8"), "the certificate given")
+            for cert in bundle.certificates:
+                (cas if _is_ca(cert) else leaves)[pki.sha256_hex(cert)] = cert
+        return cls(list(leaves.values()), list(cas.values()))
+
+    @classmethod
+    def from_paths(cls, paths: Sequence[Path | str]) -> Material:
+        """Files or folders (not recursive); unreadable files raise :class:`pki.PkiError` naming them."""
+        pems: list[str] = []
+        for bundle in pki.load_paths(paths):
+            if bundle.empty:
+                raise pki.PkiError(f"{bundle.describe_problems()}: give the certificate files the CA returned")
+            pems += [pki.pem(c) for c in bundle.certificates]
+        return cls.from_pems(pems)
+
+    def extend(self, other: Material) -> None:
+        have = {pki.sha256_hex(c) for c in [*self.leaves, *self.cas]}
+        self.leaves += [c for c in other.leaves if pki.sha256_hex(c) not in have]
+        self.cas += [c for c in other.cas if pki.sha256_hex(c) not in have]
+
+    @property
+    def empty(self) -> bool:
+        return not self.leaves and not self.cas
+
+
+def match_signed(csrs: dict[str, x509.CertificateSigningRequest], material: Material
+                 ) -> dict[str, x509.Certificate]:
+    """Pair CSRs (by node) with leaves: by public key first; then, if exactly one CSR and one leaf are
+    left over, with each other, so that a certificate issued from the wrong CSR is *validated* (and
+    refused with `key-mismatch`, as `ucterm check` says) instead of silently ignored."""
+    out: dict[str, x509.Certificate] = {}
+    used: set[str] = set()
+    for node, csr in csrs.items():
+        for leaf in material.leaves:
+            fp = pki.sha256_hex(leaf)
+            if fp not in used and pki.public_keys_equal(leaf, csr):
+                out[node] = leaf
+                used.add(fp)
+                break
+    left_csrs = [n for n in csrs if n not in out]
+    left_leaves = [c for c in material.leaves if pki.sha256_hex(c) not in used]
+    if len(left_csrs) == 1 and len(left_leaves) == 1:
+        out[left_csrs[0]] = left_leaves[0]
+    return out
+
+
+class FilesSigner:
+    """What the user brings (`--signed`, `--chain`, or the TUI's file picker)."""
+
+    label = "the files given"
+
+    def __init__(self, signed: Sequence[Path | str] = (), chain: Sequence[Path | str] = ()) -> None:
+        self.material = Material.from_paths([*signed, *chain])
+
+    async def sign(self, csr_pem: str) -> tuple[str, list[str]]:
+        csr = pki.load_csr_pem(csr_pem)
+        found = match_signed({"csr": csr}, self.material).get("csr")
+        if found is None:
+            raise SignerPending("none of the certificates given belongs to this CSR")
+        return pki.pem(found), [pki.pem(c) for c in self.material.cas]
+
+
+class LabCaSigner:
+    """The lab CA (in-process: `ucterm demo` and tests), whose `sign(csr_pem)` may be sync or async."""
+
+    label = "the lab CA"
+
+    def __init__(self, ca: Any) -> None:
+        self.ca = ca
+
+    async def sign(self, csr_pem: str) -> tuple[str, list[str]]:
+        result = self.ca.sign(csr_pem)
+        if inspect.isawaitable(result):
+            result = await result
+        leaf, chain = result
+        return leaf, list(chain)
+
+
+def lab_ca_signer(folder: Path | None) -> Signer:
+    """The lab CA for `ucterm renew --lab-ca` in another process than the lab.
+
+    `ucterm lab --write-inventory` writes the CA beside the inventory and sets `lab_ca` in its
+    [defaults]; the lab package knows how to load it back (:func:`ucterm.lab.load_ca`).
+    """
+    if folder is None:
+        raise UctermError("--lab-ca works only with an inventory written by `ucterm lab --write-inventory` "
+                          "(it sets lab_ca); use --signed FILE for a real CA.")
+    try:
+        from ucterm import lab
+    except ImportError:  # pragma: no cover - the lab ships with ucterm
+        raise UctermError("the lab package is not available in this installation; use --signed FILE.") \
+            from None
+    loader = getattr(lab, "load_ca", None)
+    if loader is None:
+        raise UctermError("this ucterm's lab cannot load its CA from a folder; use --signed FILE.")
+    return LabCaSigner(loader(folder))

@@ -1,0 +1,64 @@
+"""A quick look at the nodes before planning: each node's release and its current certificate.
+
+A plan needs the release of every node (it decides CLI or REST, and which services exist) and
+the current certificate (to pre-fill CN and SANs). A full estate scan reads every unit and
+trust store, which takes minutes on real VOS; this reads two things per node and returns them
+in the scan's own shape, so that :func:`ucterm.renewal.plan.build_plan` takes either.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from cryptography import x509
+
+from ucterm import pki
+from ucterm.credentials import CredentialStore
+from ucterm.errors import UctermError
+from ucterm.events import EventSink
+from ucterm.inventory import Inventory
+from ucterm.renewal.nodes import NodeAccess
+from ucterm.scan_model import CertRecord, NodeResult, ScanResult, classify, days_left, renewal_due
+
+
+def _record(cluster: str, node: str, unit: str, cert: x509.Certificate, now: datetime, warn: int,
+            crit: int) -> CertRecord:
+    left = days_left(cert.not_valid_after_utc, now)
+    return CertRecord(cluster=cluster, node=node, unit=unit, store="own", subject_cn=pki.cn_of(cert.subject),
+                      issuer_cn=pki.cn_of(cert.issuer), sans=tuple(sorted(pki.sans_of(cert))),
+                      serial=f"{cert.serial_number:x}", not_before=cert.not_valid_before_utc,
+                      not_after=cert.not_valid_after_utc, days_left=left,
+                      status=classify(left, warn_days=warn, crit_days=crit), self_signed=pki.is_self_signed(cert),
+                      fingerprint_sha256=pki.sha256_hex(cert), source="cli",
+                      renewal_due=renewal_due(cert.not_valid_before_utc, cert.not_valid_after_utc, now),
+                      pem=pki.pem(cert))
+
+
+async def survey(inventory: Inventory, cluster_name: str, unit: str, credentials: CredentialStore, *,
+                 nodes: Sequence[str] = (), sink: EventSink | None = None) -> ScanResult:
+    """`show version active` and `show cert own <unit>` on the cluster's nodes (all, or `nodes`),
+    concurrently. A node that cannot be read is reported (reachable False, error), never raised."""
+    cluster = inventory.cluster(cluster_name)
+    chosen = [cluster.node(n) for n in nodes] if nodes else list(cluster.ordered_nodes())
+    now = datetime.now(UTC)
+    warn, crit = cluster.settings.warn_days, cluster.settings.crit_days
+
+    async def one(node_fqdn: str) -> tuple[NodeResult, list[CertRecord]]:
+        node = cluster.node(node_fqdn)
+        access = NodeAccess(cluster, node, credentials, sink)
+        try:
+            version = await access.version()
+            cert = await access.identity(unit, "cli")
+        except (TimeoutError, UctermError, OSError) as exc:
+            return NodeResult(cluster.name, node.fqdn, cluster.product, node.role, node.version or cluster.version,
+                              False, str(exc), state="unreachable"), []
+        finally:
+            await access.close()
+        return (NodeResult(cluster.name, node.fqdn, cluster.product, node.role, version, True),
+                [_record(cluster.name, node.fqdn, unit, cert, now, warn, crit)])
+
+    results = await asyncio.gather(*(one(n.fqdn) for n in chosen))
+    return ScanResult(generated_at=now, nodes=tuple(r for r, _ in results),
+                      certificates=tuple(c for _, certs in results for c in certs), warn_days=warn, crit_days=crit)
