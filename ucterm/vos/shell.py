@@ -412,7 +412,10 @@ class VosShell:
         """Up to 64 KiB of output, None after `timeout` seconds of silence; _Dropped at end of stream."""
         assert self._proc is not None
         try:
-            data = await asyncio.wait_for(self._proc.stdout.read(65536), max(timeout, 0.001))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that races
+            # with a finished read (CPython gh-86296), which would lose a TUI abort or a Ctrl+C.
+            async with asyncio.timeout(max(timeout, 0.001)):
+                data = await self._proc.stdout.read(65536)
         except TimeoutError:
             return None
         except (asyncssh.Error, OSError) as exc:
