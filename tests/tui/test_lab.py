@@ -1,0 +1,244 @@
+"""The real app against the embedded lab (fast profile), started the way `ucterm demo` starts it.
+
+Asserts on the engine's events (run_test(message_hook=...)) and on the screen: a live scan with a
+progress indicator per cluster, a renewal end to end with the lab CA, pause/resume, abort with
+confirmation, and the "waiting for the CA" step answered from the CA dialog.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.message import Message
+from textual.pilot import Pilot
+
+from ucterm.tui.app import UctermApp
+from ucterm.tui.launch import DemoStartup
+from ucterm.tui.messages import EngineEvent, EngineEvents
+from ucterm.tui.screens.jobs import JobsScreen
+from ucterm.tui.screens.main import MainScreen
+from ucterm.tui.screens.modals import ConfirmModal
+from ucterm.tui.screens.renewal import PlanScreen, RenewalScreen
+from ucterm.tui.screens.run import RunScreen
+from ucterm.tui.screens.signed import SignedCertScreen
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 60.0,
+                   what: str = "") -> None:
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+async def until_state(pilot: Pilot[Any], run: RunScreen, *wanted: str, timeout: float = 90.0) -> list[str]:
+    """Wait for the job to reach one of `wanted`, answering yes to the runner's questions (returned).
+
+    A failed step fails the test at once, with its reason.
+    """
+    start = time.monotonic()
+    asked: list[str] = []
+    while run.state not in wanted:
+        modal = run.app.screen
+        if isinstance(modal, ConfirmModal) and modal._title == "The renewal asks":
+            asked.append(str(modal._body))
+            await pilot.press("y")
+            await pilot.pause()
+            continue
+        if run.state in ("held", "failed") and "failed" not in wanted:
+            step = run.failed_step or ""
+            detail = run.query_one("#steps").states.get(step, ("", run.detail))[1]  # type: ignore[attr-defined]
+            raise AssertionError(f"step {step} failed: {detail or run.detail}")
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {wanted} (state {run.state})")
+        await pilot.pause(0.05)
+    return asked
+
+
+def events(messages: list[Message], kind: str) -> list[Any]:
+    """The engine events of `kind` the app received (single or batched), in order."""
+    out: list[Any] = []
+    for m in messages:
+        if isinstance(m, EngineEvent):
+            out += [m.event] if m.kind == kind else []
+        elif isinstance(m, EngineEvents):
+            out += [e for e in m.events if type(e).__name__ == kind]
+    return out
+
+
+def demo_app(profile: str = "fast") -> UctermApp:
+    return UctermApp(startup=DemoStartup(profile))
+
+
+async def scanned(pilot: Pilot[Any], app: UctermApp) -> MainScreen:
+    main = app.main_screen
+    assert main is not None
+    await wait_for(pilot, lambda: app.session is not None and app.session.scan is not None and not main.progress,
+                   what="the first scan")
+    await pilot.pause()
+    return main
+
+
+async def start_renewal(pilot: Pilot[Any], app: UctermApp, query: str, *, signer: str = "lab") -> RunScreen:
+    """Filter to one certificate, `n`, choose the signer, preview, `x`, confirm: the run screen."""
+    await pilot.press("slash", *query, "enter")
+    await pilot.pause()
+    await pilot.press("n")
+    await pilot.pause()
+    form = app.screen
+    assert isinstance(form, RenewalScreen), form
+    if signer != "lab":
+        form.query_one(f"#signer-{signer}").value = True
+        await pilot.pause()
+    await pilot.press("p")
+    await pilot.pause()
+    assert isinstance(app.screen, PlanScreen)
+    await pilot.press("x")
+    await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+    await pilot.press("y")
+    await wait_for(pilot, lambda: any(isinstance(s, RunScreen) for s in app.screen_stack), what="the run screen")
+    return next(s for s in app.screen_stack if isinstance(s, RunScreen))
+
+
+async def test_demo_starts_the_lab_and_scans_live() -> None:
+    messages: list[Message] = []
+    app = demo_app()
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        main = await scanned(pilot, app)
+        progress = events(messages, "ScanProgress")
+        assert {p.cluster for p in progress} == {"hq", "branch", "presence", "voicemail"}
+        finals = {p.cluster for p in progress if p.done == p.total}
+        assert finals == {"hq", "branch", "presence", "voicemail"}
+        assert len(events(messages, "NodeScanned")) == 9
+        rows = main.query_one("#certs")._certs  # type: ignore[attr-defined]
+        assert rows and any(c.status == "expired" for c in rows.values())
+        assert app.session is not None and app.session.inventory_path is not None
+        assert app.session.inventory_path.exists()  # the lab inventory lives in the state dir
+        # Navigate the live estate: the tree scopes the table.
+        await pilot.press("1", "down")
+        await pilot.pause()
+        assert main.scope.cluster == "hq"
+
+
+async def test_demo_renewal_end_to_end_with_the_lab_ca() -> None:
+    messages: list[Message] = []
+    app = demo_app()
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "tomcat branch cucm125-pub")
+        asked = await until_state(pilot, run, "done")
+        assert any("Upload" in question for question in asked)  # hard to undo: the runner asks first
+        finished = events(messages, "JobFinished")
+        assert finished and finished[-1].state == "done"
+        started = {e.step for e in events(messages, "StepStarted")}
+        assert started == {s.id for s in run.plan.steps}
+        assert any(e.step.startswith("verify:") for e in events(messages, "StepDone"))
+        assert events(messages, "JobTranscriptLine")
+        assert run.query_one("#logs").line_count() > 10  # type: ignore[attr-defined]
+        assert "done" in str(run.query_one("#title").render())
+        # The journal lists the job; enter opens it again from the jobs screen.
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, what="the main screen")
+        await pilot.press("J")
+        await pilot.pause()
+        jobs = app.screen
+        assert isinstance(jobs, JobsScreen)
+        assert [s.job for s in jobs.summaries] == [run.job_id] and jobs.summaries[0].state == "done"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the job's screen")
+        assert app.screen.job_id == run.job_id  # type: ignore[attr-defined]
+
+
+async def answering(pilot: Pilot[Any], app: UctermApp, condition: Callable[[], object], what: str,
+                    timeout: float = 60.0) -> None:
+    """wait_for, saying yes to the runner's questions on the way."""
+    start = time.monotonic()
+    while not condition():
+        screen = app.screen
+        if isinstance(screen, ConfirmModal) and screen._title == "The renewal asks":
+            await pilot.press("y")
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def press_on(pilot: Pilot[Any], app: UctermApp, screen: RunScreen, key: str) -> None:
+    """Press `key` on the run screen itself, once the runner's question (if any) is answered."""
+    await answering(pilot, app, lambda: app.screen is screen, "the run screen on top")
+    await pilot.press(key)
+
+
+def restarting(messages: list[Message]) -> bool:
+    return any(e.step_kind == "restart" for e in events(messages, "StepStarted"))
+
+
+async def test_pause_resume_and_abort_with_confirmation() -> None:
+    # The demo profile: restarts take seconds, so there is time to pause during one.
+    messages: list[Message] = []
+    app = demo_app("demo")
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "callmanager branch cucm125-sub1")
+        await answering(pilot, app, lambda: restarting(messages), "the restart step")
+        await press_on(pilot, app, run, "p")  # pause after the current step (a restart is never cut short)
+        await answering(pilot, app, lambda: run.state == "paused", "the job to pause")
+        assert events(messages, "JobPaused")
+        done_while_paused = len(events(messages, "StepDone"))
+        await pilot.pause(0.5)
+        assert len(events(messages, "StepDone")) == done_while_paused  # nothing runs while paused
+        await press_on(pilot, app, run, "p")  # resume
+        await answering(pilot, app, lambda: run.state == "done", "the job to finish after resume", 90)
+        assert len(events(messages, "StepDone")) > done_while_paused
+        assert events(messages, "JobFinished")[-1].state == "done"
+
+        # A second renewal: abort asks first; "no" keeps it, "yes" stops it at the step boundary.
+        messages.clear()
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, what="the main screen")
+        await pilot.press("escape")  # clear the filter
+        second = await start_renewal(pilot, app, "callmanager branch cucm125-pub")
+        await answering(pilot, app, lambda: restarting(messages), "the second job's restart step")
+        await press_on(pilot, app, second, "a")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and app.screen.danger
+        await pilot.press("n")  # changed my mind
+        await pilot.pause()
+        assert app.screen is second and not events(messages, "JobFinished")
+        await press_on(pilot, app, second, "a")
+        await pilot.pause()
+        await pilot.press("y")
+        await answering(pilot, app, lambda: events(messages, "JobFinished"), "JobFinished", 60)
+        assert events(messages, "JobFinished")[-1].state == "aborted"
+        assert second.state == "aborted"
+        assert any(s.state in ("pending",) for s in second.job.steps.values())  # the rest never ran
+
+
+async def test_waiting_for_the_ca_then_the_lab_ca_signs_in_the_dialog() -> None:
+    messages: list[Message] = []
+    app = demo_app()
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "callmanager branch cucm125-pub", signer="files")
+        await until_state(pilot, run, "waiting")
+        waiting = events(messages, "JobWaiting")[-1]
+        assert waiting.csrs and all(path.endswith(".pem") for path in waiting.csrs)
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SignedCertScreen)
+        assert "CERTIFICATE REQUEST" in dialog.csr_pem and str(dialog.csr_path) in str(waiting.csrs)
+        # A certificate that does not belong to the CSR is refused at once, with the fix.
+        dialog.query_one("#signed-pem").text = dialog.csr_pem  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert not dialog.ok
+        await pilot.press("f2")  # the lab CA signs
+        await wait_for(pilot, lambda: dialog.ok, what="a validated certificate")
+        await pilot.press("f4")
+        await until_state(pilot, run, "done")
+        assert events(messages, "JobFinished")[-1].state == "done"

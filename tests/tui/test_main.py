@@ -1,0 +1,266 @@
+"""The main screen driven with Pilot on the recorded estate: navigate, filter, details, help, keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input
+
+from ucterm.tui.app import UctermApp
+from ucterm.tui.config import Preferences, load_preferences
+from ucterm.tui.screens.help import HelpScreen
+from ucterm.tui.screens.main import MainScreen
+from ucterm.tui.screens.renewal import PlanScreen, RenewalScreen
+from ucterm.tui.view import Scope
+from ucterm.tui.widgets.certs.detail import CertDetail
+from ucterm.tui.widgets.certs.table import CertTable
+from ucterm.tui.widgets.estate.tree import EstateTree
+
+Factory = Callable[..., UctermApp]
+
+
+def table_units(app: UctermApp) -> list[tuple[str, str]]:
+    table = app.screen.query_one(CertTable)
+    return [(c.cluster, c.unit) for c in table._certs.values()]
+
+
+def screen_text(app: UctermApp) -> str:
+    """What the terminal shows, as plain text lines (from the SVG screenshot's text)."""
+    import html
+    import re
+
+    svg = app.export_screenshot()
+    lines: dict[str, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', svg):
+        lines.setdefault(m.group(2), []).append((float(m.group(1)), html.unescape(m.group(3))))
+    return "\n".join("".join(t for _, t in sorted(parts)).replace("\xa0", " ")
+                     for _, parts in sorted(lines.items(), key=lambda kv: float(kv[0])))
+
+
+async def test_opens_on_the_last_scan_worst_first(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert table_units(app)[0] == ("branch", "tomcat")
+        text = screen_text(app)
+        assert "✖ EXPIRED" in text and "▲ 12d" in text
+        assert "⚠ DOWN" in text  # the branch subscriber did not answer
+        assert "scanned 2026-11-27 08:00 UTC" in text
+
+
+async def test_tree_scopes_the_table(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("1")  # focus the tree
+        assert app.screen.focused is app.screen.query_one(EstateTree)
+        await pilot.press("down")  # hq
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        assert screen.scope == Scope("cluster", "hq")
+        assert {c for c, _ in table_units(app)} == {"hq"}
+        await pilot.press("down", "down")  # cucm-sub1
+        await pilot.pause()
+        assert screen.scope == Scope("node", "hq", "cucm-sub1.hq.example.com")
+        await pilot.press("enter")
+        assert app.screen.focused is screen.query_one(CertTable)
+
+
+async def test_filter_negation_and_escape(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        total = len(table_units(app))
+        await pilot.press("slash")
+        assert isinstance(app.screen.focused, Input)
+        await pilot.press(*"tomcat")
+        await pilot.pause()
+        assert table_units(app) and all("tomcat" in u for _, u in table_units(app))
+        await pilot.press("enter")
+        assert app.screen.focused is app.screen.query_one(CertTable)
+        await pilot.press("slash", *"!tomcat", "enter")  # the old filter is selected: typing replaces it
+        await pilot.pause()
+        assert table_units(app) and all("tomcat" not in u for _, u in table_units(app))
+        assert "/!tomcat" in screen_text(app)
+        await pilot.press("escape")  # clears the filter
+        await pilot.pause()
+        assert len(table_units(app)) == total
+
+
+async def test_stores_toggle_sort_and_expiring(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        identity = len(table_units(app))
+        await pilot.press("i")
+        await pilot.pause()
+        everything = app.screen.query_one(CertTable)._certs.values()
+        assert len(everything) > identity and any(c.store == "tomcat-trust" for c in everything)
+        assert "store" in screen_text(app)
+        await pilot.press("i", "x")
+        await pilot.pause()
+        assert all(c.status != "ok" for c in app.screen.query_one(CertTable)._certs.values())
+        await pilot.press("s")  # by unit
+        await pilot.pause()
+        units = [u for _, u in table_units(app)]
+        assert units == sorted(units, key=str.lower)
+        assert "by unit" in screen_text(app)
+
+
+async def test_details_open_and_esc_goes_back(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("down")  # hq tomcat, multi-server, restart pending on sub2
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        detail = screen.query_one(CertDetail)
+        assert screen.maximized is detail and screen.focused is detail
+        text = screen_text(app)
+        assert "cucm-pub-ms.hq.example.com" in text
+        assert "served ≠ installed" in text
+        assert "chain" in text and "Example Root CA" in text
+        await pilot.press("escape")
+        assert screen.maximized is None
+        await pilot.press("escape")
+        assert screen.focused is screen.query_one(CertTable)
+
+
+async def test_help_is_generated_from_the_bindings(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = screen_text(app)
+        assert "certificate table" in text and "Renew" in text and "Filter" in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_read_only_disables_renewal_and_says_why(recorded: Factory) -> None:
+    app = recorded(read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert "READ-ONLY" in screen_text(app)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        assert screen.disabled_reason("renew") is not None
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)  # no renewal screen
+        messages = [n.message for n in app._notifications]
+        assert any("read-only" in m for m in messages), messages
+        assert app.screen.active_bindings["n"].enabled is False  # dimmed in the footer, not hidden
+
+
+async def test_trust_certificates_are_not_renewed(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("i", "slash", *"trust", "enter")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, MainScreen)
+        assert any("trust store" in n.message for n in app._notifications)
+
+
+async def test_keymap_and_theme_from_config(recorded: Factory, tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('theme = "nord"\n[keymap]\n"main.renew" = "f6"\n"no.such" = "f7"\n')
+    prefs = load_preferences(config)
+    app = recorded(preferences=prefs)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.theme == "nord"
+        assert any("no.such" in n.message for n in app._notifications)
+        await pilot.press("down", "f6")
+        await pilot.pause()
+        assert isinstance(app.screen, RenewalScreen)
+        app.theme = "gruvbox"
+        await pilot.pause()
+    assert load_preferences(config).theme == "gruvbox"
+    assert load_preferences(config).keymap["main.renew"] == "f6"
+
+
+async def test_palette_offers_renew_this_and_jumps(recorded: Factory) -> None:
+    from ucterm.tui.palette import EstateCommands
+
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        provider = EstateCommands(app.screen)
+        labels = [label for label, _, _ in provider._commands()]
+        assert labels[0].startswith("Filter") or any(label.startswith("Renew this: tomcat on branch")
+                                                     for label in labels)
+        assert "Jump to cluster presence" in labels and "Show expiring certificates" in labels
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"jump to cluster voicemail")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, MainScreen)
+        assert app.screen.scope == Scope("cluster", "voicemail")
+
+
+async def test_renewal_form_and_plan_preview(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "n")  # hq tomcat: multi-server
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen) and form.multi
+        assert form.query_one("#cn", Input).value == "cucm-pub-ms.hq.example.com"
+        await pilot.press("p")
+        await pilot.pause()
+        plan_screen = app.screen
+        assert isinstance(plan_screen, PlanScreen)
+        plan = plan_screen.plan
+        assert plan.multi_server and plan.unit == "tomcat"
+        assert any(s.risky for s in plan.steps)
+        text = screen_text(app)
+        assert "⚠" in text and "show version active" in text
+        await pilot.press("escape")
+        assert app.screen is form
+
+
+async def test_multi_server_is_offered_only_where_allowed(recorded: Factory) -> None:
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        # ipsec is never multi-server; branch (12.5) makes CSRs with the CLI: no key sizes.
+        app.open_renewal("branch", "ipsec")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        assert form.multi_reason() is not None
+        assert form.query_one("#multi").disabled
+        text = screen_text(app)
+        assert "multi-server unavailable" in text and "key size fixed" in text
+
+
+async def test_preferences_file_problems_are_warnings(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("theme = 3\nfoo = 1\n[keymap]\n'main.refresh' = ''\n")
+    prefs = load_preferences(config)
+    assert prefs.theme is None and prefs.keymap == {} and len(prefs.warnings) == 3
+    assert load_preferences(tmp_path / "missing.toml") == Preferences(path=tmp_path / "missing.toml")
+
+
+async def test_no_color_keeps_the_words(recorded: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        text = screen_text(app)
+        assert "✖ EXPIRED" in text and "▲ 12d" in text and "⚠ DOWN" in text

@@ -1,0 +1,88 @@
+"""`ucterm demo` in a real pseudo-terminal (tmux): the installed entry point, not only the class.
+
+Starts `.venv/bin/ucterm demo --profile fast` in a private tmux server at 100×30, waits for the
+scan to show the estate, presses keys and reads the screen back with `tmux capture-pane`.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+UCTERM = Path(sys.executable).with_name("ucterm")
+TMUX = shutil.which("tmux")
+
+pytestmark = [pytest.mark.timeout(120),
+              pytest.mark.skipif(TMUX is None or not UCTERM.exists(), reason="needs tmux and the ucterm script")]
+
+
+class Tmux:
+    def __init__(self, socket: str) -> None:
+        self.socket = socket
+
+    def __call__(self, *args: str, check: bool = True) -> str:
+        assert TMUX is not None
+        result = subprocess.run([TMUX, "-L", self.socket, *args], capture_output=True, text=True, timeout=20)
+        if check and result.returncode != 0:
+            raise AssertionError(f"tmux {' '.join(args)}: {result.stderr.strip()}")
+        return result.stdout
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "demo")
+
+    def wait_for(self, text: str, timeout: float = 30.0, what: str = "") -> str:
+        start = time.monotonic()
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() - start > timeout:
+                raise AssertionError(f"{what or text!r}: {text!r} did not appear within {timeout:.0f} s; "
+                                     f"the screen shows:\n{screen}")
+            time.sleep(0.2)
+
+    def keys(self, *keys: str) -> None:
+        self("send-keys", "-t", "demo", *keys)
+
+
+def test_ucterm_demo_in_a_real_terminal(tmp_path: Path) -> None:
+    tmux = Tmux(f"ucterm-test-{os.getpid()}")
+    env = {**os.environ, "UCTERM_HOME": str(tmp_path / "home"), "TZ": "UTC", "TERM": "xterm-256color"}
+    env.pop("NO_COLOR", None)
+    command = f"{UCTERM} demo --profile fast; echo ucterm-exit=$?; sleep 30"
+    try:
+        tmux("-f", "/dev/null", "new-session", "-d", "-s", "demo", "-x", "100", "-y", "30",
+             *[arg for key, value in env.items() if key in ("UCTERM_HOME", "TZ", "TERM", "PATH", "HOME")
+               for arg in ("-e", f"{key}={value}")], command)
+        screen = tmux.wait_for("scanned ", timeout=90)  # the status bar once the first scan is in
+        assert "EXPIRED" in screen and "ucterm" in screen
+        assert "Filter" in screen and "Renew" in screen  # footer hints
+        # The first key proves the keyboard reaches the app (x toggles "expiring only").
+        tmux.keys("x")
+        tmux.wait_for("expiring", what="the first key")
+        tmux.keys("x")
+        tmux.keys("/")
+        tmux.keys("-l", "cup-xmpp")
+        tmux.keys("Enter")
+        screen = tmux.wait_for("/cup-xmpp", what="the filter")
+        assert "cup-xmpp" in screen
+        tmux.keys("?")
+        screen = tmux.wait_for("Help ·")
+        assert "certificate table" in screen
+        time.sleep(0.3)
+        tmux.keys("Escape")
+        time.sleep(0.5)  # a lone ESC followed at once by q reads as alt+q in any terminal
+        tmux.wait_for("/cup-xmpp", what="the filter after the help")
+        tmux.keys("q")
+        screen = tmux.wait_for("ucterm-exit=", timeout=20)
+        assert "ucterm-exit=0" in screen, screen
+        assert "Traceback" not in screen
+        assert (tmp_path / "home" / "state" / "demo" / "inventory.toml").exists()
+    finally:
+        tmux("kill-server", check=False)

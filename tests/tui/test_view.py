@@ -1,0 +1,67 @@
+"""The table's view model: scope, filter (with `!`), identity/all stores, sort. No Textual."""
+
+from __future__ import annotations
+
+import pytest
+
+from ucterm.scan_model import ScanResult
+from ucterm.tui.session import Session
+from ucterm.tui.view import ESTATE, Filter, Scope, cert_key, certificates, nodes_text, status_text
+
+
+@pytest.fixture
+def s(session: Session) -> ScanResult:
+    result = session.current_scan()
+    assert result is not None
+    return result
+
+
+def test_estate_is_worst_first_and_merges_multi_server(s: ScanResult) -> None:
+    rows = certificates(s)
+    assert (rows[0].cluster, rows[0].unit, rows[0].status) == ("branch", "tomcat", "expired")
+    tomcat_hq = next(r for r in rows if r.cluster == "hq" and r.unit == "tomcat")
+    assert len(tomcat_hq.nodes) == 3 and tomcat_hq.served_differs == ("cucm-sub2.hq.example.com",)
+    assert nodes_text(tomcat_hq.nodes) == "cucm-pub +2"
+    assert status_text("expired", -3) == "✖ EXPIRED" and status_text("critical", 12) == "▲ 12d"
+
+
+def test_scope_node_keeps_the_cluster_wide_merge(s: ScanResult) -> None:
+    rows = certificates(s, Scope("node", "hq", "cucm-sub1.hq.example.com"))
+    assert {r.cluster for r in rows} == {"hq"}
+    assert any(r.unit == "tomcat" and len(r.nodes) == 3 for r in rows)
+    assert all("cucm-sub1.hq.example.com" in r.nodes for r in rows)
+
+
+def test_filter_terms_and_negation(s: ScanResult) -> None:
+    tomcat = certificates(s, text_filter=Filter("tomcat"))
+    assert tomcat and all("tomcat" in r.unit for r in tomcat)
+    not_tomcat = certificates(s, text_filter=Filter("!tomcat"))
+    assert not_tomcat and all("tomcat" not in r.unit for r in not_tomcat)
+    assert len(tomcat) + len(not_tomcat) == len(certificates(s))
+    assert [r.cluster for r in certificates(s, text_filter=Filter("expired"))] == ["branch"]
+    assert certificates(s, text_filter=Filter("tomcat hq !ecdsa"))[0].cluster == "hq"
+    assert certificates(s, text_filter=Filter("restart-pending"))[0].unit == "tomcat"
+
+
+def test_identity_only_and_all_stores(s: ScanResult) -> None:
+    identity = certificates(s)
+    everything = certificates(s, identity_only=False)
+    assert all(r.store == "own" for r in identity)
+    assert any(r.store == "tomcat-trust" for r in everything)
+    # A trust certificate held by every node of a cluster is one row.
+    root = [r for r in everything if r.cluster == "hq" and r.store == "tomcat-trust"
+            and r.record.subject_cn == "Example Root CA"]
+    assert len(root) == 1 and len(root[0].nodes) == 3
+
+
+def test_sort_and_reverse(s: ScanResult) -> None:
+    by_cn = certificates(s, sort="cn")
+    assert [r.record.subject_cn.lower() for r in by_cn] == sorted(r.record.subject_cn.lower() for r in by_cn)
+    assert certificates(s, sort="status", reverse=True)[-1].status == "expired"
+    keys = {cert_key(r) for r in certificates(s, ESTATE)}
+    assert len(keys) == len(certificates(s))
+
+
+def test_expiring_only(s: ScanResult) -> None:
+    rows = certificates(s, expiring_only=True)
+    assert rows and all(r.status != "ok" for r in rows)

@@ -1,0 +1,404 @@
+"""The main screen: estate tree | certificate table over the detail pane; scan in the background."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer
+
+from ucterm.errors import UctermError
+from ucterm.events import Event, TranscriptLine
+from ucterm.scan_model import MergedCert, ScanResult
+from ucterm.tui.messages import EngineEvent, ScanFailed, ScanFinished, SessionFailed, SessionReady
+from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, Scope, SortKey, certificates, counts
+from ucterm.tui.widgets.certs.detail import CertDetail
+from ucterm.tui.widgets.certs.filter import FilterInput
+from ucterm.tui.widgets.certs.table import CertTable
+from ucterm.tui.widgets.common.bars import StatusBar, TitleBar
+from ucterm.tui.widgets.estate.tree import EstateTree
+
+
+class MainScreen(BaseScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back", show=False, id="main.back",
+                tooltip="Leave the zoomed pane, clear the filter or return to the table"),
+        # Priority: the filter must take the keys typed right after `/`, however fast (k9s habit).
+        Binding("slash", "filter", "Filter", id="main.filter", priority=True,
+                tooltip="Filter the table as you type; !word excludes"),
+        Binding("n", "renew", "Renew", id="main.renew",
+                tooltip="Renew the highlighted certificate: choose options, preview the plan, run it"),
+        Binding("r", "refresh", "Refresh", id="main.refresh",
+                tooltip="Scan every cluster again in the background"),
+        Binding("R", "refresh_cluster", "Refresh cluster", show=False, id="main.refresh_cluster",
+                tooltip="Scan only the highlighted cluster again"),
+        Binding("i", "toggle_stores", "Stores", id="main.stores",
+                tooltip="Toggle between identity certificates only and every trust store"),
+        Binding("x", "toggle_expiring", "Expiring", show=False, id="main.expiring",
+                tooltip="Show only certificates that are expired, critical or in the warning window"),
+        Binding("s", "sort", "Sort", id="main.sort", tooltip="Sort by the next column"),
+        Binding("S", "sort_reverse", "Reverse", show=False, id="main.sort_reverse",
+                tooltip="Reverse the sort order"),
+        Binding("d", "details", "Details", show=False, id="main.details",
+                tooltip="Open the detail pane full screen (esc returns)"),
+        Binding("t", "toggle_tree", "Tree", show=False, id="main.tree",
+                tooltip="Hide or show the estate tree (more room for the table on 80 columns)"),
+        Binding("z", "zoom", "Zoom", show=False, id="main.zoom",
+                tooltip="Give the focused pane the whole screen, or restore it"),
+        Binding("y", "copy_pem", "Copy PEM", show=False, id="main.copy",
+                tooltip="Copy the highlighted certificate's PEM to the clipboard (OSC 52, works over SSH)"),
+        Binding("1", "focus_pane('tree')", "Tree", show=False, id="main.focus_tree", tooltip="Focus the tree"),
+        Binding("2", "focus_pane('table')", "Table", show=False, id="main.focus_table",
+                tooltip="Focus the certificate table"),
+        Binding("3", "focus_pane('detail')", "Detail", show=False, id="main.focus_detail",
+                tooltip="Focus the detail pane"),
+    ]
+
+    HELP = ("The estate at a glance. Left: clusters and nodes with their worst certificate. Right: "
+            "the certificates of the selection, worst first, and the details of the highlighted one.")
+
+    def __init__(self) -> None:
+        super().__init__(id="main")
+        self.scope: Scope = ESTATE
+        self.identity_only = True
+        self.expiring_only = False
+        self.text_filter = Filter()
+        self.sort: SortKey = "status"
+        self.reverse = False
+        self.progress: dict[str, tuple[int, int]] = {}
+        self.finished: dict[str, str] = {}
+        self.message = ""
+        self._scan_view: ScanResult | None = None
+
+    # ---- layout -------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield TitleBar(id="title")
+        with Horizontal(id="main-body"):
+            yield EstateTree(id="tree")
+            with Vertical(id="right"):
+                yield CertTable(id="certs")
+                yield FilterInput(id="filter")
+                yield CertDetail(id="detail")
+        yield StatusBar(id="status")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(FilterInput).display = False
+        self.query_one(CertTable).border_title = "certificates"
+        if self.uc.session is None:
+            self.message = "starting the lab estate…"
+        self.refresh_view(rebuild_tree=True)
+        self.query_one(CertTable).focus()
+        if self.uc.session is not None and self.uc.scan_on_start and self.uc.session.inventory is not None:
+            self.scan_estate()
+
+    # ---- view ---------------------------------------------------------------------------------
+    @property
+    def current(self) -> MergedCert | None:
+        return self.query_one(CertTable).current
+
+    def refresh_view(self, *, rebuild_tree: bool = False) -> None:
+        session = self.uc.session
+        scan = session.current_scan() if session is not None else None
+        self._scan_view = scan
+        tree = self.query_one(EstateTree)
+        if session is not None and (rebuild_tree or not tree.root.children):
+            tree.show(session, scan, self.progress)
+        table = self.query_one(CertTable)
+        rows = certificates(scan, self.scope, identity_only=self.identity_only, text_filter=self.text_filter,
+                            expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse)
+        table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
+                   sort=self.sort, reverse=self.reverse)
+        table.border_title = f"certificates · {self.scope.label}"
+        table.border_subtitle = f"{len(rows)} shown"
+        if session is not None and session.inventory is not None:
+            n_clusters = len(session.inventory.clusters)
+            n_nodes = sum(len(c.nodes) for c in session.inventory.clusters)
+        elif scan is not None:
+            n_clusters = len({n.cluster for n in scan.nodes})
+            n_nodes = len(scan.nodes)
+        else:
+            n_clusters = n_nodes = 0
+        tree.border_title = f"{n_clusters} clusters · {n_nodes} nodes"
+        all_rows = certificates(scan, ESTATE, identity_only=True)
+        self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
+                                      bool(session and session.read_only_reason))
+        self._show_status()
+
+    def _show_status(self) -> None:
+        session = self.uc.session
+        bar = self.query_one(StatusBar)
+        bar.show_progress(self.progress, self.finished, session.scan.generated_at if session and session.scan
+                          else None, self.message)
+        view = ["identity" if self.identity_only else "all stores"]
+        if self.expiring_only:
+            view.append("expiring")
+        if self.text_filter:
+            view.append(f"/{self.text_filter.text}")
+        view.append(f"by {SORT_LABELS[self.sort]}{'↑' if self.reverse else ''}")
+        bar.show_view(" · ".join(view))
+
+    def _products(self) -> dict[str, tuple[str, str | None]]:
+        session = self.uc.session
+        out: dict[str, tuple[str, str | None]] = {}
+        if session is not None and session.inventory is not None:
+            for c in session.inventory.clusters:
+                out[c.name] = (c.product, c.version)
+        if self._scan_view is not None:
+            for n in self._scan_view.nodes:
+                product, version = out.get(n.cluster, (n.product, None))
+                out[n.cluster] = (product, version or n.version)
+        return out
+
+    @on(CertTable.CertHighlighted)
+    def _cert_highlighted(self, event: CertTable.CertHighlighted) -> None:
+        session = self.uc.session
+        now = session.now() if session else self.uc.clock()
+        self.query_one(CertDetail).show(event.cert, self._scan_view, now, self._products())
+        self.refresh_bindings()
+
+    @on(EstateTree.NodeHighlighted)
+    def _tree_highlighted(self, event: EstateTree.NodeHighlighted[Scope]) -> None:
+        scope = event.node.data or ESTATE
+        if scope != self.scope:
+            self.scope = scope
+            self.refresh_view()
+
+    @on(EstateTree.ScopeChosen)
+    def _scope_chosen(self, event: EstateTree.ScopeChosen) -> None:
+        self.query_one(CertTable).focus()
+
+    @on(DataTable.RowSelected)
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_details()
+
+    # ---- actions -------------------------------------------------------------------------------
+    def disabled_reason(self, action: str) -> str | None:
+        session = self.uc.session
+        if action in ("refresh", "refresh_cluster"):
+            if session is None or session.inventory is None:
+                return "the estate is not loaded yet"
+            if action == "refresh_cluster" and self.scope.cluster is None:
+                return "highlight a cluster or node in the tree first"
+        if action == "renew":
+            if session is None:
+                return "the estate is not loaded yet"
+            cert = self.current
+            if cert is None:
+                return "highlight a certificate first"
+            reason = session.cluster_read_only(cert.cluster)
+            if reason:
+                return reason
+            if cert.store != "own":
+                return "trust store certificates are not renewed: highlight an identity certificate"
+        if action in ("copy_pem", "details") and self.current is None:
+            return "highlight a certificate first"
+        return None
+
+    def action_back(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+            return
+        if self.text_filter:
+            self.set_filter("")
+            return
+        if self.focused is not self.query_one(CertTable):
+            self.query_one(CertTable).focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one(FilterInput)
+        if self.focused is box:
+            box.insert_text_at_cursor("/")  # a `/` typed in the filter is text
+            return
+        box.display = True
+        box.value = self.text_filter.text
+        # Focus now, not after a refresh: keys typed right after `/` must reach the filter.
+        self.set_focus(box)
+
+    def set_filter(self, text: str) -> None:
+        self.text_filter = Filter(text)
+        box = self.query_one(FilterInput)
+        if not text:
+            box.display = False
+        self.refresh_view()
+
+    @on(FilterInput.Changed)
+    def _filter_changed(self, event: FilterInput.Changed) -> None:
+        self.text_filter = Filter(event.value)
+        self.refresh_view()
+
+    @on(FilterInput.Done)
+    def _filter_done(self, event: FilterInput.Done) -> None:
+        self.set_filter(self.query_one(FilterInput).value)
+        self.query_one(FilterInput).display = bool(self.text_filter)
+        self.query_one(CertTable).focus()
+
+    def action_toggle_stores(self) -> None:
+        self.identity_only = not self.identity_only
+        self.refresh_view()
+
+    def action_toggle_expiring(self) -> None:
+        self.expiring_only = not self.expiring_only
+        self.refresh_view()
+
+    def show_expiring(self) -> None:
+        self.expiring_only = True
+        self.refresh_view()
+
+    def action_toggle_tree(self) -> None:
+        tree = self.query_one(EstateTree)
+        tree.display = not tree.display
+        if not tree.display and tree.has_focus:
+            self.query_one(CertTable).focus()
+
+    def action_sort(self) -> None:
+        self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
+        if self.sort == "store" and self.identity_only:
+            self.sort = SORT_KEYS[(SORT_KEYS.index(self.sort) + 1) % len(SORT_KEYS)]
+        self.refresh_view()
+
+    def action_sort_reverse(self) -> None:
+        self.reverse = not self.reverse
+        self.refresh_view()
+
+    def action_details(self) -> None:
+        detail = self.query_one(CertDetail)
+        detail.focus()
+        self.maximize(detail, container=False)
+
+    def action_zoom(self) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        elif self.focused is not None:
+            self.maximize(self.focused, container=False)
+
+    def action_focus_pane(self, pane: str) -> None:
+        if self.maximized is not None:
+            self.minimize()
+        target = {"tree": EstateTree, "table": CertTable, "detail": CertDetail}[pane]
+        widget = self.query_one(target)
+        widget.display = True
+        widget.focus()
+
+    def action_copy_pem(self) -> None:
+        cert = self.current
+        if cert is not None and cert.record.pem:
+            self.app.copy_to_clipboard(cert.record.pem)
+            self.uc.say(f"copied the PEM of {cert.record.subject_cn} ({cert.unit}, {cert.cluster})")
+
+    def action_renew(self) -> None:
+        cert = self.current
+        if cert is not None:
+            self.uc.open_renewal(cert.cluster, cert.unit, cert)
+
+    def jump_to(self, scope: Scope) -> None:
+        tree = self.query_one(EstateTree)
+
+        def walk(node):  # type: ignore[no-untyped-def]
+            yield node
+            for child in node.children:
+                yield from walk(child)
+
+        for node in walk(tree.root):
+            if node.data == scope:
+                tree.select_node(node)
+                tree.move_cursor(node)
+                break
+        self.scope = scope
+        self.refresh_view()
+        self.query_one(CertTable).focus()
+
+    # ---- scanning ---------------------------------------------------------------------------
+    def action_refresh(self) -> None:
+        self.scan_estate()
+
+    def action_refresh_cluster(self) -> None:
+        if self.scope.cluster:
+            self.scan_estate((self.scope.cluster,))
+
+    @work(exclusive=True, group="scan")
+    async def scan_estate(self, clusters: tuple[str, ...] | None = None) -> None:
+        session = self.uc.session
+        if session is None or session.inventory is None:
+            return
+        if not await self.uc.ask_credentials(clusters):
+            self.message = "scan cancelled: a password was not given"
+            self._show_status()
+            return
+        names = clusters or tuple(c.name for c in session.inventory.clusters)
+        self.progress = {c.name: (0, len(c.nodes)) for c in session.inventory.clusters if c.name in names}
+        self.finished = {}
+        self.message = ""
+        self.query_one(EstateTree).set_progress(self.progress, self._scan_view)
+        self._show_status()
+        try:
+            result = await session.run_scan(self._sink, clusters)
+        except UctermError as exc:
+            self.post_message(ScanFailed(str(exc)))
+            return
+        self.post_message(ScanFinished(result, clusters))
+
+    def _sink(self, event: Event) -> None:
+        if isinstance(event, TranscriptLine):
+            return  # the main screen shows progress, not the scan's transcript (the CLI keeps it)
+        self.post_message(EngineEvent(event))
+
+    @on(EngineEvent)
+    def _engine_event(self, message: EngineEvent) -> None:
+        event = message.event
+        kind = message.kind
+        if kind == "ScanProgress":
+            cluster = getattr(event, "cluster", "")
+            done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0))
+            if cluster in self.progress or cluster not in self.finished:
+                if total and done >= total:
+                    self.progress.pop(cluster, None)
+                    self.finished[cluster] = "✔"
+                else:
+                    self.progress[cluster] = (done, total)
+            self.query_one(EstateTree).set_progress(self.progress, self._scan_view)
+            self._show_status()
+        elif kind == "NodeScanned":
+            result = getattr(event, "result", None)
+            if result is not None and not getattr(result, "reachable", True):
+                self.finished[result.cluster] = "⚠"
+        elif kind == "NodeNotice":
+            self.message = f"{getattr(event, 'node', '')}: {getattr(event, 'message', '')}"
+            self._show_status()
+
+    @on(ScanFinished)
+    def _scan_finished(self, message: ScanFinished) -> None:
+        self.progress = {}
+        self.finished = {}
+        result = message.result
+        down = [n for n in result.nodes if not n.reachable and (message.clusters is None
+                                                                 or n.cluster in message.clusters)]
+        self.message = (f"{len(down)} node(s) did not answer: {', '.join(n.node for n in down[:3])}"
+                        if down else "")
+        self.refresh_view(rebuild_tree=True)
+        unknown = [n for n in down if n.state == "host-key-unknown" and n.host_key_fingerprint]
+        if unknown:
+            self.uc.review_host_keys(unknown)
+
+    @on(ScanFailed)
+    def _scan_failed(self, message: ScanFailed) -> None:
+        self.progress = {}
+        self.finished = {}
+        self.message = message.error
+        self.refresh_view(rebuild_tree=True)
+        self.uc.say(message.error, severity="error")
+
+    def on_session_ready(self, _: SessionReady) -> None:
+        self.message = ""
+        self.refresh_view(rebuild_tree=True)
+        self.refresh_bindings()
+        if self.uc.session is not None and self.uc.session.inventory is not None:
+            self.scan_estate()
+
+    def on_session_failed(self, message: SessionFailed) -> None:
+        self.message = message.error
+        self._show_status()

@@ -1,0 +1,236 @@
+"""What the app works on: the inventory, the last scan, credentials, the clock, the signers.
+
+The session is the TUI's only door to the engine. Engine modules are imported inside the
+methods that need them, so that opening the app from the last scan costs no SSH or HTTP
+imports, and tests can render the app from a recorded scan without any engine at all.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ucterm.credentials import CredentialStore
+from ucterm.errors import CredentialError
+from ucterm.events import EventSink
+from ucterm.scan_model import ScanResult, load_scan, save_scan
+
+if TYPE_CHECKING:
+    from ucterm.inventory import Cluster, Inventory
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def frozen_clock(moment: dt.datetime) -> Clock:
+    """A clock that always says `moment` (snapshots, tests)."""
+    return lambda: moment
+
+
+def _no_terminal_prompt(question: str) -> str:
+    # The engine asks synchronously; the TUI asks every `prompt` credential in a modal before it
+    # starts engine work (see UctermApp.ask_credentials), so reaching this is a missed question.
+    raise CredentialError(f"{question.rstrip(': ')} was not asked for yet; press r to refresh and answer it.")
+
+
+@dataclass(frozen=True)
+class CredentialQuestion:
+    """One `prompt` reference the engine will resolve, with the words it will use."""
+
+    reference: str
+    what: str
+    user: str | None
+
+
+@dataclass(frozen=True)
+class SignerChoice:
+    """A way to have a CSR signed that the app can offer (the lab CA in the demo)."""
+
+    key: str
+    label: str
+    factory: Callable[[], Any]
+
+
+@dataclass
+class Session:
+    inventory: Inventory | None
+    inventory_path: Path | None
+    scan: ScanResult | None = None
+    credentials: CredentialStore = field(default_factory=lambda: CredentialStore(prompter=_no_terminal_prompt))
+    clock: Clock = system_clock
+    #: Why renewal actions are disabled (`--read-only`, the inventory's read_only), or None.
+    read_only_reason: str | None = None
+    #: Where the last scan is kept; None keeps it in memory only.
+    scan_file: Path | None = None
+    signers: Sequence[SignerChoice] = ()
+    #: A short name for the title bar ("demo", the inventory's file name).
+    label: str = ""
+    #: (reference, what) pairs already answered in a modal.
+    answered: set[tuple[str, str]] = field(default_factory=set)
+    #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
+    runner_settings: Any = None
+
+    # ---- construction ----------------------------------------------------------------------
+    @classmethod
+    def open(cls, inventory_path: Path, *, read_only: bool = False, clock: Clock = system_clock,
+             scan_file: Path | None = None, signers: Sequence[SignerChoice] = (), label: str = "") -> Session:
+        """Load the inventory (errors propagate as one sentence) and the last scan, if any."""
+        from ucterm.inventory import load_inventory
+
+        inventory = load_inventory(inventory_path)
+        reason = None
+        if read_only:
+            reason = "read-only mode (--read-only): renewal actions are disabled"
+        elif inventory.read_only:
+            reason = f"read-only mode (read_only = true in {inventory_path.name}): renewal actions are disabled"
+        scan = load_scan(scan_file) if scan_file is not None else None
+        return cls(inventory=inventory, inventory_path=inventory_path, scan=scan, clock=clock,
+                   read_only_reason=reason, scan_file=scan_file, signers=tuple(signers),
+                   label=label or inventory_path.name)
+
+    # ---- questions ---------------------------------------------------------------------------
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    def current_scan(self) -> ScanResult | None:
+        """The last scan with days-left recounted for today and the inventory's thresholds."""
+        if self.scan is None:
+            return None
+        warn, crit = self.scan.warn_days, self.scan.crit_days
+        if self.inventory is not None:
+            warn, crit = self.inventory.defaults.warn_days, self.inventory.defaults.crit_days
+        return self.scan.reclassified(warn_days=warn, crit_days=crit, now=self.now())
+
+    def cluster(self, name: str) -> Cluster | None:
+        if self.inventory is None:
+            return None
+        for c in self.inventory.clusters:
+            if c.name == name:
+                return c
+        return None
+
+    def cluster_read_only(self, name: str) -> str | None:
+        if self.read_only_reason:
+            return self.read_only_reason
+        cluster = self.cluster(name)
+        if cluster is not None and cluster.settings.read_only:
+            return f'cluster "{name}" is read-only (read_only = true in the inventory)'
+        return None
+
+    def credential_questions(self, clusters: Iterable[str] | None = None, *,
+                             app_user: bool = False) -> list[CredentialQuestion]:
+        """`prompt` credentials the engine will need for these clusters and not asked yet."""
+        if self.inventory is None:
+            return []
+        wanted = set(clusters) if clusters is not None else None
+        out: list[CredentialQuestion] = []
+        for c in self.inventory.clusters:
+            if wanted is not None and c.name not in wanted:
+                continue
+            pairs = [("os_password", c.settings.os_password, c.settings.os_user)]
+            if app_user and c.settings.app_user:
+                pairs.append(("app_password", c.settings.app_password or "", c.settings.app_user))
+            for name, reference, user in pairs:
+                if reference != "prompt":
+                    continue
+                what = f'{name} for cluster "{c.name}"'
+                if (reference, what) not in self.answered:
+                    out.append(CredentialQuestion(reference, what, user))
+        return out
+
+    def remember(self, question: CredentialQuestion, value: str) -> None:
+        self.credentials.remember(question.reference, question.what, value)
+        self.answered.add((question.reference, question.what))
+
+    # ---- scanning ----------------------------------------------------------------------------
+    async def run_scan(self, sink: EventSink, clusters: Sequence[str] | None = None) -> ScanResult:
+        """Scan (all or some clusters), merge into the last scan, keep it on disk."""
+        from ucterm.scan import scan_estate
+
+        assert self.inventory is not None
+        result: ScanResult = await scan_estate(self.inventory, self.credentials, sink=sink,
+                                               clusters=list(clusters) if clusters else None)
+        if clusters and self.scan is not None:
+            result = merge_partial(self.scan, result, set(clusters))
+        self.scan = result
+        if self.scan_file is not None:
+            # A cache that cannot be written is not worth interrupting the user for.
+            with contextlib.suppress(OSError):
+                save_scan(result, self.scan_file)
+        return result
+
+
+    # ---- host keys -----------------------------------------------------------------------------
+    async def accept_host_key(self, cluster: str, node: str, fingerprint: str) -> None:
+        """Record the host key the user accepted, after checking the node still presents that one.
+
+        The scan keeps only the fingerprint, so the key is read again; if the node now presents a
+        different key, nothing is recorded (the user accepted a fingerprint, not whatever comes).
+        """
+        import asyncio
+
+        import asyncssh
+
+        from ucterm.errors import UctermError
+        from ucterm.vos.hostkeys import accept_host_key
+        from ucterm.vos.hostkeys import fingerprint as fingerprint_of
+
+        assert self.inventory is not None
+        c = self.inventory.cluster(cluster)
+        n = c.node(node)
+        port = n.port("ssh")
+        try:
+            key = await asyncio.wait_for(asyncssh.get_server_host_key(n.address, port), 20)
+        except (OSError, asyncssh.Error, TimeoutError) as exc:
+            raise UctermError(f"{n.fqdn}: cannot read its host key again on {n.address} port {port} ({exc}); "
+                              "nothing was recorded: try again when the node answers.") from None
+        if key is None or fingerprint_of(key) != fingerprint:
+            shown = fingerprint_of(key) if key is not None else "none"
+            raise UctermError(f"{n.fqdn} now presents the host key {shown}, not the {fingerprint} you accepted; "
+                              "nothing was recorded: check the node before connecting.")
+        accept_host_key(c.settings.known_hosts_path, n.fqdn, port, key, address=n.address)
+
+    # ---- renewal -------------------------------------------------------------------------------
+    def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> Any:
+        from ucterm.renewal.plan import defaults_for
+
+        assert self.inventory is not None
+        return defaults_for(self.inventory, self.scan, cluster, unit, multi_server)
+
+    def build_plan(self, options: Any) -> Any:
+        """The plan for `options` (pure); raises PlanError/InventoryError with one sentence."""
+        from dataclasses import replace
+
+        from ucterm.renewal.journal import recent_units
+        from ucterm.renewal.plan import build_plan
+
+        assert self.inventory is not None
+        try:
+            recent = recent_units(options.cluster)
+        except Exception:
+            recent = {}
+        if recent and not options.recent_units:
+            options = replace(options, recent_units=recent)
+        return build_plan(self.inventory, self.scan, options)
+
+    def signer_for(self, key: str) -> Any | None:
+        for choice in self.signers:
+            if choice.key == key:
+                return choice.factory()
+        return None
+
+
+def merge_partial(old: ScanResult, new: ScanResult, clusters: set[str]) -> ScanResult:
+    """The old scan with `clusters` replaced by what a partial scan found."""
+    from dataclasses import replace
+
+    nodes = tuple(n for n in old.nodes if n.cluster not in clusters) + new.nodes
+    certs = tuple(c for c in old.certificates if c.cluster not in clusters) + new.certificates
+    return replace(new, nodes=nodes, certificates=certs)

@@ -1,0 +1,66 @@
+"""One-line bars: the title bar (what estate, how it stands) and the status bar (scan progress)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.content import Content
+from textual.widgets import Static
+
+from ucterm.scan_model import STATUS_GLYPH
+
+_STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
+
+
+class TitleBar(Static):
+    """`ucterm  demo  ✖ 1 expired  ▲ 1 critical  ● 4 warning  ✔ 38 ok` (identity certificates)."""
+
+    def show(self, label: str, counts: Mapping[str, int] | None, read_only: bool) -> None:
+        parts: list[str | tuple[str, str]] = [("ucterm", "bold $accent")]
+        if label:
+            parts += ["  ", (label, "bold")]
+        if read_only:
+            parts += ["  ", ("READ-ONLY", "bold reverse $warning")]
+        if counts is not None:
+            parts.append("   ")
+            for status, word in (("expired", "expired"), ("critical", "critical"), ("warning", "warning"),
+                                 ("ok", "ok")):
+                n = counts.get(status, 0)
+                if n or status == "ok":
+                    parts += [(f"{STATUS_GLYPH[status]} {n} {word}", _STATUS_VAR[status]), "  "]
+        self.update(Content.assemble(*parts))
+
+
+class StatusBar(Horizontal):
+    """Scan progress per cluster on the left, view state on the right."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="status-left")
+        yield Static("", id="status-right")
+
+    def show_progress(self, progress: Mapping[str, tuple[int, int]], finished: Mapping[str, str],
+                      scanned_at: dt.datetime | None, message: str = "") -> None:
+        left = self.query_one("#status-left", Static)
+        if progress:
+            parts: list[str | tuple[str, str]] = [("scanning ", "bold $accent")]
+            for cluster, (done, total) in progress.items():
+                filled = round(4 * done / total) if total else 0
+                parts += [(cluster, "bold"), f" {'▰' * filled}{'▱' * (4 - filled)} {done}/{total}  "]
+            for cluster, outcome in finished.items():
+                style = "$success" if outcome == "✔" else "$warning"
+                parts += [(cluster, "bold"), " ", (outcome, style), "  "]
+            left.update(Content.assemble(*parts))
+            return
+        if message:
+            left.update(Content.styled(message, "$text-muted"))
+        elif scanned_at is not None:
+            left.update(Content.assemble(("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC",
+                                         ("  r refresh", "$text-muted")))
+        else:
+            left.update(Content.styled("no scan yet: r scans the estate", "$text-muted"))
+
+    def show_view(self, text: str) -> None:
+        self.query_one("#status-right", Static).update(Content.styled(text, "$text-muted"))

@@ -1,0 +1,57 @@
+"""Status colours from the active theme, always next to a glyph and a word (never colour alone).
+
+Tree and table cells are Rich `Text`, which cannot use theme variables ($error): the colours
+are read from the theme here and composited over the background when they carry alpha.
+"""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import App
+from textual.color import Color, ColorParseError
+
+from ucterm.scan_model import STATUS_GLYPH, status_label
+
+_STATUS_TO_THEME = {"expired": "error", "critical": "error", "warning": "warning", "ok": "success"}
+
+
+def theme_color(app: App[object], name: str) -> str | None:
+    """A theme colour as an opaque `#rrggbb` (None when the theme has none)."""
+    value = app.theme_variables.get(name)
+    if value is None:
+        raw = getattr(app.current_theme, name, None)
+        value = raw if isinstance(raw, str) else None
+    if value is None:
+        return None
+    try:
+        color = Color.parse(value)
+        if color.a < 1:
+            background = Color.parse(app.theme_variables.get("background", "#000000"))
+            color = background + color
+        return color.hex6
+    except ColorParseError:
+        return None
+
+
+def status_style(app: App[object], status: str) -> Style:
+    color = theme_color(app, _STATUS_TO_THEME.get(status, "foreground"))
+    return Style(color=color, bold=status in ("expired", "critical"))
+
+
+def status_cell(app: App[object], status: str, days: int) -> Text:
+    """`✖ EXPIRED` / `▲ 12d` in the status colour."""
+    return Text(f"{STATUS_GLYPH.get(status, '?')} {status_label(status, days)}", style=status_style(app, status))
+
+
+def muted(app: App[object]) -> Style:
+    color = theme_color(app, "text-muted") or theme_color(app, "foreground-muted")
+    return Style(color=color, dim=color is None)
+
+
+def accent(app: App[object]) -> Style:
+    return Style(color=theme_color(app, "accent"), bold=True)
+
+
+def warning(app: App[object]) -> Style:
+    return Style(color=theme_color(app, "warning"))

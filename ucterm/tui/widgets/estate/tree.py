@@ -1,0 +1,179 @@
+"""The estate tree: clusters → nodes, publisher first, each with its worst certificate status."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ucterm.catalog import parse_version
+from ucterm.scan_model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
+from ucterm.tui.session import Session
+from ucterm.tui.view import ESTATE, PRODUCT_SHORT, WIDE, Scope, short_host, worst
+from ucterm.tui.widgets.common.style import accent, muted, status_style
+
+
+def version_label(text: str | None, *, short: bool = False) -> str:
+    """`14SU3`, or `14` when space is short (the full version is in the help and the detail)."""
+    v = parse_version(text)
+    if v is None:
+        return text or ""
+    if short:
+        return f"{v.major}" if v.minor == 0 else f"{v.major}.{v.minor}"
+    return v.label
+
+
+class EstateTree(Tree[Scope]):
+    """Left pane. Highlighting a line scopes the certificate table to it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="tree.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="tree.up"),
+        Binding("enter", "open_scope", "Show certificates", id="tree.open",
+                tooltip="Show the certificates of the highlighted cluster or node in the table"),
+    ]
+
+    HELP = ("The estate: every cluster and its nodes, publisher first, with the product, version, "
+            "reachability and the worst identity certificate status. Moving the cursor scopes the "
+            "certificate table; enter moves to the table.")
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("Estate", data=ESTATE, id=id)
+        self.show_root = True
+        self.guide_depth = 2
+        self.auto_expand = False
+        self._progress: dict[str, tuple[int, int]] = {}
+        self._session: Session | None = None
+
+    def action_open_scope(self) -> None:
+        node = self.cursor_node
+        if node is not None and node.data is not None:
+            self.post_message(self.ScopeChosen(node.data))
+
+    class ScopeChosen(Message):
+        """Enter on a line: show its certificates (the table takes the focus)."""
+
+        def __init__(self, scope: Scope) -> None:
+            super().__init__()
+            self.scope = scope
+
+    # ---- content ----------------------------------------------------------------------------
+    def show(self, session: Session, scan: ScanResult | None, progress: dict[str, tuple[int, int]]) -> None:
+        """Rebuild from the inventory and the scan, keeping the cursor on the same scope."""
+        self._session = session
+        self._progress = dict(progress)
+        current = self.cursor_node.data if self.cursor_node is not None else ESTATE
+        self.clear()
+        root = self.root
+        root.data = ESTATE
+        root.set_label(self._estate_label(scan))
+        root.expand()
+        target: TreeNode[Scope] | None = root if current == ESTATE else None
+        for name, product, version, nodes in self._layout(session, scan):
+            scope = Scope("cluster", name)
+            cluster_node = root.add(self._cluster_label(name, product, version, scan), data=scope, expand=True)
+            if current == scope:
+                target = cluster_node
+            for fqdn, role, result in nodes:
+                nscope = Scope("node", name, fqdn)
+                leaf = cluster_node.add_leaf(self._node_label(fqdn, role, result, version, scan), data=nscope)
+                if current == nscope:
+                    target = leaf
+        if target is not None:
+            self.call_after_refresh(self._move_to, target)
+
+    def _move_to(self, node: TreeNode[Scope]) -> None:
+        if node.line >= 0:
+            self.cursor_line = node.line
+
+    def set_progress(self, progress: dict[str, tuple[int, int]], scan: ScanResult | None) -> None:
+        """Update the cluster lines' scan progress without rebuilding the tree."""
+        self._progress = dict(progress)
+        if self._session is None:
+            return
+        layout = {name: (product, version) for name, product, version, _ in self._layout(self._session, scan)}
+        for child in self.root.children:
+            scope = child.data
+            if scope is not None and scope.cluster in layout:
+                product, version = layout[scope.cluster]
+                child.set_label(self._cluster_label(scope.cluster, product, version, scan))
+
+    @staticmethod
+    def _layout(session: Session, scan: ScanResult | None
+                ) -> list[tuple[str, str, str | None, list[tuple[str, str | None, NodeResult | None]]]]:
+        """(cluster, product, version, [(fqdn, role, result)]) from the inventory, else from the scan."""
+        out: list[tuple[str, str, str | None, list[tuple[str, str | None, NodeResult | None]]]] = []
+        if session.inventory is not None:
+            for c in session.inventory.clusters:
+                nodes = []
+                for n in c.ordered_nodes():
+                    result = scan.node_result(c.name, n.fqdn) if scan else None
+                    nodes.append((n.fqdn, n.role or (result.role if result else None), result))
+                version = c.version
+                if version is None and nodes and nodes[0][2] is not None:
+                    version = nodes[0][2].version
+                out.append((c.name, c.product, version, nodes))
+            return out
+        if scan is None:
+            return out
+        clusters: dict[str, list[NodeResult]] = {}
+        for n in scan.nodes:
+            clusters.setdefault(n.cluster, []).append(n)
+        for name, results in clusters.items():
+            results.sort(key=lambda r: (r.role != "publisher", r.node))
+            out.append((name, results[0].product, results[0].version,
+                        [(r.node, r.role, r) for r in results]))
+        return out
+
+    # ---- labels -----------------------------------------------------------------------------
+    def _status(self, scan: ScanResult | None, records: list[CertRecord]) -> Text:
+        if scan is None:
+            return Text("· not scanned", style=muted(self.app))
+        w = worst(scan, records)
+        if w is None:
+            return Text("· no certificates", style=muted(self.app))
+        status, days = w
+        return Text(f"{STATUS_GLYPH[status]} {status_label(status, days)}", style=status_style(self.app, status))
+
+    def _estate_label(self, scan: ScanResult | None) -> Text:
+        text = Text("Estate ", style=Style(bold=True))
+        if scan is not None:
+            text.append_text(self._status(scan, list(scan.certificates)))
+        return text
+
+    def _cluster_label(self, name: str, product: str, version: str | None, scan: ScanResult | None) -> Text:
+        text = Text(name, style=Style(bold=True))
+        short = self.app.size.width < WIDE
+        text.append(f" {PRODUCT_SHORT.get(product, product)} {version_label(version, short=short)}".rstrip(),
+                    style=muted(self.app))
+        text.append(" ")
+        if name in self._progress:
+            done, total = self._progress[name]
+            text.append(f"⟳ {done}/{total}", style=accent(self.app))
+        else:
+            text.append_text(self._status(scan, list(scan.for_cluster(name)) if scan else []))
+        return text
+
+    def _node_label(self, fqdn: str, role: str | None, result: NodeResult | None, cluster_version: str | None,
+                    scan: ScanResult | None) -> Text:
+        text = Text(short_host(fqdn))
+        tag = {"publisher": " pub", "subscriber": " sub"}.get(role or "", "")
+        text.append(tag, style=muted(self.app))
+        if result is not None and result.version and result.version != cluster_version:
+            text.append(f" {version_label(result.version)}", style=muted(self.app))
+        text.append(" ")
+        if result is None:
+            text.append("· not scanned", style=muted(self.app))
+        elif not result.reachable:
+            word = {"login-refused": "LOGIN", "host-key-unknown": "HOSTKEY",
+                    "host-key-changed": "HOSTKEY"}.get(result.state, "DOWN")
+            text.append(f"⚠ {word}", style=status_style(self.app, "expired"))
+        else:
+            assert scan is not None
+            text.append_text(self._status(scan, list(scan.for_node(result.cluster, result.node))))
+        return text

@@ -1,0 +1,108 @@
+"""One log pane per node plus "all", streaming the transcript as the engine reports it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Log, TabbedContent, TabPane
+
+from ucterm.tui.view import short_host
+
+ARROW = {"sent": "›", "received": " ", "info": "·"}
+
+
+def _tab_id(node: str) -> str:
+    return "log-" + "".join(ch if ch.isalnum() else "-" for ch in node.lower())
+
+
+class NodeLogs(Vertical):
+    """Tabs: `all` then each node; `[` and `]` switch (bindings on the run screen)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("end", "follow", "Follow", show=False, id="logs.follow", tooltip="Scroll to the newest line"),
+    ]
+
+    HELP = ("The transcript of every node as it happens (secrets redacted): › sent, · ucterm's notes. "
+            "`all` interleaves the nodes; [ and ] switch tabs.")
+
+    def __init__(self, nodes: Iterable[str], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.nodes = list(dict.fromkeys(nodes))
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent(initial="log-all", id="log-tabs"):
+            with TabPane("all", id="log-all"):
+                yield Log(id="log-all-lines", max_lines=5000, highlight=False)
+            for node in self.nodes:
+                with TabPane(short_host(node), id=_tab_id(node)):
+                    yield Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
+
+    @property
+    def tabs(self) -> TabbedContent:
+        return self.query_one("#log-tabs", TabbedContent)
+
+    @property
+    def active(self) -> str:
+        return self.tabs.active
+
+    def add_node(self, node: str) -> None:
+        if node and node not in self.nodes:
+            self.nodes.append(node)
+            pane = TabPane(short_host(node), Log(id=f"{_tab_id(node)}-lines", max_lines=5000), id=_tab_id(node))
+            self.tabs.add_pane(pane)
+
+    def write_many(self, lines: list[tuple[str | None, str, str]]) -> None:
+        """Many transcript lines at once: one write per pane (what keeps streaming cheap)."""
+        everything: list[str] = []
+        per_node: dict[str, list[str]] = {}
+        for node, direction, text in lines:
+            arrow = ARROW.get(direction, " ")
+            host = short_host(node) if node else "ucterm"
+            for line in text.splitlines() or [""]:
+                everything.append(f"{host:<10} {arrow} {line}")
+                if node:
+                    per_node.setdefault(node, []).append(f"{arrow} {line}")
+        if not everything:
+            return
+        self.query_one("#log-all-lines", Log).write_lines(everything)
+        for node, node_lines in per_node.items():
+            if node not in self.nodes:
+                self.add_node(node)
+                continue
+            with contextlib.suppress(Exception):
+                self.query_one(f"#{_tab_id(node)}-lines", Log).write_lines(node_lines)
+
+    def write(self, node: str | None, direction: str, text: str) -> None:
+        arrow = ARROW.get(direction, " ")
+        lines = text.splitlines() or [""]
+        host = short_host(node) if node else "ucterm"
+        try:
+            everything = self.query_one("#log-all-lines", Log)
+        except Exception:
+            return
+        everything.write_lines(f"{host:<10} {arrow} {line}" for line in lines)
+        if node:
+            if node not in self.nodes:
+                self.add_node(node)
+                return
+            with contextlib.suppress(Exception):
+                self.query_one(f"#{_tab_id(node)}-lines", Log).write_lines(f"{arrow} {line}" for line in lines)
+
+    def cycle(self, delta: int) -> None:
+        ids = ["log-all", *(_tab_id(n) for n in self.nodes)]
+        current = self.active if self.active in ids else "log-all"
+        self.tabs.active = ids[(ids.index(current) + delta) % len(ids)]
+
+    def action_follow(self) -> None:
+        pane = self.tabs.get_pane(self.active) if self.active else None
+        if pane is not None:
+            pane.query_one(Log).scroll_end(animate=False)
+
+    def line_count(self, node: str | None = None) -> int:
+        target = "#log-all-lines" if node is None else f"#{_tab_id(node)}-lines"
+        return self.query_one(target, Log).line_count

@@ -1,0 +1,70 @@
+"""The running job's step list: live state per step (glyph and word, never colour alone)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.widgets import DataTable
+
+from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.style import muted, theme_color
+
+STATE_GLYPH = {"pending": ("·", "pending"), "running": ("▶", "running"), "done": ("✔", "done"),
+               "failed": ("✖", "FAILED"), "skipped": ("↷", "skipped"), "waiting": ("⏸", "waiting")}
+_STATE_COLOR = {"running": "accent", "done": "success", "failed": "error", "skipped": "warning",
+                "waiting": "warning"}
+
+
+class StepTable(DataTable[Text | str]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False, id="steps.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="steps.up"),
+    ]
+
+    HELP = ("The job's steps with their live state: · pending, ▶ running, ✔ done, ✖ FAILED, ↷ skipped, "
+            "⏸ waiting. The line under the list explains the highlighted step.")
+
+    def __init__(self, plan: Any, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self.plan = plan
+        self.states: dict[str, tuple[str, str]] = {s.id: ("pending", "") for s in plan.steps}
+
+    def on_mount(self) -> None:
+        self.add_column("state", key="state", width=9)
+        self.add_column("node", key="node")
+        self.add_column("step", key="name")
+        for step in self.plan.steps:
+            self.add_row(self._state_cell("pending"), Text(short_host(step.node or ""), style=muted(self.app)),
+                         Text(step.name), key=step.id)
+
+    def _state_cell(self, state: str) -> Text:
+        glyph, word = STATE_GLYPH.get(state, ("?", state))
+        color = theme_color(self.app, _STATE_COLOR[state]) if state in _STATE_COLOR else None
+        style = Style(color=color, bold=state in ("running", "failed")) if color else muted(self.app)
+        return Text(f"{glyph} {word}", style=style)
+
+    def set_state(self, step_id: str, state: str, detail: str = "", *, follow: bool = False) -> None:
+        if step_id not in self.states:
+            return
+        previous = self.states[step_id][0]
+        self.states[step_id] = (state, detail)
+        if previous == state and not follow:
+            return  # only the detail changed: the row looks the same
+        if self.is_mounted and self.row_count:
+            self.update_cell(step_id, "state", self._state_cell(state))
+            if follow:
+                self.move_cursor(row=self.get_row_index(step_id), animate=False)
+
+    @property
+    def current_step(self) -> Any | None:
+        if not self.row_count:
+            return None
+        index = self.cursor_row
+        return self.plan.steps[index] if 0 <= index < len(self.plan.steps) else None
+
+    def counts(self) -> tuple[int, int]:
+        finished = sum(1 for state, _ in self.states.values() if state in ("done", "skipped"))
+        return finished, len(self.states)
