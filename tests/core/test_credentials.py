@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from ucterm.credentials import CredentialStore, Secret
@@ -39,10 +41,8 @@ def test_prompt_without_terminal_is_a_clear_error() -> None:
         CredentialStore().resolve("prompt", what="os_password")
 
 
-def test_keyring_missing_says_so() -> None:
-    pytest.importorskip("keyring", reason="only meaningful without keyring") if False else None
-    try:
-        import keyring  # noqa: F401
-    except ImportError:
-        with pytest.raises(CredentialError, match="keyring package is not installed"):
-            CredentialStore().resolve("keyring:ucterm", what="os_password")
+def test_keyring_missing_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    # None in sys.modules makes `import keyring` raise ImportError, installed or not.
+    monkeypatch.setitem(sys.modules, "keyring", None)
+    with pytest.raises(CredentialError, match="keyring package is not installed"):
+        CredentialStore().resolve("keyring:ucterm", what="os_password")
