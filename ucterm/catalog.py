@@ -516,9 +516,12 @@ _SERVICE_SINCE: dict[str, tuple[int, int, int]] = {
     "Cisco AXL Tomcat": (14, 0, 0), "Cisco UDS Tomcat": (14, 0, 0), "Cisco SSOSP Tomcat": (14, 0, 0),
     "Cisco HAProxy": (14, 0, 0),
 }
-#: Services Control Center SOAP cannot restart (§4.2 [VERIFIED: S-DEVNET-CC, C-svclist]).
+#: Services Control Center SOAP cannot restart (§4.2 [VERIFIED: S-DEVNET-CC, C-svclist]). C-svclist's
+#: servicelistoutput.txt also flags Certificate Expiry Monitor and Database Layer Monitor `Not Deployable`;
+#: it lists CTL Provider as deployable, against §4.2, which the catalog keeps (the safe side: SSH restart).
 NON_DEPLOYABLE_SERVICES = frozenset({"Cisco Tomcat", "Cisco DRF Master", "Cisco DRF Local", "Cisco TVS",
-                                     "Cisco CTL Provider", "Cisco DB", "System SSH"})
+                                     "Cisco CTL Provider", "Cisco DB", "System SSH",
+                                     "Cisco Certificate Expiry Monitor", "Cisco Database Layer Monitor"})
 
 
 def services_for(product: str, version: Version | None = None) -> tuple[str, ...]:

@@ -61,10 +61,8 @@ CONTROL_CENTER_NAMES: dict[str, str] = {
     "Cisco DB": "A Cisco DB",
     "Cisco TVS": "Cisco Trust Verification Service",
 }
-#: §4.2 [VERIFIED: S-DEVNET-CC, C-svclist] the catalog's non-deployable services, plus the two more of the
-#: lab's services that C-svclist's servicelistoutput.txt flags `Not Deployable` (read there directly).
-NON_DEPLOYABLE = catalog.NON_DEPLOYABLE_SERVICES | {"Cisco Certificate Expiry Monitor",
-                                                    "Cisco Database Layer Monitor"}
+#: §4.2 [VERIFIED: S-DEVNET-CC, C-svclist] the catalog's non-deployable services.
+NON_DEPLOYABLE = catalog.NON_DEPLOYABLE_SERVICES
 #: Seconds a `soapDoControlServices` waits for the Service Manager before answering with the status
 #: reached so far (the operation goes on; a Restart can take minutes, §1.9) [INFERRED].
 CONTROL_WAIT = 30.0
