@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,10 +21,11 @@ from ucterm.tui.launch import DemoStartup
 from ucterm.tui.messages import EngineEvent, EngineEvents
 from ucterm.tui.screens.jobs import JobsScreen
 from ucterm.tui.screens.main import MainScreen
-from ucterm.tui.screens.modals import ConfirmModal
+from ucterm.tui.screens.modals import ConfirmModal, HostKeyModal, PasswordModal
 from ucterm.tui.screens.renewal import PlanScreen, RenewalScreen
 from ucterm.tui.screens.run import RunScreen
 from ucterm.tui.screens.signed import SignedCertScreen
+from ucterm.tui.session import Session
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -242,3 +244,121 @@ async def test_waiting_for_the_ca_then_the_lab_ca_signs_in_the_dialog() -> None:
         await pilot.press("f4")
         await until_state(pilot, run, "done")
         assert events(messages, "JobFinished")[-1].state == "done"
+
+
+class ForgetHostKey(DemoStartup):
+    """The demo lab with one node's line taken out of ucterm's known_hosts: its key is unknown."""
+
+    def __init__(self, folder: Path, node: str) -> None:
+        super().__init__("fast", inventory=folder / "inventory.toml")
+        self.node = node
+
+    async def __call__(self, app: UctermApp) -> Session:
+        session = await super().__call__(app)
+        assert self.inventory is not None
+        known_hosts = self.inventory.parent / "known_hosts"
+        kept = [line for line in known_hosts.read_text().splitlines() if not line.startswith(f"[{self.node}.")]
+        known_hosts.write_text("\n".join(kept) + "\n")
+        return session
+
+
+def shown(app: UctermApp) -> str:
+    """The screen as plain text (the text runs of the SVG screenshot, unescaped, one line per row)."""
+    import html
+    import re
+
+    rows: dict[str, list[tuple[float, str]]] = {}
+    for m in re.finditer(r'<text[^>]*x="([\d.]+)" y="([\d.]+)"[^>]*>([^<]*)</text>', app.export_screenshot()):
+        rows.setdefault(m.group(2), []).append((float(m.group(1)), html.unescape(m.group(3))))
+    return "\n".join("".join(t for _, t in sorted(parts)).replace("\xa0", " ")
+                     for _, parts in sorted(rows.items(), key=lambda kv: float(kv[0])))
+
+
+def node_state(app: UctermApp, cluster: str, fqdn: str) -> str | None:
+    session = app.session
+    result = session.scan.node_result(cluster, fqdn) if session is not None and session.scan else None
+    return result.state if result is not None else None
+
+
+async def test_unknown_host_key_refused_then_accepted(tmp_path: Path) -> None:
+    app = UctermApp(startup=ForgetHostKey(tmp_path, "cucm125-sub1"))
+    known_hosts = tmp_path / "known_hosts"
+    async with app.run_test(size=(120, 40)) as pilot:
+        main = await scanned(pilot, app)
+        assert app.session is not None and app.session.inventory is not None
+        fqdn = next(n.fqdn for n in app.session.inventory.cluster("branch").nodes
+                    if n.fqdn.startswith("cucm125-sub1."))
+        assert node_state(app, "branch", fqdn) == "host-key-unknown"
+        await wait_for(pilot, lambda: isinstance(app.screen, HostKeyModal), what="the host-key question")
+        await pilot.pause()
+        result = app.session.scan.node_result("branch", fqdn)  # type: ignore[union-attr]
+        assert result is not None and result.host_key_fingerprint
+        assert app.screen._fingerprint == result.host_key_fingerprint  # type: ignore[attr-defined]
+        assert result.host_key_fingerprint in shown(app)
+        # Refuse: nothing recorded, the node stays refused (no rescan).
+        before = known_hosts.read_text()
+        await pilot.press("r")
+        await wait_for(pilot, lambda: app.screen is main, what="the main screen")
+        await pilot.pause(0.3)
+        assert known_hosts.read_text() == before and fqdn not in before
+        assert node_state(app, "branch", fqdn) == "host-key-unknown"
+        # Scan again: asked again; accept records the key (read again through ucterm.vos) and rescans.
+        main.scan_estate(("branch",))
+        await wait_for(pilot, lambda: isinstance(app.screen, HostKeyModal), what="the question again")
+        await pilot.press("a")
+        await wait_for(pilot, lambda: fqdn in known_hosts.read_text(), what="the key in known_hosts")
+        await wait_for(pilot, lambda: node_state(app, "branch", fqdn) == "ok" and not main.progress,
+                       what="the rescan of branch")
+        assert not isinstance(app.screen, HostKeyModal)
+
+
+class PromptForBranch(DemoStartup):
+    """The demo lab with `os_password = "prompt"` on cluster branch: the TUI must ask for it."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("fast", inventory=folder / "inventory.toml")
+        self.password = ""
+
+    async def __call__(self, app: UctermApp) -> Session:
+        import tomllib
+
+        from ucterm.inventory import write_toml
+
+        first = await super().__call__(app)
+        assert self.inventory is not None
+        document = tomllib.loads(self.inventory.read_text())
+        self.password = document["defaults"]["os_password"]
+        branch = next(c for c in document["cluster"] if c["name"] == "branch")
+        branch["os_password"] = "prompt"
+        write_toml(self.inventory, document)
+        session = Session.open(self.inventory, clock=first.clock, scan_file=first.scan_file,
+                               signers=first.signers, label=first.label)
+        session.runner_settings = first.runner_settings
+        return session
+
+
+async def test_prompt_password_asked_once_and_never_shown(tmp_path: Path) -> None:
+    startup = PromptForBranch(tmp_path)
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordModal), what="the password question")
+        await pilot.pause()
+        assert 'os_password for cluster "branch"' in " ".join(shown(app).split())
+        password = startup.password
+        assert len(password) >= 6
+        await pilot.press(*password)
+        await pilot.pause()
+        assert password not in shown(app) and password not in app.export_screenshot()
+        await pilot.press("enter")
+        main = await scanned(pilot, app)
+        branch = app.session.inventory.cluster("branch")  # type: ignore[union-attr]
+        assert all(node_state(app, "branch", n.fqdn) == "ok" for n in branch.nodes)
+        assert password not in shown(app) and password not in app.export_screenshot()
+        # Asked once: a second scan of branch does not ask again.
+        main.scan_estate(("branch",))
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, PasswordModal)
+        await wait_for(pilot, lambda: not main.progress, what="the second scan")
+        assert not isinstance(app.screen, PasswordModal)
+        assert all(node_state(app, "branch", n.fqdn) == "ok" for n in branch.nodes)
+        assert password not in shown(app) and password not in app.export_screenshot()

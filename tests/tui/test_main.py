@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import Checkbox, Input, SelectionList
 
+from ucterm import catalog
 from ucterm.tui.app import UctermApp
 from ucterm.tui.config import Preferences, load_preferences
 from ucterm.tui.screens.help import HelpScreen
@@ -264,3 +266,116 @@ async def test_no_color_keeps_the_words(recorded: Factory, monkeypatch: pytest.M
         assert app.no_color
         text = screen_text(app)
         assert "✖ EXPIRED" in text and "▲ 12d" in text and "⚠ DOWN" in text
+
+
+def _marks(text: str, label: str) -> str:
+    """The toggle mark (`▐●▌`, `▐X▌`, `▐ ▌`) on the line that shows `label`, spaces kept."""
+    line = next(line for line in text.splitlines() if label in line)
+    start = line.index("▐")
+    return line[start:line.index("▌", start) + 1].replace("▐▌", "▐ ▌")
+
+
+def _branch_callmanager(app: UctermApp):  # type: ignore[no-untyped-def]
+    from ucterm.scan_model import merge
+
+    assert app.session is not None and app.session.scan is not None
+    return next(c for c in merge(app.session.scan.certificates)
+                if c.cluster == "branch" and c.unit == "CallManager" and "cucm-pub" in c.nodes[0])
+
+
+async def test_toggles_read_without_colour(recorded: Factory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Radio buttons, checkboxes and node checkboxes show their state as a glyph, not a colour."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_renewal("branch", "CallManager", _branch_callmanager(app))
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen) and app.no_color
+        text = screen_text(app)
+        assert _marks(text, "single-server: one") == "▐●▌"
+        assert _marks(text, "multi-server: one") == "▐ ▌"
+        assert _marks(text, "my CA: save the CSR") == "▐●▌"
+        assert _marks(text, "include the OU") == "▐ ▌"
+        assert _marks(text, "cucm-pub.br.example.com (publisher)") == "▐X▌"
+        assert _marks(text, "cucm-sub1.br.example.com") == "▐ ▌"
+        form.query_one("#ou", Checkbox).value = True
+        await pilot.pause()
+        assert _marks(screen_text(app), "include the OU") == "▐X▌"
+
+
+async def test_multi_server_disabled_with_the_reason_where_no_rest_api(recorded: Factory) -> None:
+    """CallManager is multi-server from 11.5 (catalog) but 12.5 has no certmgr REST: offered disabled."""
+    from ucterm.renewal.plan import PlanError, multi_server_possible
+
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_renewal("branch", "CallManager")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        assert catalog.multi_server_allowed("cucm", catalog.parse_version("12.5.1.14900-63"), "CallManager")
+        assert form.query_one("#multi").disabled and not form.multi
+        reason = form.multi_reason()
+        assert reason is not None and "REST API" in reason
+        text = " ".join(screen_text(app).split())
+        assert "multi-server unavailable: a multi-server CSR" in text
+        # The engine refuses with the same sentence.
+        session = app.session
+        assert session is not None
+        c = session.inventory.cluster("branch")  # type: ignore[union-attr]
+        assert multi_server_possible(c, catalog.parse_version("12.5.1.14900-63"), "CallManager") == (False, reason)
+        options = replace(session.renewal_defaults("branch", "CallManager", True), multi_server=True)
+        with pytest.raises(PlanError) as refused:
+            session.build_plan(options)
+        assert reason in str(refused.value)
+        # Where the release has certmgr REST (hq, 14), CallManager is offered multi-server.
+        assert multi_server_possible(session.inventory.cluster("hq"),  # type: ignore[union-attr]
+                                     catalog.parse_version("14.0.1.13900-155"), "CallManager") == (True, None)
+
+
+async def test_nodes_shown_are_the_nodes_planned(recorded: Factory) -> None:
+    """Opened from one node's certificate, the form checks that node only; the plan follows the checks."""
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        app.open_renewal("branch", "CallManager", _branch_callmanager(app))
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        nodes = form.query_one("#nodes", SelectionList)
+        assert nodes.selected == ["cucm-pub.br.example.com"]
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert {s.node for s in app.screen.plan.steps} == {"cucm-pub.br.example.com"}
+        await pilot.press("escape")
+        await pilot.pause()
+        nodes.select("cucm-sub1.br.example.com")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert {s.node for s in app.screen.plan.steps} == {"cucm-pub.br.example.com", "cucm-sub1.br.example.com"}
+        await pilot.press("escape")
+        await pilot.pause()
+        nodes.deselect("cucm-pub.br.example.com")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        assert {s.node for s in app.screen.plan.steps} == {"cucm-sub1.br.example.com"}
+
+
+def test_the_tui_reaches_ssh_only_through_vos() -> None:
+    """design.md: the TUI talks to nodes through ucterm.vos, never to asyncssh itself."""
+    import re
+
+    import ucterm.tui
+
+    root = Path(ucterm.tui.__file__).parent
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if re.search(r"^\s*(import|from)\s+asyncssh\b", p.read_text(encoding="utf-8"), re.M)]
+    assert offenders == []

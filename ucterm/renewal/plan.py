@@ -130,13 +130,7 @@ def _transports(cluster: Cluster, node: Node, version: catalog.Version | None, m
     rest_ok = catalog.rest_api_available(version)
     label = f"{node.fqdn} ({version.label})" if version else node.fqdn
     if multi_server:
-        if version is not None and not rest_ok:
-            raise PlanError(f"{label}: a multi-server CSR can be generated only in the OS Administration GUI "
-                            "or over the certmgr REST API, which exists from release 14; generate it in the "
-                            "GUI, or renew single-server certificates (drop --multi-server).")
-        if pref == "cli":
-            raise PlanError(f'cluster "{cluster.name}" sets transport = "cli", but a multi-server CSR needs '
-                            'the certmgr REST API; set transport = "auto" or "rest".')
+        # build_plan has already refused what multi_server_possible() refuses.
         return "rest", "rest"
     if pref == "rest" and version is not None and not rest_ok:
         raise PlanError(f'{label}: transport = "rest" is set but the certmgr REST API exists only from '
@@ -149,6 +143,31 @@ def _transports(cluster: Cluster, node: Node, version: catalog.Version | None, m
         warnings.append(f"the version of {node.fqdn} is unknown: the plan uses the CLI there; the preflight "
                         "reads the version and stops if the plan does not fit it.")
     return "cli", "cli"
+
+
+def multi_server_possible(cluster: Cluster, version: catalog.Version | None,
+                          unit: str) -> tuple[bool, str | None]:
+    """Whether ucterm can renew `unit` multi-server on `cluster` whose publisher runs `version`.
+
+    (True, None), or (False, the reason as one clause). The catalog must know a multi-server
+    certificate for the unit on this product and release (§2), and the publisher must make the CSR
+    over the certmgr REST API: `set csr gen` cannot make a multi-server CSR (§1.3) and certmgr
+    exists from release 14 (§4.1). An unknown version is allowed; the preflight reads it.
+    The form (disabled option, with this reason) and build_plan (refusal) both use this.
+    """
+    spec = catalog.unit_spec(unit)
+    product = catalog.PRODUCT_NAMES[cluster.product]
+    release = f" {version.label}" if version else ""
+    if not catalog.multi_server_allowed(cluster.product, version, spec.name):
+        return False, f"{spec.name} has no multi-server certificate on {product}{release} (catalog §2)"
+    if version is not None and not catalog.rest_api_available(version):
+        return False, (f"a multi-server CSR is made in the OS Administration GUI or over the certmgr REST API "
+                       f"(release 14+), and {product}{release} has no certmgr REST API: ucterm cannot make it "
+                       "(§1.3, §4.1)")
+    if cluster.settings.transport == "cli":
+        return False, (f'cluster "{cluster.name}" sets transport = "cli", but a multi-server CSR needs the '
+                       'certmgr REST API (set transport = "auto" or "rest")')
+    return True, None
 
 
 def _read_transport(cluster: Cluster, version: catalog.Version | None) -> Transport:
@@ -212,10 +231,10 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     versions = {n.fqdn: _version_text(cluster, n, scan) for n in scope}
     vobj = {n.fqdn: catalog.parse_version(versions[n.fqdn]) for n in scope}
     pub_version = catalog.parse_version(_version_text(cluster, pub, scan))
-    if multi and not catalog.multi_server_allowed(cluster.product, pub_version, unit):
-        release = f" {pub_version.label}" if pub_version else ""
-        raise PlanError(f"{spec.name} has no multi-server certificate on "
-                        f"{catalog.PRODUCT_NAMES[cluster.product]}{release}; renew it single-server.")
+    if multi:
+        possible, why = multi_server_possible(cluster, pub_version, unit)
+        if not possible:
+            raise PlanError(f"{why}; renew single-server certificates (drop --multi-server).")
     warnings: list[str] = []
     csr_nodes = (pub,) if multi else scope
     transports = {n.fqdn: _transports(cluster, n, vobj.get(n.fqdn), multi, warnings) for n in csr_nodes}

@@ -7,9 +7,10 @@ renewal screens, help generated from the bindings, and the preferences (theme, k
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events, work
 from textual.app import App
@@ -244,11 +245,21 @@ class UctermApp(ReasonedActions, App[int]):
         if session is None:
             return False
         for question in session.credential_questions(clusters, app_user=app_user):
-            answer = await self.push_screen_wait(PasswordModal(question))
+            answer = await self._ask(PasswordModal(question))
             if not answer:
                 return False
             session.remember(question, answer)
         return True
+
+    async def _ask(self, modal: Screen[Any]) -> Any:
+        """push_screen_wait that takes its modal away if the asking worker is cancelled (a newer
+        exclusive worker replaced it), so no question is left on screen with nobody waiting."""
+        try:
+            return await self.push_screen_wait(modal)
+        except asyncio.CancelledError:
+            if self.screen is modal:
+                self.pop_screen()
+            raise
 
     @work(exclusive=True, group="host-keys")
     async def review_host_keys(self, nodes: Sequence[NodeResult]) -> None:
@@ -259,7 +270,7 @@ class UctermApp(ReasonedActions, App[int]):
         for n in nodes:
             if not n.host_key_fingerprint:
                 continue
-            yes = await self.push_screen_wait(HostKeyModal(n.node, n.host_key_fingerprint, n.cluster))
+            yes = await self._ask(HostKeyModal(n.node, n.host_key_fingerprint, n.cluster))
             if not yes:
                 continue
             try:

@@ -174,25 +174,21 @@ class Session:
         The scan keeps only the fingerprint, so the key is read again; if the node now presents a
         different key, nothing is recorded (the user accepted a fingerprint, not whatever comes).
         """
-        import asyncio
-
-        import asyncssh
-
         from ucterm.errors import UctermError
-        from ucterm.vos.hostkeys import accept_host_key
-        from ucterm.vos.hostkeys import fingerprint as fingerprint_of
+        from ucterm.vos import Unreachable, accept_host_key, fetch_host_key
+        from ucterm.vos import fingerprint as fingerprint_of
 
         assert self.inventory is not None
         c = self.inventory.cluster(cluster)
         n = c.node(node)
         port = n.port("ssh")
         try:
-            key = await asyncio.wait_for(asyncssh.get_server_host_key(n.address, port), 20)
-        except (OSError, asyncssh.Error, TimeoutError) as exc:
-            raise UctermError(f"{n.fqdn}: cannot read its host key again on {n.address} port {port} ({exc}); "
-                              "nothing was recorded: try again when the node answers.") from None
-        if key is None or fingerprint_of(key) != fingerprint:
-            shown = fingerprint_of(key) if key is not None else "none"
+            key = await fetch_host_key(n.address, port, timeout=20, node=n.fqdn)
+        except Unreachable as exc:
+            raise UctermError(f"{n.fqdn}: cannot read its host key again on {n.address} port {port} "
+                              f"({exc.reason}); nothing was recorded: try again when the node answers.") from None
+        if fingerprint_of(key) != fingerprint:
+            shown = fingerprint_of(key)
             raise UctermError(f"{n.fqdn} now presents the host key {shown}, not the {fingerprint} you accepted; "
                               "nothing was recorded: check the node before connecting.")
         accept_host_key(c.settings.known_hosts_path, n.fqdn, port, key, address=n.address)

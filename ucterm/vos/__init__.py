@@ -28,7 +28,7 @@ from ucterm.vos.errors import (
     VosError,
     VosImportError,
 )
-from ucterm.vos.hostkeys import accept_host_key
+from ucterm.vos.hostkeys import accept_host_key, fetch_host_key, fingerprint
 from ucterm.vos.limits import ConnectionLimiter
 from ucterm.vos.probe import ProbeResult, ProbeTarget, probe, probe_many, probe_node_unit
 from ucterm.vos.session import NodeSession, NodeTarget
@@ -58,6 +58,8 @@ __all__ = [
     "VosError",
     "VosImportError",
     "accept_host_key",
+    "fetch_host_key",
+    "fingerprint",
     "probe",
     "probe_many",
     "probe_node_unit",

@@ -12,6 +12,7 @@ recorded → changed, always refused.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Literal
 
 import asyncssh
 
-from ucterm.vos.errors import HostKeyChanged, VosError
+from ucterm.vos.errors import HostKeyChanged, Unreachable, VosError
 
 Verdict = Literal["trusted", "unknown", "changed"]
 
@@ -85,6 +86,24 @@ def check(path: Path, host: str, port: int, key: asyncssh.SSHKey, address: str |
     if known:
         return HostKeyCheck("changed", fp, tuple(fingerprint(k) for k in known))
     return HostKeyCheck("unknown", fp)
+
+
+async def fetch_host_key(address: str, port: int, *, timeout: float, node: str | None = None) -> asyncssh.SSHKey:
+    """The SSH host key `address` presents on `port`, read without logging in or trusting it.
+
+    Raises :class:`Unreachable` (naming `node`, or the address) when nothing answers, the SSH
+    handshake fails, no key is offered or `timeout` seconds pass.
+    """
+    name = node or address
+    try:
+        key = await asyncio.wait_for(asyncssh.get_server_host_key(address, port), timeout)
+    except TimeoutError:
+        raise Unreachable(name, address, port, f"no SSH host key within {timeout:g} s") from None
+    except (OSError, asyncssh.Error) as exc:
+        raise Unreachable(name, address, port, f"cannot read the SSH host key: {exc}") from None
+    if key is None:
+        raise Unreachable(name, address, port, "the server offered no SSH host key")
+    return key
 
 
 def accept_host_key(

@@ -93,7 +93,10 @@ class MainScreen(BaseScreen):
             self.message = "starting the lab estate…"
         self.refresh_view(rebuild_tree=True)
         self.query_one(CertTable).focus()
-        if self.uc.session is not None and self.uc.scan_on_start and self.uc.session.inventory is not None:
+        # With a startup (the demo lab), SessionReady starts the scan; scanning here too would start
+        # a second scan that cancels the first while it may be asking for a password.
+        if (self.uc.startup is None and self.uc.session is not None and self.uc.scan_on_start
+                and self.uc.session.inventory is not None):
             self.scan_estate()
 
     # ---- view ---------------------------------------------------------------------------------

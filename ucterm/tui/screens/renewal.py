@@ -1,8 +1,9 @@
 """Renewal, before anything runs: the options form, then the plan preview.
 
-RenewalScreen: unit, distribution (multi-server only where the catalog allows it), nodes, CN
-and SANs (pre-filled by the engine's defaults, editable per CSR), key options where the CSR
-transport allows them, and who signs. PlanScreen: every step with its node, transport and
+RenewalScreen: unit, distribution (multi-server where the engine can make it, else disabled with
+the reason), nodes (the certificate's node when opened from one), CN and SANs (pre-filled by the
+engine's defaults, editable per CSR), key options where the CSR transport allows them, and who
+signs. PlanScreen: every step with its node, transport and
 exact commands, risky ones marked, plan warnings and risks; `x` runs it after a confirmation.
 """
 
@@ -18,7 +19,6 @@ from textual.containers import Grid, Vertical, VerticalScroll
 from textual.content import Content
 from textual.widgets import (
     Button,
-    Checkbox,
     DataTable,
     Footer,
     Input,
@@ -32,9 +32,11 @@ from textual.widgets import (
 
 from ucterm import catalog
 from ucterm.errors import UctermError
+from ucterm.renewal.plan import multi_server_possible
 from ucterm.scan_model import MergedCert
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
 
 KEY_LENGTHS = (2048, 3072, 4096)
@@ -51,8 +53,10 @@ class RenewalScreen(BaseScreen):
     ]
 
     HELP = ("Renewal options. The CN and SANs are pre-filled from the current certificate and the "
-            "catalog's auto-populated names; edit them per CSR. Multi-server is offered only where the "
-            "product and release have it; key sizes only where the CSR is made over the REST API.")
+            "catalog's auto-populated names; edit them per CSR. Multi-server is offered where ucterm can "
+            "make it (the release has it and a certmgr REST API), otherwise shown disabled with the reason; "
+            "key sizes only where the CSR is made over the REST API. Space toggles a node; ● / X mark the "
+            "chosen options.")
 
     def __init__(self, cluster: str, unit: str, cert: MergedCert | None = None) -> None:
         super().__init__(classes="renewal")
@@ -82,13 +86,9 @@ class RenewalScreen(BaseScreen):
         return catalog.parse_version((result.version if result else None) or c.publisher.version or c.version)
 
     def multi_reason(self) -> str | None:
-        c = self._cluster()
-        version = self._pub_version()
-        if catalog.multi_server_allowed(c.product, version, self.unit):
-            return None
-        release = f" {version.label}" if version else ""
-        return (f"{self.unit} has no multi-server certificate on {catalog.PRODUCT_NAMES[c.product]}{release} "
-                "(catalog §2)")
+        """Why multi-server is not offered (the engine's own rule), or None where it is."""
+        _possible, reason = multi_server_possible(self._cluster(), self._pub_version(), self.unit)
+        return reason
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -108,11 +108,11 @@ class RenewalScreen(BaseScreen):
                 yield Label("distribution", classes="field-label")
                 with Vertical(classes="field"):
                     with RadioSet(id="distribution", compact=True):
-                        yield RadioButton("multi-server: one certificate for every node", id="multi")
-                        yield RadioButton("single-server: one certificate per node", id="single")
+                        yield StateRadioButton("multi-server: one certificate for every node", id="multi")
+                        yield StateRadioButton("single-server: one certificate per node", id="single")
                     yield Static("", id="multi-reason", classes="reason")
                 yield Label("nodes", classes="field-label")
-                yield SelectionList[str](id="nodes", compact=True)
+                yield StateSelectionList(id="nodes", compact=True)
                 yield Label("CSR of", classes="field-label")
                 yield Select[str]([], allow_blank=True, prompt="—", compact=True, id="csr-node")
                 yield Label("CN", classes="field-label")
@@ -125,12 +125,12 @@ class RenewalScreen(BaseScreen):
                                  compact=True, id="key")
                     yield Static("", id="key-reason", classes="reason")
                 yield Label("OU", classes="field-label")
-                yield Checkbox("include the OU in the CSR", id="ou", compact=True)
+                yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
                     for choice in (self.uc.session.signers if self.uc.session else ()):
-                        yield RadioButton(choice.label, id=f"signer-{choice.key}")
-                    yield RadioButton("my CA: save the CSR, then bring back what it issued", id="signer-files")
+                        yield StateRadioButton(choice.label, id=f"signer-{choice.key}")
+                    yield StateRadioButton("my CA: save the CSR, then bring back what it issued", id="signer-files")
             yield Static("", id="form-error")
             yield Button("Preview the plan (p)", id="preview", variant="primary", compact=True)
         yield Footer(compact=True)
@@ -312,8 +312,8 @@ class RenewalScreen(BaseScreen):
         if isinstance(event.value, int):
             self.key_length = event.value
 
-    @on(Checkbox.Changed, "#ou")
-    def _ou_changed(self, event: Checkbox.Changed) -> None:
+    @on(StateCheckbox.Changed, "#ou")
+    def _ou_changed(self, event: StateCheckbox.Changed) -> None:
         self.include_ou = event.value
 
     @on(RadioSet.Changed, "#signer")
