@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.dom import DOMNode
 from textual.screen import Screen
@@ -83,31 +83,38 @@ def help_sections(screen: Screen[object]) -> list[HelpSection]:
     return sections
 
 
-def render_sections(sections: list[HelpSection]) -> Content:
-    lines: list[Content] = []
+def _plain_line(entries: list[HelpEntry]) -> Content:
+    """Keys without a tooltip (cursor moves and the like) share one `also` line."""
+    parts: list[str | tuple[str, str]] = [("also ", "$text-muted")]
+    for i, e in enumerate(entries):
+        parts += [("" if i == 0 else " · ", "$text-muted"), (e.keys, "bold $accent"), f" {e.description.lower()}"]
+    return Content.assemble(*parts)
+
+
+def help_rows(sections: list[HelpSection]) -> ComposeResult:
+    """One widget per line of help; a described key is a row of three columns.
+
+    Columns are separate widgets so that a long description wraps inside its own column instead of
+    running back under the keys (a hanging indent that plain text cannot give).
+    """
     for section in sections:
-        lines.append(Content.styled(section.title, "bold $accent"))
+        yield Static(Content.styled(section.title, "bold $accent"), classes="help-title")
         if section.text:
-            lines.append(Content(section.text))
-        described = [e for e in section.entries if e.tooltip]
+            yield Static(Content(section.text), classes="help-text")
+        for e in (e for e in section.entries if e.tooltip):
+            description = Content(e.tooltip) if not e.disabled else Content.assemble(
+                (e.tooltip, "$text-muted"), "\n", ("disabled: ", "$warning"), (e.disabled, "$text-muted"))
+            yield Horizontal(
+                Static(Content.styled(e.keys, "bold $text-muted" if e.disabled else "bold $accent"),
+                       classes="help-key"),
+                Static(Content.styled(e.description, "bold"), classes="help-name"),
+                Static(description, classes="help-desc"),
+                classes="help-row")
         plain = [e for e in section.entries if not e.tooltip]
-        for e in described:
-            key_style = "bold $text-muted" if e.disabled else "bold $accent"
-            line = Content.assemble((f"  {e.keys:<10} ", key_style), (f"{e.description:<14} ", "bold"),
-                                    (e.tooltip, "$text-muted" if e.disabled else ""))
-            lines.append(line)
-            if e.disabled:
-                lines.append(Content.assemble(" " * 28, ("disabled: ", "$warning"), (e.disabled, "$text-muted")))
         if plain:
-            parts: list[str | tuple[str, str]] = [("  also ", "$text-muted")]
-            for i, e in enumerate(plain):
-                parts += [("" if i == 0 else " · ", "$text-muted"), (e.keys, "bold $accent"),
-                          f" {e.description.lower()}"]
-            lines.append(Content.assemble(*parts))
-        lines.append(Content(""))
-    lines.append(Content.styled("Binding ids (shown in the palette) can be remapped in config.toml [keymap].",
-                                "$text-muted"))
-    return Content("\n").join(lines)
+            yield Static(_plain_line(plain), classes="help-text")
+    yield Static(Content.styled("Binding ids (shown in the palette) can be remapped in config.toml [keymap].",
+                                "$text-muted"), classes="help-title")
 
 
 class HelpScreen(BaseModal):
@@ -124,7 +131,7 @@ class HelpScreen(BaseModal):
         with Vertical(id="help-dialog"):
             yield Label(self._title, id="dialog-title")
             with VerticalScroll(id="help-scroll"):
-                yield Static(render_sections(self._sections), id="help-body")
+                yield from help_rows(self._sections)
             yield Static(Content.styled("esc closes · ↑↓ scroll", "$text-muted"), id="dialog-hint")
 
     def on_mount(self) -> None:
