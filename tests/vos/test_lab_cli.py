@@ -11,7 +11,7 @@ from tests.vos.lab import Lab
 from ucterm import pki
 from ucterm.credentials import CredentialStore
 from ucterm.events import NodeNotice
-from ucterm.vos import NodeSession, accept_host_key
+from ucterm.vos import NodeSession, accept_host_key, fetch_host_key
 from ucterm.vos.errors import (
     BannerTimeout,
     CommandTimeout,
@@ -213,6 +213,27 @@ async def test_unknown_host_key_then_accept(lab: Lab, tmp_path: Path) -> None:
         assert err.fingerprint_sha256.startswith("SHA256:") and err.host == PUB
         accept_host_key(fresh, err.host, err.port, err.key, address=err.address)
         await s.cli.show_version()
+
+
+async def test_fetch_host_key_reads_the_key_the_node_presents(lab: Lab, tmp_path: Path) -> None:
+    """What the TUI shows and records on "accept": the key read without logging in, then trusted."""
+    node = lab.estate.node(PUB)
+    key = await fetch_host_key("127.0.0.1", node.ports["ssh"], timeout=5, node=PUB)
+    # The lab's own known_hosts line for PUB carries the same public key.
+    line = next(x for x in lab.estate.known_hosts_lines() if x.startswith(f"[{PUB}]"))
+    assert key.export_public_key("openssh").decode().split()[1] == line.split()[2]
+    fresh = tmp_path / "accepted"
+    accept_host_key(fresh, PUB, node.ports["ssh"], key, address="127.0.0.1")
+    async with lab.session(PUB, known_hosts=fresh) as s:
+        assert (await s.cli.show_version()).active
+
+
+async def test_fetch_host_key_from_a_node_that_is_down_names_it(lab: Lab) -> None:
+    node = lab.estate.node(SUB2)
+    port = node.ports["ssh"]
+    await lab.estate.take_down(SUB2)
+    with pytest.raises(Unreachable, match=SUB2):
+        await fetch_host_key("127.0.0.1", port, timeout=5, node=SUB2)
 
 
 async def test_trust_on_first_use_and_changed_key(lab: Lab, tmp_path: Path) -> None:
