@@ -15,7 +15,8 @@ Shape of the work:
 - a node that cannot be read (down, login refused, unknown host key, no credentials) becomes a
   state of that node with its reason, never an exception out of the scan;
 - discovery (`show network cluster` on the publisher, `show version active` on every node) fills
-  in roles and versions the inventory leaves out and says where the inventory disagrees.
+  in roles and versions the inventory leaves out and says where the inventory disagrees
+  (:mod:`ucterm.scan_discovery`).
 
 The engine never prints: it reports :class:`ScanProgress` and :class:`NodeScanned` events.
 """
@@ -23,9 +24,8 @@ The engine never prints: it reports :class:`ScanProgress` and :class:`NodeScanne
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -36,6 +36,7 @@ from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError, UctermError
 from ucterm.events import Event, EventSink, emit, utcnow
 from ucterm.inventory import Cluster, Inventory, Node
+from ucterm.scan_discovery import NodeScan, reconcile
 from ucterm.scan_model import CertRecord, NodeResult, ScanResult, Source, classify, days_left, renewal_due
 
 if TYPE_CHECKING:  # the appliance side is imported when a scan runs, not when the TUI starts
@@ -78,21 +79,6 @@ class NodeScanned(Event):
 
     result: NodeResult
     certificates: tuple[CertRecord, ...] = ()
-
-
-@dataclass(frozen=True)
-class NodeScan:
-    """What :func:`scan_node` found on one node."""
-
-    result: NodeResult
-    certificates: tuple[CertRecord, ...]
-    #: `show network cluster` rows when this node was asked (the publisher); None otherwise.
-    members: tuple[ClusterNode, ...] | None = None
-
-    def as_scan(self, now: datetime, warn_days: int, crit_days: int) -> ScanResult:
-        """A one-node ScanResult, for `ScanResult.with_nodes` or a standalone view."""
-        return ScanResult(now, (self.result,), self.certificates, warn_days, crit_days,
-                          {self.result.cluster: (warn_days, crit_days)})
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,114 +662,3 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
     overall_crit = inventory.defaults.crit_days if crit_days is None else crit_days
     return ScanResult(generated_at=moment, nodes=tuple(nodes), certificates=tuple(certs),
                       warn_days=overall_warn, crit_days=overall_crit, thresholds=thresholds)
-
-
-# --------------------------------------------------------------------------------------------
-# Discovery
-
-
-def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
-              inventory: Inventory | None = None) -> list[NodeScan]:
-    """Fill roles and versions from discovery and note where the inventory disagrees.
-
-    Members of `show network cluster` that the inventory does not list are reported, not
-    contacted: ucterm sends credentials only to nodes the user listed (and their host keys would
-    be unknown anyway). A missing node of the cluster's own product is an extra node with state
-    `not-in-inventory` (the review is incomplete without it); a member of another product that
-    no inventory cluster lists (IM and Presence nodes appear on the CUCM publisher) is a note.
-    """
-    members: tuple[ClusterNode, ...] = ()
-    publisher_fqdn = cluster.publisher.fqdn
-    for scan in scans:
-        if scan.members:
-            members = scan.members
-            publisher_fqdn = scan.result.node
-            break
-    known_elsewhere = set()
-    if inventory is not None:
-        for other in inventory.clusters:
-            for n in other.nodes:
-                known_elsewhere.update({n.fqdn.lower(), n.hostname.lower()})
-    out: list[NodeScan] = []
-    matched: set[int] = set()
-    for scan in scans:
-        node = cluster.node(scan.result.node)
-        notes = list(scan.result.notes)
-        role = scan.result.role
-        member_index = _match(node, members)
-        if member_index is not None:
-            matched.add(member_index)
-            member = members[member_index]
-            member_role = _member_role(member)
-            if node.role is None:
-                role = member_role
-            elif node.role != member_role:
-                notes.append(f"the inventory says {node.role}, `show network cluster` on {publisher_fqdn} "
-                             f"says {member_role}")
-            product = getattr(member, "product", None)
-            if product and product != cluster.product:
-                notes.append(f"the inventory says product {cluster.product}, `show network cluster` "
-                             f"says {member.product_type}")
-        elif members:
-            notes.append(f"not listed by `show network cluster` on {publisher_fqdn}")
-        if role is None:
-            role = "subscriber"  # the inventory guarantees exactly one publisher
-        declared = node.version or cluster.version
-        actual = scan.result.version
-        if declared and actual and catalog.parse_version(declared) != catalog.parse_version(actual):
-            notes.append(f"the inventory says version {declared}, the node runs {actual}")
-        out.append(replace(scan, result=replace(scan.result, role=role, notes=tuple(dict.fromkeys(notes)))))
-    pub_index = next((i for i, s in enumerate(out) if s.result.node == publisher_fqdn), None)
-    extra_notes: list[str] = []
-    for i, member in enumerate(members):
-        if i in matched:
-            continue
-        names = {member.fqdn.lower(), member.hostname.lower()}
-        product = getattr(member, "product", None) or cluster.product
-        if product != cluster.product:
-            if not names & known_elsewhere:
-                extra_notes.append(f"`show network cluster` lists {member.fqdn} ({member.product_type}, "
-                                   f"{member.address}), which no cluster of the inventory lists")
-            continue
-        if names & known_elsewhere:
-            continue
-        out.append(NodeScan(NodeResult(
-            cluster=cluster.name, node=member.fqdn, product=cluster.product, role=_member_role(member),
-            version=None,
-            reachable=False, state="not-in-inventory",
-            error=(f"{member.fqdn} ({member.address}) is listed by `show network cluster` on "
-                   f"{publisher_fqdn} but not in the inventory; add it to cluster \"{cluster.name}\" "
-                   "to scan its certificates.")),
-            ()))
-    if extra_notes and pub_index is not None:
-        pub = out[pub_index]
-        out[pub_index] = replace(pub, result=replace(
-            pub.result, notes=tuple(dict.fromkeys((*pub.result.notes, *extra_notes)))))
-    return out
-
-
-def _member_role(member: ClusterNode) -> str:
-    """The role within its own cluster: IM&P nodes are all `Subscriber` of the CUCM cluster in that
-    column, and their own publisher is the one with the `DBPub` database role (§1.10)."""
-    if str(member.product_type).lower() == "cups":
-        return "publisher" if str(member.db_role).lower() == "dbpub" else "subscriber"
-    return str(member.role)
-
-
-def _match(node: Node, members: Sequence[ClusterNode]) -> int | None:
-    """The `show network cluster` row of an inventory node: by FQDN, host name, or a unique address."""
-    for i, m in enumerate(members):
-        if m.fqdn.lower() == node.fqdn.lower():
-            return i
-    for i, m in enumerate(members):
-        if m.hostname.lower() == node.hostname.lower():
-            return i
-    by_address = [i for i, m in enumerate(members) if _same_address(m.address, node.address)]
-    return by_address[0] if len(by_address) == 1 else None
-
-
-def _same_address(a: str, b: str) -> bool:
-    try:
-        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
-    except ValueError:
-        return a.lower() == b.lower()
