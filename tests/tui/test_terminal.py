@@ -60,7 +60,8 @@ def test_ucterm_demo_in_a_real_terminal(tmp_path: Path) -> None:
         tmux("-f", "/dev/null", "new-session", "-d", "-s", "demo", "-x", "100", "-y", "30",
              *[arg for key, value in env.items() if key in ("UCTERM_HOME", "TZ", "TERM", "PATH", "HOME")
                for arg in ("-e", f"{key}={value}")], command)
-        screen = tmux.wait_for("scanned ", timeout=90)  # the status bar once the first scan is in
+        # The status bar's "scanned <date>" once the first scan is in (the tree says "not scanned" before).
+        screen = tmux.wait_for("scanned 20", timeout=90)
         assert "EXPIRED" in screen and "ucterm" in screen
         assert "Filter" in screen and "Renew" in screen  # footer hints
         # The first key proves the keyboard reaches the app (x toggles "expiring only").
