@@ -61,8 +61,9 @@ def test_ucterm_demo_in_a_real_terminal(tmp_path: Path) -> None:
              *[arg for key, value in env.items() if key in ("UCTERM_HOME", "TZ", "TERM", "PATH", "HOME")
                for arg in ("-e", f"{key}={value}")], command)
         # The status bar's "scanned <date>" once the first scan is in (the tree says "not scanned" before).
-        screen = tmux.wait_for("scanned 20", timeout=90)
-        assert "EXPIRED" in screen and "ucterm" in screen
+        tmux.wait_for("scanned 20", timeout=90)
+        screen = tmux.wait_for("EXPIRED", timeout=10, what="the expired certificates in the table")
+        assert "ucterm" in screen
         assert "Filter" in screen and "Renew" in screen  # footer hints
         # The first key proves the keyboard reaches the app (x toggles "expiring only").
         tmux.keys("x")
