@@ -70,10 +70,12 @@ def test_ucterm_demo_in_a_real_terminal(tmp_path: Path) -> None:
         tmux.wait_for("expiring", what="the first key")
         tmux.keys("x")
         tmux.keys("/")
+        tmux.wait_for("Clear filter", what="the filter's footer")
         tmux.keys("-l", "cup-xmpp")
+        tmux.wait_for("/cup-xmpp", what="the filter applied as typed")
         tmux.keys("Enter")
-        screen = tmux.wait_for("/cup-xmpp", what="the filter")
-        assert "cup-xmpp" in screen
+        screen = tmux.wait_for("n Renew", what="the table's footer after enter")
+        assert "/cup-xmpp" in screen and "0 shown" not in screen
         tmux.keys("?")
         screen = tmux.wait_for("Help ·")
         assert "certificate table" in screen

@@ -81,7 +81,7 @@ class MainScreen(BaseScreen):
             yield EstateTree(id="tree")
             with Vertical(id="right"):
                 yield CertTable(id="certs")
-                yield FilterInput(id="filter")
+                yield FilterInput(return_to="#certs", id="filter")
                 yield CertDetail(id="detail")
         yield StatusBar(id="status")
         yield Footer(compact=True)
