@@ -290,6 +290,13 @@ def multi_server_allowed(product: str, version: Version | None, unit: str) -> bo
     return version.at_least(*minimum)
 
 
+def multi_server_covers_imp(unit: str) -> bool:
+    """A CUCM multi-server certificate of this unit also names and reaches the IM&P nodes: tomcat
+    (and, by the same GUI rule, tomcat-ECDSA). §2.1 [VERIFIED: S-SEC14SU2 / S-ADM125SU3]:
+    "for tomcat on 12.5+, CUCM + IM&P nodes"; tomcat-ECDSA [INFERRED]."""
+    return unit_spec(unit).name in ("tomcat", "tomcat-ECDSA")
+
+
 def multi_server_cn(publisher_fqdn: str, ecdsa: bool = False) -> str:
     """Default multi-server CN `<host>-ms.<domain>` (`-EC-ms` for ECDSA). §2.1 [VERIFIED: S-SEC14SU2]."""
     host, _, domain = publisher_fqdn.partition(".")

@@ -39,7 +39,15 @@ async def test_tomcat_multi_server_on_cucm14(lab: LabRig) -> None:
     assert lab.estate.node(pub).csr("tomcat") is None  # VOS deletes the CSR with the upload (§5.3)
     transports = {s.kind: s.transport for s in final.plan.steps}
     assert transports["generate_csr"] == "rest" and transports["upload_identity"] == "rest"
-    assert final.detail.startswith("3 of 3 node(s) proven")
+    # VOS put the IM&P nodes of the linked cluster into the SANs and installed the certificate there
+    # too (§2.1): the job restarted Tomcat on them and proved they serve it.
+    imp = ("imp14-pub.lab.example", "imp14-sub1.lab.example")
+    assert final.plan.linked_nodes == imp
+    for node in imp:
+        assert lab.served_fp(node, "tomcat") == fp(leaf), node
+        assert lab.counts.restart[(node, "Cisco Tomcat")] == 1
+        assert final.steps[f"verify:{node}"].state == "done"
+    assert final.detail.startswith("5 of 5 node(s) proven")
 
 
 async def test_callmanager_single_server_on_125(lab: LabRig) -> None:

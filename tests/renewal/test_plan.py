@@ -27,17 +27,23 @@ def test_tomcat_multi_server_on_cucm14(inventory: Inventory) -> None:
     gen = plan.step("generate_csr:cucm-pub.hq.example.com")
     assert gen.transport == "rest" and '"distribution": "multi-server"' in gen.commands[0]
     assert '"commonName": "cucm-pub-ms.hq.example.com"' in gen.commands[0]
+    # VOS auto-populates a CUCM multi-server tomcat CSR with the IM&P nodes too (§2.1).
+    imp = ("imp-pub.hq.example.com", "imp-sub.hq.example.com")
     assert gen.csr is not None and gen.csr.alt_names == (
-        "cucm-pub.hq.example.com", "cucm-sub1.hq.example.com", "cucm-sub2.hq.example.com")
+        "cucm-pub.hq.example.com", "cucm-sub1.hq.example.com", "cucm-sub2.hq.example.com", *imp)
+    assert plan.linked_nodes == imp
     # 14SU3 refuses multi-SAN over the CLI: uploads go over REST.
     assert plan.step("upload_identity:cucm-pub.hq.example.com").transport == "rest"
     restarts = plan.steps_of("restart")
-    assert [s.node for s in restarts] == list(plan.nodes)  # publisher first, one node at a time
+    assert [s.node for s in restarts] == [*plan.nodes, *imp]  # publisher first, one node at a time, IM&P last
     pub_services = [r.service for r in restarts[0].restarts]
     sub_services = [r.service for r in restarts[1].restarts]
     assert pub_services[0] == "Cisco Tomcat" and restarts[0].restarts[0].serving
     assert "Cisco DRF Master" in pub_services and "Cisco DRF Master" not in sub_services
-    assert kinds(plan)[-3:] == ["verify"] * 3
+    assert restarts[3].restarts[0].service == "Cisco Tomcat"
+    assert kinds(plan)[-5:] == ["verify"] * 5
+    assert [s.node for s in plan.steps_of("preflight")] == [*plan.nodes, *imp]
+    assert "also covers (IM&P, restarted and verified too): imp-pub.hq.example.com" in render(plan)
     order = kinds(plan)
     assert order.index("upload_trust") < order.index("upload_identity") < order.index("restart")
     assert "ha_disable" not in order
@@ -164,10 +170,29 @@ def test_read_only_is_a_warning_for_display(inventory: Inventory) -> None:
 
 
 def test_multi_server_sans_reaching_another_cluster_are_named(inventory: Inventory) -> None:
+    """A SAN naming a node the plan does not cover (here: a Unity Connection node typed into the
+    SANs by hand) is warned about: VOS installs the certificate there, the job restarts nothing there."""
     opts = defaults_for(inventory, None, "hq", "tomcat", True)
     req = opts.csr["cucm-pub.hq.example.com"]
-    opts = replace(opts, csr={"cucm-pub.hq.example.com": replace(req, alt_names=(*req.alt_names,
-                                                                                  "imp-pub.hq.example.com"))})
+    other = "cuc-pub.hq.example.com"
+    opts = replace(opts, csr={"cucm-pub.hq.example.com": replace(req, alt_names=(*req.alt_names, other))})
     plan = build_plan(inventory, None, opts)
-    assert any("imp-pub.hq.example.com too" in w for w in plan.warnings)
-    assert "imp-pub.hq.example.com" in plan.step("generate_csr:cucm-pub.hq.example.com").commands[0]
+    assert any(f"{other} too" in w for w in plan.warnings)
+    assert not any("imp-pub.hq.example.com too" in w for w in plan.warnings)  # covered by the plan
+    assert other in plan.step("generate_csr:cucm-pub.hq.example.com").commands[0]
+
+
+def test_linked_imp_nodes_follow_the_sans(inventory: Inventory) -> None:
+    """Only the IM&P nodes left in the SANs are restarted and verified; without cucm_cluster, none."""
+    opts = defaults_for(inventory, None, "hq", "tomcat", True)
+    req = opts.csr["cucm-pub.hq.example.com"]
+    trimmed = tuple(a for a in req.alt_names if a != "imp-sub.hq.example.com")
+    plan = build_plan(inventory, None, replace(opts, csr={"cucm-pub.hq.example.com": replace(req, alt_names=trimmed)}))
+    assert plan.linked_nodes == ("imp-pub.hq.example.com",)
+    assert "verify:imp-sub.hq.example.com" not in {s.id for s in plan.steps}
+    unlinked = replace(inventory, clusters=tuple(replace(c, cucm_cluster=None) for c in inventory.clusters))
+    plan = build_plan(unlinked, None, PlanOptions("hq", "tomcat", multi_server=True))
+    assert plan.linked_nodes == () and len(plan.steps_of("verify")) == 3
+    single = build_plan(inventory, None, PlanOptions("hq", "tomcat"))
+    assert single.linked_nodes == ()
+    assert Plan.from_dict(single.to_dict()) == single

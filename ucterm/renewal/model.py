@@ -164,6 +164,14 @@ class Plan:
     warnings: list[str] = field(default_factory=list)
     risks: list[str] = field(default_factory=list)
     ha_group: str | None = None
+    #: Nodes of other clusters the certificate reaches (the IM&P nodes in a CUCM multi-server tomcat
+    #: certificate, §2.1): restarted and verified after `nodes`.
+    linked_nodes: tuple[str, ...] = ()
+
+    @property
+    def all_nodes(self) -> tuple[str, ...]:
+        """Every node the job restarts and verifies: the cluster's, then the linked ones."""
+        return (*self.nodes, *self.linked_nodes)
 
     def step(self, step_id: str) -> Step:
         for s in self.steps:
@@ -180,7 +188,7 @@ class Plan:
                 "csr_nodes": list(self.csr_nodes),
                 "steps": [s.to_dict() for s in self.steps], "options": self.options.to_dict(),
                 "versions": dict(self.versions), "warnings": list(self.warnings), "risks": list(self.risks),
-                "ha_group": self.ha_group}
+                "ha_group": self.ha_group, "linked_nodes": list(self.linked_nodes)}
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Plan:
@@ -189,4 +197,5 @@ class Plan:
                    csr_nodes=tuple(d["csr_nodes"]),
                    steps=[Step.from_dict(s) for s in d["steps"]], options=PlanOptions.from_dict(d["options"]),
                    versions=dict(d.get("versions") or {}), warnings=list(d.get("warnings") or ()),
-                   risks=list(d.get("risks") or ()), ha_group=d.get("ha_group"))
+                   risks=list(d.get("risks") or ()), ha_group=d.get("ha_group"),
+                   linked_nodes=tuple(d.get("linked_nodes") or ()))

@@ -71,10 +71,11 @@ def defaults_for(inventory: Inventory, scan: ScanResult | None, cluster: str, un
     c = inventory.cluster(cluster)
     spec = unit_for(c, unit)
     fqdns = tuple(n.fqdn.lower() for n in c.ordered_nodes())
+    linked = _linked_fqdns(inventory, c, spec, multi_server)
     csr: dict[str, CsrRequest] = {}
     targets = (c.publisher,) if multi_server else c.ordered_nodes()
     for node in targets:
-        auto = _auto_sans(c, spec, node, multi_server)
+        auto = _auto_sans(c, spec, node, multi_server, linked)
         current = _current(scan, c.name, node.fqdn, spec.name)
         extras: list[str] = []
         cn = catalog.multi_server_cn(node.fqdn, spec.is_ecdsa) if multi_server else node.fqdn.lower()
@@ -93,12 +94,32 @@ def defaults_for(inventory: Inventory, scan: ScanResult | None, cluster: str, un
     return PlanOptions(cluster=c.name, unit=spec.name, multi_server=multi_server, csr=csr)
 
 
-def _auto_sans(c: Cluster, spec: catalog.UnitSpec, node: Node, multi_server: bool) -> tuple[str, ...]:
+def _auto_sans(c: Cluster, spec: catalog.UnitSpec, node: Node, multi_server: bool,
+               linked: tuple[str, ...] = ()) -> tuple[str, ...]:
     return catalog.auto_populated_sans(
         spec.name, multi_server=multi_server, node_fqdn=node.fqdn,
-        cluster_fqdns=tuple(n.fqdn.lower() for n in c.ordered_nodes()), presence_domains=c.presence_domains,
+        cluster_fqdns=(*(n.fqdn.lower() for n in c.ordered_nodes()), *linked), presence_domains=c.presence_domains,
         email_domains=c.email_domains, group_chat_alias=c.group_chat_alias,
         federation_wildcard=c.federation_wildcard)
+
+
+def linked_clusters(inventory: Inventory, cluster: Cluster, unit: str, multi_server: bool) -> tuple[Cluster, ...]:
+    """The IM&P clusters a CUCM multi-server tomcat certificate also covers.
+
+    VOS auto-populates such a CSR with the CUCM and the IM&P nodes, installs the certificate on
+    every node in its SANs, and each still needs its services restarted (§2.1 [VERIFIED:
+    S-SEC14SU2 / S-ADM125SU3]). The inventory links an IM&P cluster to its CUCM cluster with
+    `cucm_cluster`; an IM&P cluster without that field is not known to belong here.
+    """
+    if not (multi_server and cluster.product == "cucm" and catalog.multi_server_covers_imp(unit)):
+        return ()
+    return tuple(c for c in inventory.clusters if c.product == "imp" and c.cucm_cluster == cluster.name)
+
+
+def _linked_fqdns(inventory: Inventory, cluster: Cluster, spec: catalog.UnitSpec,
+                  multi_server: bool) -> tuple[str, ...]:
+    return tuple(n.fqdn.lower() for c in linked_clusters(inventory, cluster, spec.name, multi_server)
+                 for n in c.ordered_nodes())
 
 
 def _is_ip(text: str) -> bool:
@@ -245,24 +266,34 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
                                else "manual")
 
     steps: list[Step] = []
-    for n in scope:
-        read_t = transports[n.fqdn][1] if n.fqdn in transports else _read_transport(cluster, vobj.get(n.fqdn))
+    requests = {n.fqdn.lower(): options.csr.get(n.fqdn.lower()) or defaults.csr[n.fqdn.lower()]
+                for n in csr_nodes}
+    # IM&P nodes the certificate reaches through its SANs: preflighted, restarted and verified too.
+    linked = [(lc, n) for lc in linked_clusters(inventory, cluster, unit, multi) for n in lc.ordered_nodes()
+              if multi and n.fqdn.lower() in {a.lower() for a in requests[pub.fqdn.lower()].alt_names}]
+    for lc, n in linked:
+        versions[n.fqdn] = _version_text(lc, n, scan)
+        vobj[n.fqdn] = catalog.parse_version(versions[n.fqdn])
+    for c, n in [(cluster, n) for n in scope] + linked:
+        read_t = (transports[n.fqdn][1] if n.fqdn in transports
+                  else _read_transport(c, vobj.get(n.fqdn)))
         steps.append(_preflight_step(n, spec, read_t, ha and n is pub))
-        result = scan.node_result(cluster.name, n.fqdn) if scan is not None else None
+        result = scan.node_result(c.name, n.fqdn) if scan is not None else None
         if result is not None and not result.reachable:
             warnings.append(f"{n.fqdn} could not be read ({result.error or result.state}); the preflight "
                             "will try again.")
-    requests: dict[str, CsrRequest] = {}
     certificate_steps: list[Step] = []
+    linked_fqdns = _linked_fqdns(inventory, cluster, spec, multi)
+    covered = {n.fqdn.lower() for _, n in linked}
     for n in csr_nodes:
-        req = options.csr.get(n.fqdn.lower()) or defaults.csr[n.fqdn.lower()]
-        requests[n.fqdn.lower()] = req
-        beyond = sorted(set(req.alt_names) - set(_auto_sans(cluster, spec, n, multi)))
+        req = requests[n.fqdn.lower()]
+        beyond = sorted(set(req.alt_names) - set(_auto_sans(cluster, spec, n, multi, linked_fqdns)))
         if transports[n.fqdn][0] == "cli" and beyond:
             warnings.append(f"{n.fqdn}: `set csr gen` cannot choose SANs, so the CSR carries the node's "
                             "own names without " + ", ".join(beyond) + ".")
         elsewhere = sorted({o.fqdn for c in inventory.clusters if c.name != cluster.name for o in c.nodes
-                            if o.fqdn.lower() in {a.lower() for a in req.alt_names}}) if multi else []
+                            if o.fqdn.lower() in {a.lower() for a in req.alt_names}
+                            and o.fqdn.lower() not in covered}) if multi else []
         if elsewhere:
             warnings.append("VOS installs a multi-server certificate on every node in its SANs, so it reaches "
                             + ", ".join(elsewhere) + f" too, but this job restarts and verifies cluster "
@@ -275,13 +306,14 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         steps += _upload_steps(n, spec, transports[n.fqdn][1], multi)
     if ha:
         steps.append(_ha_step(pub, ha_transport, group, enable=False))
-    for n in scope:
-        items = _restart_items(cluster, n, unit, vobj.get(n.fqdn) or pub_version, spec.trust_store)
+    for c, n in [(cluster, n) for n in scope] + linked:
+        items = _restart_items(c, n, unit, vobj.get(n.fqdn) or pub_version, spec.trust_store)
         if items:
             steps.append(_restart_step(n, items))
     if ha:
         steps.append(_ha_step(pub, ha_transport, group, enable=True))
     steps += [_verify_step(n, spec) for n in scope]
+    steps += [_verify_step(n, spec) for _, n in linked]
 
     risks = list(catalog.risk_notes(cluster.product, pub_version, unit, mixed_mode=cluster.mixed_mode))
     for other, job in options.recent_units.items():
@@ -297,7 +329,8 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     return Plan(cluster=cluster.name, product=cluster.product, unit=unit, multi_server=multi,
                 nodes=tuple(n.fqdn for n in scope), csr_nodes=tuple(n.fqdn for n in csr_nodes), steps=steps,
                 options=replace(options, unit=unit, csr=requests), versions=versions,
-                warnings=list(dict.fromkeys(warnings)), risks=risks, ha_group=group)
+                warnings=list(dict.fromkeys(warnings)), risks=risks, ha_group=group,
+                linked_nodes=tuple(n.fqdn for _, n in linked))
 
 
 def _preflight_step(n: Node, spec: catalog.UnitSpec, upload_t: Transport, ha_node: bool) -> Step:
@@ -456,6 +489,9 @@ def render(plan: Plan, job: str | None = None) -> str:
     title = f"Renew {plan.unit} on cluster {plan.cluster} ({product}, {distribution})"
     lines = [title, "nodes: " + ", ".join(
         f"{n} ({plan.versions.get(n) or 'version unknown'})" for n in plan.nodes)]
+    if plan.linked_nodes:
+        lines.append("also covers (IM&P, restarted and verified too): " + ", ".join(
+            f"{n} ({plan.versions.get(n) or 'version unknown'})" for n in plan.linked_nodes))
     if plan.risks:
         lines.append("risks:")
         lines += [f"  ! {r}" for r in plan.risks]

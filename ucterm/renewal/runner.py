@@ -242,7 +242,7 @@ class Runner:
     def _done_detail(self) -> str:
         verified = [s for s in self.job.plan.steps if s.kind == "verify" and self.job.steps[s.id].state == "done"]
         skipped = [s for s in self.job.plan.steps if self.job.steps[s.id].state == "skipped"]
-        text = (f"{len(verified)} of {len(self.job.plan.nodes)} node(s) proven to serve the new "
+        text = (f"{len(verified)} of {len(self.job.plan.all_nodes)} node(s) proven to serve the new "
                 f"{self.job.plan.unit} certificate")
         return text + (f"; {len(skipped)} step(s) skipped" if skipped else "")
 
@@ -282,6 +282,8 @@ class Runner:
             raise RenewalError(f"job {self.job.id} is running already.")
         known = {n.fqdn for n in cluster.nodes}
         missing = [n for n in self.job.plan.nodes if n not in known]
+        everywhere = {n.fqdn.lower() for c in self.inventory.clusters for n in c.nodes}
+        missing += [n for n in self.job.plan.linked_nodes if n.lower() not in everywhere]
         if missing:
             raise RenewalError(f'cluster "{cluster.name}" in the inventory no longer has '
                                f"{', '.join(missing)}, which job {self.job.id} renews; restore the nodes or "

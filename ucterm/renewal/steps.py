@@ -184,7 +184,7 @@ class StepWorker:
         self.job.fact(f"version:{node}", version)
         self._check_plan_fits(node, version)
         services = await a.services()
-        serving = catalog.serving_service(self.job.plan.product, catalog.parse_version(version), self.unit)
+        serving = catalog.serving_service(a.cluster.product, catalog.parse_version(version), self.unit)
         state = services.get(serving.lower()) if serving else None
         if state is not None and state.state not in ("STARTED", "RUNNING"):
             raise StepError(f"{node}: {serving} is {state.state} before the renewal; the end of the job could not "
@@ -226,7 +226,7 @@ class StepWorker:
         planned = plan.versions.get(node)
         if planned and catalog.parse_version(planned) == catalog.parse_version(version):
             return
-        cluster = self.cluster
+        cluster = self.ctx.access(node).cluster  # a linked IM&P node lives in its own cluster
         nodes = tuple(replace(n, version=version) if n.fqdn == node else n for n in cluster.nodes)
         inv = self.ctx.inventory
         clusters = tuple(replace(c, nodes=nodes) if c.name == cluster.name else c for c in inv.clusters)
@@ -628,7 +628,7 @@ class StepWorker:
                     seen = f"it serves {_describe_cert(r.leaf)}"
                 else:
                     seen = f"it does not answer ({r.error if r is not None else 'no TLS endpoint'})"
-                serving = catalog.serving_service(self.job.plan.product, None, self.unit) or "the service"
+                serving = catalog.serving_service(a.cluster.product, None, self.unit) or "the service"
                 raise StepError(f"{node} does not serve the new {self.unit} certificate"
                                 + (f" on port {r.port}" if r is not None else "") + f": {seen}",
                                 f"restart {serving} on {node} (utils service restart {serving}), then retry")

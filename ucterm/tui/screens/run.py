@@ -114,7 +114,7 @@ class RunScreen(BaseScreen):
             with Vertical(id="run-left"):
                 yield StepTable(self.plan, id="steps")
                 yield Static("", id="step-detail")
-            yield NodeLogs(self.plan.nodes, id="logs")
+            yield NodeLogs(self.plan.all_nodes, id="logs")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -20,7 +20,7 @@ TRANSPORT_LABEL = {"cli": "SSH CLI", "rest": "REST", "axl": "AXL", "manual": "by
 def plan_header(plan: Any) -> Content:
     product = catalog.PRODUCT_NAMES.get(plan.product, plan.product)
     distribution = "multi-server" if plan.multi_server else "single-server"
-    nodes = ", ".join(short_host(n) for n in plan.nodes)
+    nodes = ", ".join(short_host(n) for n in plan.all_nodes)
     return Content.assemble(("Plan", "bold $accent"), "  ", (f"renew {plan.unit} on {plan.cluster}", "bold"),
                             (f"  {product} · {distribution} · {nodes}", "$text-muted"))
 
