@@ -398,3 +398,31 @@ def test_the_tui_reaches_ssh_only_through_vos() -> None:
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if re.search(r"^\s*(import|from)\s+asyncssh\b", p.read_text(encoding="utf-8"), re.M)]
     assert offenders == []
+
+
+async def test_a_tall_confirmation_keeps_its_buttons_on_80x24(recorded: Factory) -> None:
+    """A confirmation listing many risky steps is taller than a jumpbox terminal: the body scrolls
+    (↓ from the keyboard) and the buttons stay on the screen."""
+    from textual.containers import VerticalScroll
+
+    from ucterm.tui.screens.modals import ConfirmModal
+
+    body = "\n".join(f"• risky step {i}: restart 10 services on node {i}" for i in range(1, 31)) + "\nLAST LINE"
+    answers: list[bool] = []
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        app.push_screen(ConfirmModal("Run the renewal?", body, yes="Run", no="Not now"), answers.append)
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Run (y)" in text and "Not now (n)" in text
+        assert "risky step 1:" in text and "LAST LINE" not in text
+        scroll = app.screen.query_one("#dialog-scroll", VerticalScroll)
+        assert scroll.size.height <= 24 - ConfirmModal.CHROME_ROWS
+        await pilot.press("pagedown", "pagedown", "pagedown", "pagedown")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "LAST LINE" in text and "Run (y)" in text
+        await pilot.press("y")
+        await pilot.pause()
+        assert answers == [True]

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.visual import VisualType
+from textual.widgets import Static
 
 if TYPE_CHECKING:
     from ucterm.tui.app import UctermApp
@@ -46,6 +50,40 @@ class BaseScreen(ReasonedActions, Screen[Any]):
 
 
 class BaseModal(ReasonedActions, ModalScreen[Any]):
+    """A dialog whose body scrolls (from the keyboard too) when the terminal is too short for it.
+
+    A confirmation lists every risky step and risk note: on an 80×24 jumpbox terminal that can be
+    taller than the screen, and the buttons must stay visible, so the body gets what is left.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_body(-1)", "Scroll up", show=False, id="dialog.up"),
+        Binding("down", "scroll_body(1)", "Scroll down", show=False, id="dialog.down"),
+        Binding("pageup", "scroll_body(-10)", "Page up", show=False, id="dialog.pageup"),
+        Binding("pagedown", "scroll_body(10)", "Page down", show=False, id="dialog.pagedown"),
+    ]
+
+    #: Rows a dialog needs besides its body: border, title, buttons and the screen margin.
+    CHROME_ROWS = 12
+
+    @staticmethod
+    def body(content: VisualType) -> VerticalScroll:
+        return VerticalScroll(Static(content, id="dialog-body"), id="dialog-scroll", can_focus=False)
+
+    def _fit_body(self) -> None:
+        for scroll in self.query("#dialog-scroll").results(VerticalScroll):
+            scroll.styles.max_height = max(3, min(16, self.size.height - self.CHROME_ROWS))
+
+    def on_mount(self) -> None:
+        self._fit_body()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit_body()
+
+    def action_scroll_body(self, rows: int) -> None:
+        for scroll in self.query("#dialog-scroll").results(VerticalScroll):
+            scroll.scroll_relative(y=rows, animate=False)
+
     @property
     def uc(self) -> UctermApp:
         from ucterm.tui.app import UctermApp

@@ -39,7 +39,7 @@ class ConfirmModal(BaseModal):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self._title, id="dialog-title")
-            yield Static(self._body, id="dialog-body")
+            yield self.body(self._body)
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"{self._yes} (y)", id="yes", variant="error" if self.danger else "primary")
                 yield Button(f"{self._no} (n)", id="no")
@@ -75,7 +75,7 @@ class TextModal(BaseModal):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self._title, id="dialog-title")
-            yield Static(self._prompt, id="dialog-body")
+            yield self.body(self._prompt)
             yield Input(value=self._value, placeholder=self._placeholder, password=self._password, id="answer")
             yield Static("", id="dialog-error")
             yield Static(Content.styled("enter confirms · esc cancels", "$text-muted"), id="dialog-hint")
@@ -132,7 +132,7 @@ class HostKeyModal(BaseModal):
             "always refused.")
         with Vertical(id="dialog"):
             yield Label("Unknown host key", id="dialog-title")
-            yield Static(body, id="dialog-body")
+            yield self.body(body)
             with Horizontal(id="dialog-buttons"):
                 yield Button("Accept (a)", id="yes", variant="warning")
                 yield Button("Refuse (r)", id="no")
