@@ -157,6 +157,31 @@ async def test_demo_renewal_end_to_end_with_the_lab_ca() -> None:
         assert app.screen.job_id == run.job_id  # type: ignore[attr-defined]
 
 
+async def test_multi_server_tomcat_form_names_the_imp_nodes_it_reaches() -> None:
+    """hq's multi-server tomcat certificate reaches the linked IM&P nodes (§2.1): the form says so,
+    and follows SAN edits into the plan."""
+    from textual.widgets import Input, Static
+
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        await pilot.press("slash", *"tomcat hq", "enter", "n")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen) and form.multi
+        linked = form.query_one("#linked", Static)
+        assert linked.display and "also reaches imp14-pub, imp14-sub1" in str(linked.render())
+        sans = form.query_one("#sans", Input)
+        sans.value = sans.value.replace(", imp14-sub1.lab.example", "")
+        await pilot.pause()
+        assert "also reaches imp14-pub (IM and Presence" in str(linked.render())
+        await pilot.press("p")
+        await pilot.pause()
+        plan_screen = app.screen
+        assert isinstance(plan_screen, PlanScreen)
+        assert plan_screen.plan.linked_nodes == ("imp14-pub.lab.example",)
+
+
 async def answering(pilot: Pilot[Any], app: UctermApp, condition: Callable[[], object], what: str,
                     timeout: float = 60.0) -> None:
     """wait_for, saying yes to the runner's questions on the way."""

@@ -112,7 +112,9 @@ class RenewalScreen(BaseScreen):
                         yield StateRadioButton("single-server: one certificate per node", id="single")
                     yield Static("", id="multi-reason", classes="reason")
                 yield Label("nodes", classes="field-label")
-                yield StateSelectionList(id="nodes", compact=True)
+                with Vertical(classes="field"):
+                    yield StateSelectionList(id="nodes", compact=True)
+                    yield Static("", id="linked", classes="reason")
                 yield Label("CSR of", classes="field-label")
                 yield Select[str]([], allow_blank=True, prompt="—", compact=True, id="csr-node")
                 yield Label("CN", classes="field-label")
@@ -182,6 +184,7 @@ class RenewalScreen(BaseScreen):
             select.disabled = len(csr_nodes) <= 1
             self._show_csr()
             self._show_key()
+            self._show_linked()
         finally:
             self.call_after_refresh(self._done_loading)
         self._error("")
@@ -244,6 +247,17 @@ class RenewalScreen(BaseScreen):
         why.update(Content.styled(f"key size fixed: {reason}", "$text-muted") if reason else "")
         why.display = reason is not None
 
+    def _show_linked(self) -> None:
+        """Name the IM&P nodes a CUCM multi-server tomcat certificate reaches through its SANs (§2.1):
+        they are not in this cluster's list, yet the job restarts and verifies them."""
+        plan = self._try_plan(quiet=True) if self.multi else None
+        linked = tuple(plan.linked_nodes) if plan is not None else ()
+        box = self.query_one("#linked", Static)
+        box.update(Content.styled("also reaches " + ", ".join(short_host(n) for n in linked)
+                                  + " (IM and Presence, in the SANs): restarted and verified too",
+                                  "$text-muted") if linked else "")
+        box.display = bool(linked)
+
     def _error(self, text: str) -> None:
         box = self.query_one("#form-error", Static)
         box.update(Content.styled(text, "bold $error") if text else "")
@@ -302,6 +316,7 @@ class RenewalScreen(BaseScreen):
     def _csr_edited(self) -> None:
         if not self._loading:
             self._keep_edit()
+            self._show_linked()
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
