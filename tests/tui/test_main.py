@@ -426,3 +426,21 @@ async def test_a_tall_confirmation_keeps_its_buttons_on_80x24(recorded: Factory)
         await pilot.press("y")
         await pilot.pause()
         assert answers == [True]
+
+
+async def test_a_frame_drawn_right_after_a_refresh_is_not_clipped(recorded: Factory) -> None:
+    """A real terminal may draw a frame between a table rebuild and DataTable's idle-time width
+    measurement; that frame's cells were cached clipped to the header widths ("✖ EXPIRE", "tomc")
+    until the next rebuild. Widths now come with the rows."""
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        main.refresh_view()
+        table = main.query_one(CertTable)
+        for y in range(table.size.height):  # a frame drawn at once, before the table's idle
+            table.render_line(y)
+        await pilot.pause()
+        first = table.render_line(1).text  # the first row, below the header
+        assert "✖ EXPIRED" in first and "tomcat" in first and "branch/cucm-pub" in first, first

@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, theme_color
 
 STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
@@ -52,21 +53,20 @@ class JobsScreen(BaseScreen):
         from ucterm.renewal import list_jobs
 
         table = self.query_one("#jobs-table", DataTable)
-        table.clear(columns=True)
-        for name in ("state", "cluster", "unit", "updated", "job"):
-            table.add_column(name, key=name)
         try:
             self.summaries = list_jobs()
         except UctermError as exc:
             self.uc.say(str(exc), severity="error")
             self.summaries = []
         running = self.uc.running_jobs
+        rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
             state = "running" if s.job in running and getattr(running[s.job], "running", False) else s.state
             glyph, word, color = STATE.get(state, ("·", state, "foreground"))
-            table.add_row(Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
-                          Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
-                          Text(s.job, style=muted(self.app)), key=s.job)
+            rows.append((s.job, [Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
+                                 Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
+                                 Text(s.job, style=muted(self.app))]))
+        tables.fill(table, [(name, name) for name in ("state", "cluster", "unit", "updated", "job")], rows)
         table.border_title = f"{len(self.summaries)} jobs"
         self._detail()
 

@@ -14,6 +14,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from ucterm.scan_model import MergedCert
 from ucterm.tui.view import SORT_LABELS, SortKey, cert_key, nodes_text
+from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
 MAX_CN = 30
@@ -62,29 +63,25 @@ class CertTable(DataTable[Text | str]):
              reverse: bool) -> None:
         """Replace the rows, keeping the cursor on the same certificate where it still shows."""
         previous = self.current
-        # Columns are rebuilt every time: DataTable keeps auto widths from the first rows otherwise.
-        self.clear(columns=True)
         arrow = "▲" if reverse else "▼"
 
         def head(name: str, key: str) -> str:
             return f"{name} {arrow}" if key == sort else name
 
-        self.add_column(head("status", "status"), key="status")
-        self.add_column(head("unit", "unit"), key="unit")
+        columns = [(head("status", "status"), "status"), (head("unit", "unit"), "unit")]
         if with_store:
-            self.add_column(head("store", "store"), key="store")
-        self.add_column(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), key="nodes")
-        self.add_column(head("CN", "cn"), key="cn")
-        self.add_column(head("issuer", "issuer"), key="issuer")
-        self.add_column(head("expires", "expires"), key="expires")
-        self._certs = {}
+            columns.append((head("store", "store"), "store"))
+        columns += [(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"),
+                    (head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
+                    (head("expires", "expires"), "expires")]
+        certs_by_key: dict[str, MergedCert] = {}
+        rows: list[tuple[str, list[Text | str]]] = []
         dim = muted(self.app)
         for cert in certs:
             key = cert_key(cert)
-            self._certs[key] = cert
+            certs_by_key[key] = cert
             r = cert.record
-            row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left)]
-            row.append(Text(cert.unit))
+            row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), Text(cert.unit)]
             if with_store:
                 row.append(Text(cert.store, style=dim if cert.store == "own" else ""))
             nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
@@ -95,7 +92,10 @@ class CertTable(DataTable[Text | str]):
             row.append(Text(_clip(r.subject_cn, MAX_CN)))
             row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
             row.append(Text(r.not_after.strftime("%Y-%m-%d")))
-            self.add_row(*row, key=key)
+            rows.append((key, row))
+        # Columns are rebuilt every time, sized to the rows shown now (tables.fill says why).
+        tables.fill(self, columns, rows)
+        self._certs = certs_by_key
         if previous is not None and cert_key(previous) in self._certs:
             with contextlib.suppress(RowDoesNotExist):
                 self.move_cursor(row=self.get_row_index(cert_key(previous)), animate=False)

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from ucterm import catalog
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, warning
 
 TRANSPORT_LABEL = {"cli": "SSH CLI", "rest": "REST", "axl": "AXL", "manual": "by hand", "local": "local",
@@ -33,17 +34,13 @@ class PlanStepTable(DataTable[Text | str]):
         self.plan = plan
 
     def on_mount(self) -> None:
-        self.add_column("#", key="n")
-        self.add_column("⚠", key="risk")
-        self.add_column("node", key="node")
-        self.add_column("via", key="via")
-        self.add_column("step", key="name")
-        for i, step in enumerate(self.plan.steps, 1):
-            self.add_row(Text(str(i), style=muted(self.app)),
-                         Text("⚠", style=warning(self.app)) if step.risky else "",
-                         Text(short_host(step.node or ""), style=muted(self.app)),
-                         Text(TRANSPORT_LABEL.get(step.transport, step.transport), style=muted(self.app)),
-                         Text(step.name), key=step.id)
+        dim = muted(self.app)
+        rows: list[tuple[str, list[Text | str]]] = [
+            (step.id, [Text(str(i), style=dim), Text("⚠", style=warning(self.app)) if step.risky else "",
+                       Text(short_host(step.node or ""), style=dim),
+                       Text(TRANSPORT_LABEL.get(step.transport, step.transport), style=dim), Text(step.name)])
+            for i, step in enumerate(self.plan.steps, 1)]
+        tables.fill(self, [("#", "n"), ("⚠", "risk"), ("node", "node"), ("via", "via"), ("step", "name")], rows)
 
 
 class PlanStepDetail(VerticalScroll, can_focus=True):

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, theme_color
 
 STATE_GLYPH = {"pending": ("·", "pending"), "running": ("▶", "running"), "done": ("✔", "done"),
@@ -33,12 +34,12 @@ class StepTable(DataTable[Text | str]):
         self.states: dict[str, tuple[str, str]] = {s.id: ("pending", "") for s in plan.steps}
 
     def on_mount(self) -> None:
-        self.add_column("state", key="state", width=9)
-        self.add_column("node", key="node")
-        self.add_column("step", key="name")
-        for step in self.plan.steps:
-            self.add_row(self._state_cell("pending"), Text(short_host(step.node or ""), style=muted(self.app)),
-                         Text(step.name), key=step.id)
+        dim = muted(self.app)
+        rows: list[tuple[str, list[Text | str]]] = [
+            (step.id, [self._state_cell(self.states[step.id][0]), Text(short_host(step.node or ""), style=dim),
+                       Text(step.name)]) for step in self.plan.steps]
+        # The state cell changes as the job runs: its column keeps the width of "✖ FAILED" and the like.
+        tables.fill(self, [("state", "state"), ("node", "node"), ("step", "name")], rows, fixed={"state": 9})
 
     def _state_cell(self, state: str) -> Text:
         glyph, word = STATE_GLYPH.get(state, ("?", state))
