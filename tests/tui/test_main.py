@@ -91,6 +91,10 @@ async def test_filter_negation_and_escape(recorded: Factory) -> None:
         await pilot.press("escape")  # clears the filter
         await pilot.pause()
         assert len(table_units(app)) == total
+        await pilot.press("slash", *"tomcat", "escape")  # esc inside the filter: cleared, back to the table
+        await pilot.pause()
+        assert len(table_units(app)) == total and isinstance(app.screen, MainScreen)
+        assert app.screen.focused is app.screen.query_one(CertTable) and not app.screen.text_filter
 
 
 async def test_keys_typed_at_once_after_the_filter_reach_the_table(recorded: Factory) -> None:
