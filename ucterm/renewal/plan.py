@@ -307,7 +307,10 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     if ha:
         steps.append(_ha_step(pub, ha_transport, group, enable=False))
     for c, n in [(cluster, n) for n in scope] + linked:
-        items = _restart_items(c, n, unit, vobj.get(n.fqdn) or pub_version, spec.trust_store)
+        # A linked IM&P node of unknown release gets the catalog's superset, never the CUCM publisher's
+        # release: the preflight then finds the plan still fits whatever it runs.
+        version = vobj.get(n.fqdn) or (pub_version if c is cluster else None)
+        items = _restart_items(c, n, unit, version, spec.trust_store)
         if items:
             steps.append(_restart_step(n, items))
     if ha:
