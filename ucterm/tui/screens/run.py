@@ -372,6 +372,10 @@ class RunScreen(BaseScreen):
         except UctermError as exc:
             self.uc.say(str(exc), severity="error")
             return
+        self._carry_on()
+
+    def _carry_on(self) -> None:
+        """After a retry or a skip: the failed step is settled; restart the runner if it had stopped."""
         self.failed_step = None
         if not self.running:
             self.start()
@@ -392,9 +396,7 @@ class RunScreen(BaseScreen):
             except UctermError as exc:
                 self.uc.say(str(exc), severity="error")
                 return
-            self.failed_step = None
-            if not self.running:
-                self.start()
+            self._carry_on()
 
         self.app.push_screen(TextModal("Skip this step?", Content.assemble(
             "Skipping ", (step.name, "bold"), " is recorded in the job's journal with your reason.\n"
