@@ -153,6 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout closed early (e.g. `ucterm scan --json | head`): not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        # A folder or file ucterm itself needs (state, jobs, config) cannot be used: one sentence, no
+        # traceback. Journaled work is already on disk record by record, so nothing done is lost.
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"ucterm: cannot use{where}: {exc.strerror or exc}; check its permissions and free space, "
+              "or set UCTERM_HOME to a writable folder.", file=sys.stderr)
+        return 3
 
 
 def run_info(args: argparse.Namespace) -> int:

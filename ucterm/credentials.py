@@ -49,7 +49,8 @@ class CredentialStore:
     """Resolves references and remembers prompted answers for the life of the process."""
 
     prompter: Prompter | None = None
-    _cache: dict[tuple[str, str], Secret] = field(default_factory=dict)
+    #: Keyed by the reference, which is the password itself when the inventory holds a literal one.
+    _cache: dict[tuple[str, str], Secret] = field(default_factory=dict, repr=False)
 
     def resolve(self, reference: str | None, *, what: str) -> Secret:
         """Turn a reference into a secret; `what` names it for the sentence in errors and prompts.

@@ -61,9 +61,11 @@ class Settings:
     """[defaults] merged with a cluster's overrides."""
 
     os_user: str = "admin"
-    os_password: str = "prompt"
+    # A reference (env:/keyring:/prompt) or, from an owner-only file, the password itself: never in a
+    # repr, which a crash report (Textual prints tracebacks with their locals) would show.
+    os_password: str = field(default="prompt", repr=False)
     app_user: str | None = None
-    app_password: str | None = None
+    app_password: str | None = field(default=None, repr=False)
     warn_days: int = 60
     crit_days: int = 14
     known_hosts: Path | None = None
@@ -150,7 +152,7 @@ class Inventory:
     clusters: tuple[Cluster, ...]
     warnings: tuple[str, ...] = ()
     #: The raw [defaults] table as written (so saving keeps what the user wrote, not the merged view).
-    raw_defaults: dict[str, Any] = field(default_factory=dict)
+    raw_defaults: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def cluster(self, name: str) -> Cluster:
         for c in self.clusters:

@@ -122,6 +122,14 @@ def test_literal_password_refused_unless_owner_only(tmp_path: Path) -> None:
     inv = load_inventory(write(tmp_path, text, mode=0o600))
     assert any("literal password" in w for w in inv.warnings)
     assert all("hunter2" not in w for w in inv.warnings)
+    # Crash reports print locals with their repr: the inventory, a cluster and the credential store
+    # that resolved the literal must not show it.
+    from ucterm.credentials import CredentialStore
+
+    store = CredentialStore()
+    assert store.resolve(inv.defaults.os_password, what="os_password").reveal() == "hunter2"
+    for obj in (inv, inv.clusters[0], inv.defaults, store):
+        assert "hunter2" not in repr(obj), type(obj).__name__
 
 
 def test_relative_paths_resolve_beside_the_file(tmp_path: Path) -> None:
