@@ -210,3 +210,33 @@ async def test_an_unknown_release_is_read_at_the_preflight(lab: LabRig) -> None:
     assert any("unknown" in w for w in job.plan.warnings)
     assert await lab.runner(job).run() == "done", Journal.open(job.id).detail
     assert Journal.open(job.id).facts["version:cucm14-sub1.lab.example"] == "14.0.1.13900-155"
+
+
+async def test_a_secret_in_an_event_is_redacted_for_the_front_end_too(lab: LabRig) -> None:
+    """The journal's redactor also guards what the TUI and the CLI show: a skip reason that quotes
+    the OS password (pasted by mistake) reaches the sink as ***, like in the journal."""
+    from ucterm.lab.estate import CREDENTIALS
+    from ucterm.renewal import StepSkipped
+
+    job = lab.job("branch", "CallManager", nodes=(PUB125,))
+    stop = _stop_serving_before_verify(lab)
+    seen: list[Event] = []
+    runner: Runner | None = None
+
+    async def skip_it() -> None:  # as the TUI does: once the runner holds at the failed step
+        assert runner is not None
+        runner.skip(f"checked by hand, password {CREDENTIALS.os_password}")
+
+    tasks: list[asyncio.Future[None]] = []
+
+    def sink(event: Event) -> None:
+        stop(event)
+        seen.append(event)
+        if isinstance(event, StepFailed):
+            tasks.append(asyncio.ensure_future(skip_it()))
+
+    runner = lab.runner(job, sink=sink, hold_on_failure=True, settings=replace(FAST, verify_timeout=0.3))
+    assert await runner.run() == "done"
+    skipped = [e for e in seen if isinstance(e, StepSkipped)]
+    assert skipped and skipped[0].reason == "checked by hand, password ***"
+    assert all(CREDENTIALS.os_password not in str(e.to_dict()) for e in seen)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -400,13 +401,21 @@ class Runner:
         if key in rec.intents and key not in rec.done and not rec.intents[key].get("acknowledged"):
             self.job.intent(step.id, key, {**rec.intents[key], "acknowledged": True})
 
+    def _redacted(self, event: Event) -> Event:
+        """The event as the front ends get it: its texts through the journal's redactor, so that a
+        secret quoted in an error or a progress message reaches neither the journal nor the screen."""
+        changes = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
+                   if f.init and isinstance(value := getattr(event, f.name), str)}
+        return dataclasses.replace(event, **changes)
+
     async def _emit(self, event: Event) -> None:
-        data: dict[str, Any] = event.to_dict()
-        self.job.event(data)
+        event = self._redacted(event)
+        self.job.event(event.to_dict())
         await emit(self._sink, event)
 
     def _post(self, event: Event) -> None:
         """Journal an event raised outside `run()` (a control), and deliver it when possible."""
+        event = self._redacted(event)
         self.job.event(event.to_dict())
         if self._sink is None:
             return
