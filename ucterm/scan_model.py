@@ -10,7 +10,7 @@ This module is pure (no I/O but the JSON file helpers) so that the TUI can impor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -270,16 +270,12 @@ class ScanResult:
     def for_cluster(self, cluster: str) -> tuple[CertRecord, ...]:
         return tuple(c for c in self.certificates if c.cluster == cluster)
 
-    def reclassified(self, *, warn_days: int, crit_days: int, now: datetime | None = None) -> ScanResult:
-        """The same scan with other thresholds (and, for a stored scan, today's days-left)."""
-        now = now or self.generated_at
-        certs = []
-        for c in self.certificates:
-            d = days_left(c.not_after, now)
-            certs.append(replace(c, days_left=d, status=classify(d, warn_days=warn_days, crit_days=crit_days),
-                                 renewal_due=renewal_due(c.not_before, c.not_after, now)))
-        return replace(self, certificates=tuple(certs), warn_days=warn_days, crit_days=crit_days,
-                       thresholds={})
+    def reclassified(self, *, warn_days: int, crit_days: int, now: datetime | None = None,
+                     thresholds: Mapping[str, tuple[int, int]] | None = None) -> ScanResult:
+        """The same scan with other thresholds (defaults, and per cluster where given) and, for a
+        stored scan, today's days-left."""
+        fresh = replace(self, warn_days=warn_days, crit_days=crit_days, thresholds=dict(thresholds or {}))
+        return fresh.aged(now or self.generated_at)
 
     def aged(self, now: datetime) -> ScanResult:
         """The same scan seen at `now` (a stored scan opened days later), by each cluster's thresholds."""

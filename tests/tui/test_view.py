@@ -65,3 +65,18 @@ def test_sort_and_reverse(s: ScanResult) -> None:
 def test_expiring_only(s: ScanResult) -> None:
     rows = certificates(s, expiring_only=True)
     assert rows and all(r.status != "ok" for r in rows)
+
+
+def test_current_scan_uses_each_clusters_thresholds(session) -> None:  # type: ignore[no-untyped-def]
+    """A cluster's own warn_days/crit_days classify its certificates; the others keep the defaults."""
+    from dataclasses import replace
+
+    inv = session.inventory
+    hq = inv.cluster("hq")
+    strict = replace(hq, settings=replace(hq.settings, warn_days=100_000, crit_days=90_000))
+    session.inventory = replace(inv, clusters=tuple(strict if c.name == "hq" else c for c in inv.clusters))
+    scan = session.current_scan()
+    hq_live = [c for c in scan.certificates if c.cluster == "hq" and c.days_left >= 0]
+    assert hq_live and all(c.status == "critical" for c in hq_live)
+    assert any(c.status == "ok" for c in scan.certificates if c.cluster != "hq")
+    assert session.current_scan() is scan  # kept until the scan, the inventory or the minute changes

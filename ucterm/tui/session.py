@@ -74,6 +74,9 @@ class Session:
     label: str = ""
     #: (reference, what) pairs already answered in a modal.
     answered: set[tuple[str, str]] = field(default_factory=set)
+    #: current_scan()'s answer: (scan, inventory, minute, result).
+    _current: tuple[ScanResult, Inventory | None, dt.datetime, ScanResult] | None = field(
+        default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
     runner_settings: Any = None
 
@@ -100,13 +103,28 @@ class Session:
         return self.clock()
 
     def current_scan(self) -> ScanResult | None:
-        """The last scan with days-left recounted for today and the inventory's thresholds."""
+        """The last scan with days-left recounted for now and the inventory's thresholds, per cluster
+        where a cluster sets its own.
+
+        Every redraw asks for it (each filter or palette keystroke): the answer is kept until the
+        scan, the inventory or the minute changes.
+        """
         if self.scan is None:
             return None
-        warn, crit = self.scan.warn_days, self.scan.crit_days
-        if self.inventory is not None:
-            warn, crit = self.inventory.defaults.warn_days, self.inventory.defaults.crit_days
-        return self.scan.reclassified(warn_days=warn, crit_days=crit, now=self.now())
+        now = self.now()
+        minute = now.replace(second=0, microsecond=0)
+        cached = self._current
+        if cached is not None and cached[0] is self.scan and cached[1] is self.inventory and cached[2] == minute:
+            return cached[3]
+        if self.inventory is None:
+            result = self.scan.aged(now)
+        else:
+            d = self.inventory.defaults
+            result = self.scan.reclassified(
+                warn_days=d.warn_days, crit_days=d.crit_days, now=now,
+                thresholds={c.name: (c.settings.warn_days, c.settings.crit_days) for c in self.inventory.clusters})
+        self._current = (self.scan, self.inventory, minute, result)
+        return result
 
     def cluster(self, name: str) -> Cluster | None:
         if self.inventory is None:
