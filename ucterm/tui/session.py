@@ -213,25 +213,27 @@ class Session:
 
     # ---- renewal -------------------------------------------------------------------------------
     def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> Any:
+        """The form's starting options, with the units renewed on this cluster lately (the plan's
+        never-together warning). The journal is read here, once per form load, not per keystroke."""
+        from dataclasses import replace
+
+        from ucterm.errors import UctermError
+        from ucterm.renewal.journal import recent_units
         from ucterm.renewal.plan import defaults_for
 
         assert self.inventory is not None
-        return defaults_for(self.inventory, self.scan, cluster, unit, multi_server)
+        options = defaults_for(self.inventory, self.scan, cluster, unit, multi_server)
+        try:
+            recent = recent_units(cluster)
+        except (UctermError, OSError):
+            recent = {}  # an unreadable journal folder costs the warning, not the renewal
+        return replace(options, recent_units=recent) if recent else options
 
     def build_plan(self, options: Any) -> Any:
         """The plan for `options` (pure); raises PlanError/InventoryError with one sentence."""
-        from dataclasses import replace
-
-        from ucterm.renewal.journal import recent_units
         from ucterm.renewal.plan import build_plan
 
         assert self.inventory is not None
-        try:
-            recent = recent_units(options.cluster)
-        except Exception:
-            recent = {}
-        if recent and not options.recent_units:
-            options = replace(options, recent_units=recent)
         return build_plan(self.inventory, self.scan, options)
 
     def signer_for(self, key: str) -> Any | None:

@@ -183,8 +183,7 @@ class RenewalScreen(BaseScreen):
                 select.value = self.csr_node
             select.disabled = len(csr_nodes) <= 1
             self._show_csr()
-            self._show_key()
-            self._show_linked()
+            self._show_derived()
         finally:
             self.call_after_refresh(self._done_loading)
         self._error("")
@@ -222,11 +221,16 @@ class RenewalScreen(BaseScreen):
         cn_box.value = cn
         sans_box.value = ", ".join(sans)
 
-    def _key_reason(self) -> str | None:
+    def _show_derived(self) -> None:
+        """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
+        plan = self._try_plan(quiet=True)
+        self._show_key(plan)
+        self._show_linked(plan)
+
+    def _key_reason(self, plan: Any | None) -> str | None:
         spec = catalog.unit_spec(self.unit)
         if spec.is_ecdsa:
             return "EC units use the platform's curve; there is no key size to choose"
-        plan = self._try_plan(quiet=True)
         if plan is None:
             return "the plan cannot be built yet (see below)"
         cli = [s for s in plan.steps if s.kind == "generate_csr" and s.transport == "cli"]
@@ -236,8 +240,8 @@ class RenewalScreen(BaseScreen):
                     "(§1.3); key sizes need the REST API (v14+)")
         return None
 
-    def _show_key(self) -> None:
-        reason = self._key_reason()
+    def _show_key(self, plan: Any | None) -> None:
+        reason = self._key_reason(plan)
         key = self.query_one("#key", Select)
         key.disabled = reason is not None
         if reason:
@@ -247,11 +251,10 @@ class RenewalScreen(BaseScreen):
         why.update(Content.styled(f"key size fixed: {reason}", "$text-muted") if reason else "")
         why.display = reason is not None
 
-    def _show_linked(self) -> None:
+    def _show_linked(self, plan: Any | None) -> None:
         """Name the IM&P nodes a CUCM multi-server tomcat certificate reaches through its SANs (§2.1):
         they are not in this cluster's list, yet the job restarts and verifies them."""
-        plan = self._try_plan(quiet=True) if self.multi else None
-        linked = tuple(plan.linked_nodes) if plan is not None else ()
+        linked = tuple(plan.linked_nodes) if plan is not None and self.multi else ()
         box = self.query_one("#linked", Static)
         box.update(Content.styled("also reaches " + ", ".join(short_host(n) for n in linked)
                                   + " (IM and Presence, in the SANs): restarted and verified too",
@@ -302,7 +305,7 @@ class RenewalScreen(BaseScreen):
         if self.csr_node:
             select.value = self.csr_node
         self._show_csr()
-        self._show_key()
+        self._show_derived()
 
     @on(Select.Changed, "#csr-node")
     def _csr_node_changed(self, event: Select.Changed) -> None:
@@ -316,7 +319,7 @@ class RenewalScreen(BaseScreen):
     def _csr_edited(self) -> None:
         if not self._loading:
             self._keep_edit()
-            self._show_linked()
+            self._show_derived()
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
