@@ -80,3 +80,29 @@ def test_current_scan_uses_each_clusters_thresholds(session) -> None:  # type: i
     assert hq_live and all(c.status == "critical" for c in hq_live)
     assert any(c.status == "ok" for c in scan.certificates if c.cluster != "hq")
     assert session.current_scan() is scan  # kept until the scan, the inventory or the minute changes
+
+
+async def test_a_node_that_gets_its_tab_late_keeps_its_first_lines() -> None:
+    """A node the plan did not name (the CUCM publisher answering AXL for an IM&P job) gets a tab
+    when it first speaks, with those first lines in it (they used to reach only "all")."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Log
+
+    from ucterm.tui.widgets.renewal.logs import NodeLogs, _tab_id
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield NodeLogs(("imp-pub.hq.example.com",), id="logs")
+
+    app = Host()
+    async with app.run_test() as pilot:
+        logs = app.query_one(NodeLogs)
+        logs.write("cucm-pub.hq.example.com", "sent", "AXL getPresenceRedundancyGroup")
+        await pilot.pause()
+        await pilot.pause()
+        lines = app.query_one(f"#{_tab_id('cucm-pub.hq.example.com')}-lines", Log).lines
+        assert any("AXL getPresenceRedundancyGroup" in line for line in lines)
+        logs.write("cucm-pub.hq.example.com", "received", "haEnabled true")
+        await pilot.pause()
+        assert any("haEnabled true" in line for line in app.query_one(f"#{_tab_id('cucm-pub.hq.example.com')}-lines",
+                                                                       Log).lines)

@@ -50,11 +50,15 @@ class NodeLogs(Vertical):
     def active(self) -> str:
         return self.tabs.active
 
-    def add_node(self, node: str) -> None:
+    def add_node(self, node: str, first_lines: list[str] | None = None) -> None:
+        """A tab for a node the plan did not name (e.g. the CUCM publisher that answers AXL), holding
+        the lines that made it appear."""
         if node and node not in self.nodes:
             self.nodes.append(node)
-            pane = TabPane(short_host(node), Log(id=f"{_tab_id(node)}-lines", max_lines=5000), id=_tab_id(node))
-            self.tabs.add_pane(pane)
+            log = Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
+            self.tabs.add_pane(TabPane(short_host(node), log, id=_tab_id(node)))
+            if first_lines:
+                self.call_after_refresh(log.write_lines, first_lines)
 
     def write_many(self, lines: list[tuple[str | None, str, str]]) -> None:
         """Many transcript lines at once: one write per pane (what keeps streaming cheap)."""
@@ -69,29 +73,19 @@ class NodeLogs(Vertical):
                     per_node.setdefault(node, []).append(f"{arrow} {line}")
         if not everything:
             return
-        self.query_one("#log-all-lines", Log).write_lines(everything)
+        try:
+            self.query_one("#log-all-lines", Log).write_lines(everything)
+        except Exception:
+            return  # not composed yet, or being torn down
         for node, node_lines in per_node.items():
             if node not in self.nodes:
-                self.add_node(node)
+                self.add_node(node, node_lines)
                 continue
             with contextlib.suppress(Exception):
                 self.query_one(f"#{_tab_id(node)}-lines", Log).write_lines(node_lines)
 
     def write(self, node: str | None, direction: str, text: str) -> None:
-        arrow = ARROW.get(direction, " ")
-        lines = text.splitlines() or [""]
-        host = short_host(node) if node else "ucterm"
-        try:
-            everything = self.query_one("#log-all-lines", Log)
-        except Exception:
-            return
-        everything.write_lines(f"{host:<10} {arrow} {line}" for line in lines)
-        if node:
-            if node not in self.nodes:
-                self.add_node(node)
-                return
-            with contextlib.suppress(Exception):
-                self.query_one(f"#{_tab_id(node)}-lines", Log).write_lines(f"{arrow} {line}" for line in lines)
+        self.write_many([(node, direction, text)])
 
     def cycle(self, delta: int) -> None:
         ids = ["log-all", *(_tab_id(n) for n in self.nodes)]
