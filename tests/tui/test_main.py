@@ -199,13 +199,17 @@ async def test_trust_certificates_are_not_renewed(recorded: Factory) -> None:
 
 async def test_keymap_and_theme_from_config(recorded: Factory, tmp_path: Path) -> None:
     config = tmp_path / "config.toml"
-    config.write_text('theme = "nord"\n[keymap]\n"main.renew" = "f6"\n"no.such" = "f7"\n')
+    # dialog.down, logs.follow and steps.up are real ids of classes a hand-kept list once missed.
+    config.write_text('theme = "nord"\n[keymap]\n"main.renew" = "f6"\n"no.such" = "f7"\n'
+                      '"dialog.down" = "ctrl+n"\n"logs.follow" = "F"\n"steps.up" = "K"\n')
     prefs = load_preferences(config)
     app = recorded(preferences=prefs)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
         assert app.theme == "nord"
-        assert any("no.such" in n.message for n in app._notifications)
+        unknown = [n.message for n in app._notifications if "unknown binding ids" in n.message]
+        assert len(unknown) == 1 and "no.such" in unknown[0]
+        assert not any(i in unknown[0] for i in ("dialog.down", "logs.follow", "steps.up")), unknown[0]
         await pilot.press("down", "f6")
         await pilot.pause()
         assert isinstance(app.screen, RenewalScreen)

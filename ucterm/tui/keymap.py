@@ -9,25 +9,21 @@ from textual.dom import DOMNode
 
 
 def _classes() -> list[type[DOMNode]]:
-    from ucterm.tui.app import UctermApp
-    from ucterm.tui.screens import base, help, main, modals
-    from ucterm.tui.widgets.certs.detail import CertDetail
-    from ucterm.tui.widgets.certs.filter import FilterInput
-    from ucterm.tui.widgets.certs.table import CertTable
-    from ucterm.tui.widgets.estate.tree import EstateTree
+    """Every widget, screen and app class of `ucterm.tui` that declares bindings, found by importing
+    the package's modules (a hand-kept list fell behind: new bindings read as "unknown ids")."""
+    import importlib
+    import inspect
+    import pkgutil
 
-    classes: list[type[DOMNode]] = [UctermApp, base.BaseScreen, main.MainScreen, help.HelpScreen,
-                                    modals.ConfirmModal, modals.TextModal, modals.HostKeyModal,
-                                    EstateTree, CertTable, CertDetail, FilterInput]
-    try:
-        from ucterm.tui.screens import jobs, renewal, run
+    import ucterm.tui as package
 
-        classes += [renewal.RenewalScreen, renewal.PlanScreen, run.RunScreen, jobs.JobsScreen]
-        from ucterm.tui.screens import signed
-
-        classes.append(signed.SignedCertScreen)
-    except ImportError:
-        pass
+    classes: list[type[DOMNode]] = []
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if (issubclass(cls, DOMNode) and cls.__module__ == module.__name__ and "BINDINGS" in cls.__dict__
+                    and cls not in classes):
+                classes.append(cls)
     return classes
 
 
