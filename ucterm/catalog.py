@@ -125,7 +125,6 @@ RESTART_TIMEOUT_S = 600.0
 
 #: §1.10 [VERIFIED: IM&P docs/TAC samples]: `utils ha status` shows `State: Normal` on every node when HA is
 #: healthy, and `Reason: High Availability Not Enabled` when it is off.
-HA_NORMAL_STATE = "Normal"
 
 
 # --------------------------------------------------------------------------------------------

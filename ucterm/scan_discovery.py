@@ -11,12 +11,11 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ucterm import catalog
 from ucterm.inventory import Cluster, Inventory, Node
-from ucterm.scan_model import CertRecord, NodeResult, ScanResult
+from ucterm.scan_model import CertRecord, NodeResult
 
 if TYPE_CHECKING:
     from ucterm.vos.parsers import ClusterNode
@@ -32,13 +31,6 @@ class NodeScan:
     certificates: tuple[CertRecord, ...]
     #: `show network cluster` rows when this node was asked (the publisher); None otherwise.
     members: tuple[ClusterNode, ...] | None = None
-
-    def as_scan(self, now: datetime, warn_days: int, crit_days: int) -> ScanResult:
-        """A one-node ScanResult, for `ScanResult.with_nodes` or a standalone view."""
-        return ScanResult(now, (self.result,), self.certificates, warn_days, crit_days,
-                          {self.result.cluster: (warn_days, crit_days)})
-
-
 
 def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
               inventory: Inventory | None = None) -> list[NodeScan]:

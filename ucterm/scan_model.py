@@ -234,13 +234,14 @@ class ScanResult:
     @property
     def complete(self) -> bool:
         """Every node was read in full: reachable, logged in, every certificate read (state `ok`)."""
-        return all(n.reachable and n.state == "ok" for n in self.nodes)
+        return not self.incomplete_nodes()
 
     def thresholds_for(self, cluster: str) -> tuple[int, int]:
         """(warn_days, crit_days) the cluster's rows were classified with."""
         return self.thresholds.get(cluster, (self.warn_days, self.crit_days))
 
     def incomplete_nodes(self) -> tuple[NodeResult, ...]:
+        """The nodes not read in full (unreachable, refused, unknown host key, partly read)."""
         return tuple(n for n in self.nodes if not (n.reachable and n.state == "ok"))
 
     def worst_status(self, certs: Iterable[CertRecord] | None = None) -> Status | None:

@@ -271,9 +271,7 @@ def _row(cells: Sequence[str], widths: Sequence[int], *, numeric: set[int], stat
 def node_problems(result: ScanResult) -> list[str]:
     """One line per node that was not read in full: cluster, node, state in words, the reason."""
     out = []
-    for n in result.nodes:
-        if n.reachable and n.state == "ok":
-            continue
+    for n in result.incomplete_nodes():
         word = NODE_STATE_WORD.get(n.state, n.state.upper())
         reason = _without_node(n.error, n.node) or "no reason recorded"
         out.append(f"{n.cluster} {n.node}: {word}: {reason}")
@@ -293,7 +291,7 @@ def summary_line(result: ScanResult, merged: list[MergedCert] | None = None) -> 
     counts = {s: 0 for s in STATUS_WORD}
     for m in merged:
         counts[m.status] += 1
-    incomplete = [n for n in result.nodes if not (n.reachable and n.state == "ok")]
+    incomplete = result.incomplete_nodes()
     text = (f"{len(merged)} certificate{'s' * (len(merged) != 1)} ({len(result.certificates)} node rows): "
             + ", ".join(f"{counts[s]} {s}" for s in STATUS_WORD))
     renew = sum(1 for m in merged if m.record.renewal_due)

@@ -57,10 +57,6 @@ class Subject:
         return x509.Name(attrs)
 
 
-def with_cn(subject: Subject, cn: str) -> Subject:
-    return Subject(cn, subject.ou, subject.o, subject.locality, subject.state, subject.country)
-
-
 def san_extension(names: list[str]) -> x509.SubjectAlternativeName:
     entries: list[x509.GeneralName] = []
     for name in names:

@@ -251,12 +251,6 @@ class HttpConnection:
                 return line
 
 
-async def serve_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: App, *,
-                     limits: HttpLimits | None = None, label: str = "") -> None:
-    """Serve requests on one (already TLS) connection until it ends (see :class:`HttpConnection`)."""
-    await HttpConnection(reader, writer, app, limits=limits, label=label).serve()
-
-
 async def _read_request(first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                         limits: HttpLimits) -> Request:
     if len(first) > limits.max_line:

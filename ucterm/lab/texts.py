@@ -222,11 +222,6 @@ def inferred() -> list[str]:
     return [name for name, source in SOURCES.items() if "VERIFIED" not in source and "CONFLICT" not in source]
 
 
-def partly_inferred() -> list[str]:
-    """Texts read in a source, but whose use here is a guess (e.g. a GUI message assumed on the CLI)."""
-    return [name for name, source in SOURCES.items() if "VERIFIED" in source and "INFERRED" in source]
-
-
 # --------------------------------------------------------------------------------------------
 # Rendering helpers
 

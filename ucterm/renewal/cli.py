@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -277,7 +277,3 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
-
-def summary_json(job: Job) -> dict[str, Any]:
-    """The `--json` summary of a job (for the TUI's export and tests)."""
-    return job.summary().to_json()

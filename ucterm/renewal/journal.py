@@ -241,9 +241,6 @@ class Job:
 
     # ---- views ---------------------------------------------------------------------------------
 
-    def step_state(self, step_id: str) -> StepState:
-        return self.steps[step_id].state
-
     def csr_files(self) -> list[dict[str, str]]:
         out = []
         for node in self.plan.csr_nodes:

@@ -89,10 +89,6 @@ class VosCli:
             raise VosCommandError(self.node, cmd, "listed no cluster nodes; check the output in the transcript.", out)
         return rows
 
-    async def set_pagination_off(self) -> bool:
-        """`set cli pagination off` (§1.1 [VERIFIED: C-unicon]); the shell already sends it at login."""
-        return parsers.pagination_off(await self._run("set cli pagination off"))
-
     # -- web security
 
     async def show_web_security(self) -> parsers.WebSecurity:

@@ -204,9 +204,6 @@ class NodeSession:
             )
         return user
 
-    def pin_path(self) -> Path | None:
-        return self.pins.get(self.target.fqdn)
-
     async def accept_tls_certificate(self, certificate: x509.Certificate) -> Path:
         """Pin the certificate a :class:`TlsVerifyError` showed (the user accepted it) and use it from now on."""
         path = self.pins.pin(self.target.fqdn, certificate)

@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import asyncssh
 import asyncssh.encryption
@@ -265,12 +265,6 @@ class VosShell:
                     continue
                 await self._notice(f"SSH session dropped during `{command}` ({reason})", "error")
                 raise SessionDropped(self.node, command, reason)
-
-    async def ensure_connected(self) -> None:
-        """Log in now (normally this happens on the first command)."""
-        async with self._lock, maybe_slot(self._limiter):
-            if not self.connected:
-                await self._open()
 
     async def close(self) -> None:
         async with self._lock:
@@ -589,7 +583,3 @@ def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
     return str(text)
 
-
-def describe_key(key: Any) -> str:
-    """`ssh-ed25519 SHA256:...` for messages and the TUI's accept dialog."""
-    return f"{key.get_algorithm()} {hostkeys.fingerprint(key)}"

@@ -24,7 +24,6 @@ from ucterm.tui.messages import EngineEvent, EngineEvents
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import Session
-from ucterm.tui.view import short_host
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
@@ -448,6 +447,3 @@ class RunScreen(BaseScreen):
     def on_screen_resume(self) -> None:
         self._show()
 
-
-def node_label(node: str | None) -> str:
-    return short_host(node or "")

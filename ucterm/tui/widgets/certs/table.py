@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
 from ucterm.scan_model import MergedCert
-from ucterm.tui.view import SORT_LABELS, SortKey, cert_key, nodes_text
+from ucterm.tui.view import SortKey, cert_key, nodes_text
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
@@ -100,9 +100,6 @@ class CertTable(DataTable[Text | str]):
             with contextlib.suppress(RowDoesNotExist):
                 self.move_cursor(row=self.get_row_index(cert_key(previous)), animate=False)
         self.post_message(self.CertHighlighted(self.current))
-
-    def sort_label(self, sort: SortKey, reverse: bool) -> str:
-        return f"sorted by {SORT_LABELS[sort]}{' (reversed)' if reverse else ''}"
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         event.stop()
