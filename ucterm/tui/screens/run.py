@@ -1,6 +1,6 @@
 """A renewal job running: the step list with live states, one log per node plus "all", controls.
 
-The runner works in a worker on this screen; its events come back as EngineEvent messages, so
+The runner works in a worker on this screen; its events come back batched as EngineEvents messages, so
 the UI never blocks on I/O. The screen is installed while its job runs: `esc` goes back to the
 estate and the job goes on (Jobs, J, or the palette bring it back). Pause and retry are easy to
 undo; skip asks for a reason, abort asks first.
@@ -20,7 +20,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
-from ucterm.tui.messages import EngineEvent, EngineEvents
+from ucterm.tui.messages import EngineEvents
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import Session
@@ -74,7 +74,6 @@ class RunScreen(BaseScreen):
         self.detail = ""
         self.waiting_node: str | None = None
         self.failed_step: str | None = None
-        self.events: list[Event] = []
         self._pending: list[Event] = []
         self._flush_scheduled = False
 
@@ -191,10 +190,6 @@ class RunScreen(BaseScreen):
     def _engine_events(self, message: EngineEvents) -> None:
         self.apply_many(message.events)
 
-    @on(EngineEvent)
-    def _engine_event(self, message: EngineEvent) -> None:
-        self.apply_many([message.event])
-
     def apply(self, event: Event) -> None:
         """Show one engine event (also used to replay a recorded job)."""
         self.apply_many([event])
@@ -208,7 +203,6 @@ class RunScreen(BaseScreen):
         changed = False
         progressed = False
         for event in events:
-            self.events.append(event)
             if isinstance(event, TranscriptLine):
                 lines.append((event.node, event.direction, event.text))
                 continue
