@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ucterm.vos import text as vtext
 from ucterm.vos import xmlsafe
@@ -42,3 +44,22 @@ def test_xml_refuses_doctype_and_entities() -> None:
     [item] = list(xmlsafe.iter_local(root, "item"))
     assert xmlsafe.child_text(item, "Name") == "a"
     assert xmlsafe.escape("<a&'b'>") == "&lt;a&amp;&apos;b&apos;&gt;"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["admin:", "abc", "\r\n", "\n", "\r", "\x1b[K", "\x1b[1m", "  ", "x\x08y",
+                                 "-----BEGIN", "Paste"]), max_size=30),
+       st.lists(st.integers(min_value=0, max_value=200), max_size=8))
+def test_cleaning_read_by_read_equals_cleaning_at_once(pieces: list[str], cuts: list[int]) -> None:
+    """The shell cleans a growing buffer after each read, re-cleaning only the unfinished line: the
+    result must equal cleaning the whole text at once, wherever the reads split it (even inside
+    an escape sequence or between \\r and \\n)."""
+    from ucterm.vos.shell import _Conversation
+
+    text = "".join(pieces)
+    conv = _Conversation()
+    start = 0
+    for cut in [*sorted(c for c in cuts if c <= len(text)), len(text)]:
+        conv.raw += text[start:cut]
+        start = max(start, cut)
+        assert conv.cleaned() == vtext.clean(conv.raw)

@@ -458,7 +458,7 @@ class VosShell:
         quiet_since = loop.time()
         question_since: float | None = None
         while True:
-            cleaned = vtext.clean(conv.raw)
+            cleaned = conv.cleaned()
             if fresh:
                 fresh = False
                 conv.pos = min(conv.pos, len(cleaned))
@@ -515,6 +515,18 @@ class _Conversation:
     pos: int = 0
     nudges: int = 0
     text: str = ""
+    #: `vtext.clean` of `raw` up to its last newline: cleaning works line by line, so only the
+    #: unfinished last line is cleaned again on each read (VOS sends about a packet per line, and
+    #: cleaning the whole output per read made a long `show cert list` quadratic).
+    _clean_done: str = ""
+    _clean_len: int = 0
+
+    def cleaned(self) -> str:
+        cut = self.raw.rfind("\n") + 1
+        if cut > self._clean_len:
+            self._clean_done += vtext.clean(self.raw[self._clean_len:cut])
+            self._clean_len = cut
+        return self._clean_done + vtext.clean(self.raw[self._clean_len:])
 
 
 class _Timeout(Exception):
