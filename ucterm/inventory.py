@@ -166,10 +166,6 @@ class Inventory:
             for n in c.ordered_nodes():
                 yield c, n
 
-    @property
-    def read_only(self) -> bool:
-        return self.defaults.read_only
-
     def _where(self) -> str:
         return f"{self.path} " if self.path else "the inventory "
 

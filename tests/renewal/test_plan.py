@@ -164,9 +164,17 @@ def test_never_together_warning(inventory: Inventory) -> None:
     assert plan.risks[0].startswith("TVS was renewed on this cluster by job job-7")
 
 
-def test_read_only_is_a_warning_for_display(inventory: Inventory) -> None:
-    ro = replace(inventory, defaults=replace(inventory.defaults, read_only=True))
+def test_read_only_is_a_warning_for_display() -> None:
+    """read_only in [defaults] reaches every cluster, and a cluster may lift it for itself."""
+    from ucterm.inventory import parse_inventory
+
+    from .conftest import ESTATE
+
+    text = ESTATE.replace('app_user = "axladmin"', 'app_user = "axladmin"\nread_only = true', 1)
+    text = text.replace('name = "branch"', 'name = "branch"\nread_only = false', 1)
+    ro = parse_inventory(text)
     assert any("read-only" in w for w in build_plan(ro, None, PlanOptions("hq", "tomcat")).warnings)
+    assert not any("read-only" in w for w in build_plan(ro, None, PlanOptions("branch", "tomcat")).warnings)
 
 
 def test_multi_server_sans_reaching_another_cluster_are_named(inventory: Inventory) -> None:

@@ -181,8 +181,10 @@ async def test_read_only_refuses_to_run(lab: LabRig) -> None:
     job = lab.job("branch", "CallManager")
     with pytest.raises(RenewalError, match="read-only"):
         await lab.runner(job, read_only=True).run()
-    ro = replace(lab.inventory, defaults=replace(lab.inventory.defaults, read_only=True))
-    lab.inventory = ro
+    # read_only = true on the cluster (or in [defaults], which loading merges into every cluster)
+    clusters = tuple(replace(c, settings=replace(c.settings, read_only=True)) if c.name == "branch" else c
+                     for c in lab.inventory.clusters)
+    lab.inventory = replace(lab.inventory, clusters=clusters)
     with pytest.raises(RenewalError, match="read-only"):
         await lab.runner(job).run()
     assert Journal.open(job.id).steps[job.plan.steps[0].id].state == "pending"

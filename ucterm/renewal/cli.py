@@ -144,8 +144,8 @@ def _credentials() -> CredentialStore:
 
 
 def _read_only(args: argparse.Namespace, inventory: Inventory, cluster: str) -> bool:
-    return bool(getattr(args, "read_only", False)) or inventory.read_only or \
-        inventory.cluster(cluster).settings.read_only
+    # The cluster's settings already merge [defaults]: a cluster may also say read_only = false.
+    return bool(getattr(args, "read_only", False)) or inventory.cluster(cluster).settings.read_only
 
 
 def _material(args: argparse.Namespace) -> Material | None:

@@ -327,7 +327,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         warnings.append("High Availability is toggled by hand (no AXL user or presence_redundancy_group/"
                         "cucm_cluster in the inventory): the job waits for you at that step and checks "
                         "`utils ha status`.")
-    if inventory.read_only or cluster.settings.read_only:
+    if cluster.settings.read_only:
         warnings.append("the inventory is read-only: this plan can be shown but not run.")
     return Plan(cluster=cluster.name, product=cluster.product, unit=unit, multi_server=multi,
                 nodes=tuple(n.fqdn for n in scope), csr_nodes=tuple(n.fqdn for n in csr_nodes), steps=steps,

@@ -276,7 +276,7 @@ class Runner:
 
     def _check_may_run(self) -> None:
         cluster = self.inventory.cluster(self.job.plan.cluster)
-        if self._read_only or self.inventory.read_only or cluster.settings.read_only:
+        if self._read_only or cluster.settings.read_only:
             raise RenewalError(f'renewals are disabled: the inventory (or --read-only) makes cluster '
                                f'"{cluster.name}" read-only; remove read_only to renew.')
         if self._running:

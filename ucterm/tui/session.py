@@ -91,7 +91,7 @@ class Session:
         reason = None
         if read_only:
             reason = "read-only mode (--read-only): renewal actions are disabled"
-        elif inventory.read_only:
+        elif inventory.clusters and all(c.settings.read_only for c in inventory.clusters):
             reason = f"read-only mode (read_only = true in {inventory_path.name}): renewal actions are disabled"
         scan = load_scan(scan_file) if scan_file is not None else None
         return cls(inventory=inventory, inventory_path=inventory_path, scan=scan, clock=clock,
