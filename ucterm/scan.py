@@ -127,8 +127,9 @@ def _password_what(cluster: Cluster) -> str:
 
 
 @dataclass(frozen=True)
-class _Rows:
-    """Builds CertRecords for one node with the cluster's thresholds and one fixed `now`."""
+class RecordMaker:
+    """Builds CertRecords for one node with the cluster's thresholds and one fixed `now` (the scan's,
+    and the renewal survey's: one way to turn a certificate into a row)."""
 
     cluster: str
     node: str
@@ -243,7 +244,7 @@ Report = Callable[[str], Awaitable[None]]
 
 
 async def _read_node(cluster: Cluster, node: Node, credentials: CredentialStore, sink: EventSink | None,
-                     rows: _Rows, read: _Read, *, discover: bool, report: Report,
+                     rows: RecordMaker, read: _Read, *, discover: bool, report: Report,
                      share: TrustShare | None = None) -> None:
     """Use the node's one session to read its version, membership and every certificate.
 
@@ -346,7 +347,7 @@ def _rest_service(store: str) -> str:
 
 
 async def _read_rest(rest: CertMgrClient | None, own: Sequence[CertListEntry], trust: Sequence[CertListEntry],
-                     read: _Read, rows: _Rows) -> tuple[list[CertListEntry], list[CertListEntry]]:
+                     read: _Read, rows: RecordMaker) -> tuple[list[CertListEntry], list[CertListEntry]]:
     """Read what the lists name over certmgr (§4.1); return what the CLI must read instead.
 
     A unit or store the API refuses (400/404: not known to it) and a store whose REST answer
@@ -429,7 +430,7 @@ class TrustShare:
             return None
 
 
-async def _read_own_cli(cli: VosCli, entries: Sequence[CertListEntry], read: _Read, rows: _Rows) -> None:
+async def _read_own_cli(cli: VosCli, entries: Sequence[CertListEntry], read: _Read, rows: RecordMaker) -> None:
     """`show cert own <unit>` for each listed identity (§1.6)."""
     for entry in entries:
         unit = entry.unit_or_store
@@ -443,7 +444,7 @@ async def _read_own_cli(cli: VosCli, entries: Sequence[CertListEntry], read: _Re
         read.records.append(rows.record(cert, unit=unit, store="own", source="cli", file=f"{unit}/{entry.file}"))
 
 
-async def _read_trust_cli(cli: VosCli, entries: Sequence[CertListEntry], read: _Read, rows: _Rows,
+async def _read_trust_cli(cli: VosCli, entries: Sequence[CertListEntry], read: _Read, rows: RecordMaker,
                           share: TrustShare | None = None, wait: float = 120.0) -> None:
     """`show cert trust <store>/<file>` for each listed trust certificate (§1.6), shared per cluster."""
 
@@ -512,7 +513,7 @@ async def _scan_node(cluster: Cluster, node: Node, credentials: CredentialStore,
                      warn_days: int | None, crit_days: int | None, probe: bool, now: datetime,
                      discover: bool, report: Report, share: TrustShare | None = None) -> NodeScan:
     warn, crit = thresholds_for(cluster, warn_days, crit_days)
-    rows = _Rows(cluster.name, node.fqdn, warn, crit, now)
+    rows = RecordMaker(cluster.name, node.fqdn, warn, crit, now)
     await report("connecting")
     probe_task = (asyncio.create_task(_probe_node(cluster, node, cluster.node_version(node)))
                   if probe else None)
@@ -562,7 +563,7 @@ async def _scan_node(cluster: Cluster, node: Node, credentials: CredentialStore,
 
 
 async def _read_with_retry(cluster: Cluster, node: Node, credentials: CredentialStore, sink: EventSink | None,
-                           rows: _Rows, *, discover: bool, report: Report,
+                           rows: RecordMaker, *, discover: bool, report: Report,
                            share: TrustShare | None) -> tuple[_Read, str, str | None, str | None]:
     """Read the node, retrying once after a dropped session; map every failure to a node state.
 

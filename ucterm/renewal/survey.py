@@ -12,28 +12,13 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from cryptography import x509
-
-from ucterm import pki
 from ucterm.credentials import CredentialStore
 from ucterm.errors import UctermError
 from ucterm.events import EventSink
 from ucterm.inventory import Inventory
 from ucterm.renewal.nodes import NodeAccess
-from ucterm.scan_model import CertRecord, NodeResult, ScanResult, classify, days_left, renewal_due
-
-
-def _record(cluster: str, node: str, unit: str, cert: x509.Certificate, now: datetime, warn: int,
-            crit: int) -> CertRecord:
-    left = days_left(cert.not_valid_after_utc, now)
-    return CertRecord(cluster=cluster, node=node, unit=unit, store="own", subject_cn=pki.cn_of(cert.subject),
-                      issuer_cn=pki.cn_of(cert.issuer), sans=tuple(sorted(pki.sans_of(cert))),
-                      serial=f"{cert.serial_number:x}", not_before=cert.not_valid_before_utc,
-                      not_after=cert.not_valid_after_utc, days_left=left,
-                      status=classify(left, warn_days=warn, crit_days=crit), self_signed=pki.is_self_signed(cert),
-                      fingerprint_sha256=pki.sha256_hex(cert), source="cli",
-                      renewal_due=renewal_due(cert.not_valid_before_utc, cert.not_valid_after_utc, now),
-                      pem=pki.pem(cert))
+from ucterm.scan import RecordMaker
+from ucterm.scan_model import CertRecord, NodeResult, ScanResult
 
 
 async def survey(inventory: Inventory, cluster_name: str, unit: str, credentials: CredentialStore, *,
@@ -57,7 +42,8 @@ async def survey(inventory: Inventory, cluster_name: str, unit: str, credentials
         finally:
             await access.close()
         return (NodeResult(cluster.name, node.fqdn, cluster.product, node.role, version, True),
-                [_record(cluster.name, node.fqdn, unit, cert, now, warn, crit)])
+                [RecordMaker(cluster.name, node.fqdn, warn, crit, now).record(cert, unit=unit, store="own",
+                                                                              source="cli")])
 
     results = await asyncio.gather(*(one(n.fqdn) for n in chosen))
     return ScanResult(generated_at=now, nodes=tuple(r for r, _ in results),
