@@ -10,6 +10,7 @@ fingerprints as lowercase hex. The small helpers here (`sans_of`, `public_keys_e
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import warnings
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -197,6 +198,12 @@ def _spki(obj: Any) -> bytes:
     key = obj.public_key() if hasattr(obj, "public_key") else obj
     der: bytes = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return der
+
+
+def public_key_sha256(obj: Any) -> str:
+    """SHA-256 (hex) of the public key's SubjectPublicKeyInfo: what ties a certificate to its CSR,
+    as a value a journal can keep."""
+    return hashlib.sha256(_spki(obj)).hexdigest()
 
 
 def public_keys_equal(a: Any, b: Any) -> bool:

@@ -11,7 +11,6 @@ loop, the events and the user's controls; this module owns the Cisco procedure.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -20,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from ucterm import catalog, pki
 from ucterm.errors import UctermError
@@ -84,13 +82,6 @@ class Context(Protocol):
     async def progress(self, step: Step, message: str) -> None: ...
 
     async def confirm(self, step: Step, question: str) -> None: ...
-
-
-def key_fingerprint(obj: x509.Certificate | x509.CertificateSigningRequest) -> str:
-    """SHA-256 of the public key (SPKI): what ties a certificate to its CSR."""
-    der = obj.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
 
 
 def short(fp: str) -> str:
@@ -205,7 +196,7 @@ class StepWorker:
         parts = [version, f"DN {dn}"]
         if node in self.job.plan.csr_nodes:
             csr = await a.csr(self.unit)
-            self.job.fact(f"csr_before:{node}", key_fingerprint(csr) if csr is not None else None)
+            self.job.fact(f"csr_before:{node}", pki.public_key_sha256(csr) if csr is not None else None)
             if csr is not None:
                 await self.ctx.progress(step, f"outstanding {self.unit} CSR found: {_describe_csr(csr)}; it is "
                                               "kept unless it differs from the plan and --regenerate-csr is given")
@@ -262,7 +253,7 @@ class StepWorker:
         req = step.csr or CsrRequest(node)
         before = self.job.facts.get(f"csr_before:{node}")
         current = await a.csr(self.unit)
-        current_fp = key_fingerprint(current) if current is not None else None
+        current_fp = pki.public_key_sha256(current) if current is not None else None
         if "generate" in rec.intents:
             if current is not None and current_fp != before:
                 return self._csr_done(step, current, "kept the CSR generated just before the interruption")
@@ -295,7 +286,7 @@ class StepWorker:
         return not (sans & others) and (node.lower() in sans or pki.cn_of(csr.subject).lower() == node.lower())
 
     def _csr_done(self, step: Step, csr: x509.CertificateSigningRequest, what: str, adopted: bool = False) -> str:
-        self.job.done(step.id, "generate", {"csr": pki.pem(csr), "key": key_fingerprint(csr), "adopted": adopted})
+        self.job.done(step.id, "generate", {"csr": pki.pem(csr), "key": pki.public_key_sha256(csr), "adopted": adopted})
         return f"{what}: {_describe_csr(csr)}"
 
     # ---- 3. save -------------------------------------------------------------------------------
@@ -417,9 +408,9 @@ class StepWorker:
         if pki.sha256_hex(current) == new_fp:
             self.job.done(step.id, "identity", {"leaf": new_fp})
             return f"the node has the new certificate installed{spread}"
-        ours = key_fingerprint(self._csr_of(node))
+        ours = pki.public_key_sha256(self._csr_of(node))
         held = await a.csr(self.unit)
-        if held is None or key_fingerprint(held) != ours:
+        if held is None or pki.public_key_sha256(held) != ours:
             what = "no CSR any more" if held is None else f"another CSR ({_describe_csr(held)})"
             raise StepError(
                 f"{node} holds {what} for {self.unit}, not the one this job made, so it would refuse the new "
