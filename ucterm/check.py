@@ -23,30 +23,10 @@ from ucterm.errors import UctermError
 from ucterm.pki import CheckReport, check_files, key_usage_of, label, summarise
 from ucterm.pki.summary import KEY_USAGE_LABELS, is_self_signed, utc
 
-__all__ = ["EXIT_COULD_NOT_RUN", "add_arguments", "render_report", "run"]
+__all__ = ["EXIT_COULD_NOT_RUN", "render_report", "run"]
 
 #: design.md §3: 0 clean, 1 warnings, 2 errors, 3 could not run.
 EXIT_COULD_NOT_RUN = 3
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of `ucterm check` (design.md §3).
-
-    `ucterm/cli.py` declares the same options itself; this is for callers that build their own
-    parser (and for the tests). `--chain` takes several files at once and may be repeated.
-    """
-    parser.add_argument("--cert", metavar="FILE",
-                        help="what the CA returned: PEM, DER or PKCS#7; may hold the whole chain")
-    parser.add_argument("--csr", metavar="FILE",
-                        help="the CSR the node generated, to check the key and the SANs against")
-    parser.add_argument("--chain", metavar="FILE", nargs="+", action="extend", default=[],
-                        help="CA certificates (intermediates, root), in any order and format")
-    parser.add_argument("--unit", metavar="UNIT",
-                        help=f"the certificate unit, for its requirements ({', '.join(catalog.UNITS)})")
-    parser.add_argument("--multi-server", action="store_true",
-                        help="the certificate is a multi-server (SAN) certificate")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"ok": bool, "findings": [...]} on stdout and nothing else')
 
 
 def run(args: argparse.Namespace, *, now: dt.datetime | None = None,

@@ -21,9 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="ucterm check")
-    check.add_arguments(parser)
-    return parser.parse_args(list(argv))
+    """`ucterm check ARGS` parsed by the real command line (ucterm.cli declares the options)."""
+    from ucterm.cli import build_parser
+
+    return build_parser().parse_args(["check", *argv])
 
 
 def run_check(*argv: str, now) -> tuple[int, str, str]:
