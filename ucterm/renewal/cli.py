@@ -181,7 +181,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if args.multi_server and args.node:
         raise RenewalError(f'a multi-server certificate covers every node of cluster "{cluster.name}": drop --node, '
                            "or renew single-server certificates on the nodes you name.")
-    busy = active_jobs(cluster.name, args.unit)
+    jobs = list_jobs()
+    busy = active_jobs(cluster.name, args.unit, jobs)
     if busy and not args.dry_run:
         j = busy[0]
         raise RenewalError(f"job {j.job} is still {SUMMARY_STATE[j.state]} for {j.unit} on cluster {j.cluster}; "
@@ -196,7 +197,7 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
-                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name))
+                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name, jobs))
     plan = build_plan(inventory, scan, options)
     if args.dry_run:
         if args.json:

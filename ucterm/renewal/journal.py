@@ -23,7 +23,7 @@ import json
 import os
 import re
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -134,6 +134,9 @@ class Job:
         self.detail = ""
         self.updated = self.created
         self._lock_fd: int | None = None
+        #: Whether this process has checked the log's end for a torn line (only the first append must:
+        #: every later one ends with its own newline).
+        self._tail_checked = False
         self._replay()
 
     # ---- reading -------------------------------------------------------------------------------
@@ -186,11 +189,12 @@ class Job:
         path = self.folder / LOG
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
-            if os.fstat(fd).st_size:
+            if not self._tail_checked and os.fstat(fd).st_size:
                 with path.open("rb") as fh:
                     fh.seek(-1, os.SEEK_END)
                     if fh.read(1) != b"\n":  # a torn line from a crash: end it so this record stands alone
                         os.write(fd, b"\n")
+            self._tail_checked = True
             os.write(fd, line)
             os.fsync(fd)
         finally:
@@ -338,22 +342,25 @@ def list_jobs() -> list[JobSummary]:
     return out
 
 
-def active_jobs(cluster: str, unit: str) -> list[JobSummary]:
-    """Unfinished jobs for the same cluster and unit: a second one would regenerate their CSRs."""
-    return [j for j in list_jobs() if j.cluster == cluster and j.unit.lower() == unit.lower()
-            and j.state in ("running", "paused", "waiting")]
+def active_jobs(cluster: str, unit: str, jobs: Sequence[JobSummary] | None = None) -> list[JobSummary]:
+    """Unfinished jobs for the same cluster and unit: a second one would regenerate their CSRs.
+    `jobs`: a list_jobs() the caller has already read (it replays every journal)."""
+    return [j for j in (list_jobs() if jobs is None else jobs)
+            if j.cluster == cluster and j.unit.lower() == unit.lower() and j.state in ("running", "paused", "waiting")]
 
 
-def recent_units(cluster: str, *, exclude: str | None = None, within_hours: float = 48.0) -> dict[str, str]:
+def recent_units(cluster: str, jobs: Sequence[JobSummary] | None = None, *,
+                 within_hours: float = 48.0) -> dict[str, str]:
     """Units renewed (or being renewed) on a cluster in the last hours (unit -> job id), for the §5.5
-    rule that CallManager, TVS and ITLRecovery never change in the same window."""
+    rule that CallManager, TVS and ITLRecovery never change in the same window. `jobs` as in
+    active_jobs()."""
     out: dict[str, str] = {}
     now = datetime.now(UTC)
-    for j in list_jobs():
+    for j in list_jobs() if jobs is None else jobs:
         try:
             age = (now - datetime.fromisoformat(j.created.replace("Z", "+00:00"))).total_seconds() / 3600
         except ValueError:
             continue
-        if j.cluster == cluster and j.job != exclude and j.state != "aborted" and age <= within_hours:
+        if j.cluster == cluster and j.state != "aborted" and age <= within_hours:
             out.setdefault(j.unit, j.job)
     return out
