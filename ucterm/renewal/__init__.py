@@ -12,6 +12,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ucterm.renewal.events import (
     JobEvent,
     JobFinished,
@@ -27,9 +30,25 @@ from ucterm.renewal.events import (
 from ucterm.renewal.journal import Job, JobSummary, Journal, JournalError, list_jobs
 from ucterm.renewal.model import CsrRequest, JobState, Plan, PlanOptions, RestartItem, Step, StepState
 from ucterm.renewal.plan import PlanError, build_plan, defaults_for, render
-from ucterm.renewal.runner import RenewalError, Runner
-from ucterm.renewal.signers import FilesSigner, LabCaSigner, Signer, SignerPending
-from ucterm.renewal.steps import RunnerSettings
+
+if TYPE_CHECKING:
+    from ucterm.renewal.runner import RenewalError, Runner
+    from ucterm.renewal.signers import FilesSigner, LabCaSigner, Signer, SignerPending
+    from ucterm.renewal.steps import RunnerSettings
+
+#: Names whose modules load the transport (asyncssh, httpx): imported on first use, so that
+#: `ucterm jobs` and the TUI's journal look-ups do not pay for them.
+_LAZY = {"RenewalError": "runner", "Runner": "runner", "FilesSigner": "signers", "LabCaSigner": "signers",
+         "Signer": "signers", "SignerPending": "signers", "RunnerSettings": "steps"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "CsrRequest",
