@@ -44,6 +44,13 @@ class Secret:
 Prompter = Callable[[str], str]
 
 
+def password_what(field: str, cluster: str) -> str:
+    """`os_password for cluster "hq"`: how a password is named in prompts and errors, and (for
+    `prompt`) the key it is remembered under, so every part of ucterm must build it here. The
+    first word (the inventory field) is also the keyring user name."""
+    return f'{field} for cluster "{cluster}"'
+
+
 @dataclass
 class CredentialStore:
     """Resolves references and remembers prompted answers for the life of the process."""

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 
 from ucterm import catalog, pki
-from ucterm.credentials import CredentialStore
+from ucterm.credentials import CredentialStore, password_what
 from ucterm.errors import CredentialError, UctermError
 from ucterm.events import Event, EventSink, emit, utcnow
 from ucterm.inventory import Cluster, Inventory, Node
@@ -113,13 +113,9 @@ def warm_credentials(inventory: Inventory, credentials: CredentialStore,
     """
     for cluster in selected_clusters(inventory, clusters):
         try:
-            credentials.resolve(cluster.settings.os_password, what=_password_what(cluster))
+            credentials.resolve(cluster.settings.os_password, what=password_what("os_password", cluster.name))
         except CredentialError:
             continue
-
-
-def _password_what(cluster: Cluster) -> str:
-    return f'os_password for cluster "{cluster.name}"'
 
 
 # --------------------------------------------------------------------------------------------

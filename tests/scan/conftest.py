@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ucterm import scan
-from ucterm.credentials import CredentialStore
+from ucterm.credentials import CredentialStore, password_what
 from ucterm.inventory import Inventory, parse_inventory
 from ucterm.scan_model import CertRecord, NodeResult, classify, days_left, renewal_due
 from ucterm.vos.errors import RestError, Unreachable, VosCommandError
@@ -181,7 +181,7 @@ class FakeEstate:
 
         @contextlib.asynccontextmanager
         async def opened() -> AsyncIterator[FakeSession]:
-            credentials.resolve(cluster.settings.os_password, what=f'os_password for cluster "{cluster.name}"')
+            credentials.resolve(cluster.settings.os_password, what=password_what("os_password", cluster.name))
             if fake.fail_open is not None:
                 raise fake.fail_open
             fake.opened += 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ucterm.credentials import CredentialStore
+from ucterm.credentials import CredentialStore, password_what
 from ucterm.errors import CredentialError
 from ucterm.events import EventSink
 from ucterm.scan_model import ScanResult, load_scan, save_scan
@@ -158,7 +158,7 @@ class Session:
             for name, reference, user in pairs:
                 if reference != "prompt":
                     continue
-                what = f'{name} for cluster "{c.name}"'
+                what = password_what(name, c.name)
                 if (reference, what) not in self.answered:
                     out.append(CredentialQuestion(reference, what, user))
         return out

@@ -18,7 +18,7 @@ from typing import Literal
 from cryptography import x509
 
 from ucterm import catalog
-from ucterm.credentials import CredentialStore, Secret
+from ucterm.credentials import CredentialStore, Secret, password_what
 from ucterm.events import EventSink
 from ucterm.inventory import Cluster, Node, Settings
 from ucterm.vos.axl import AxlClient
@@ -120,12 +120,12 @@ class NodeSession:
 
     def _os_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.os_password, what=f'os_password for cluster "{self.target.cluster}"'
+            self.target.settings.os_password, what=password_what("os_password", self.target.cluster)
         )
 
     def _app_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.app_password, what=f'app_password for cluster "{self.target.cluster}"'
+            self.target.settings.app_password, what=password_what("app_password", self.target.cluster)
         )
 
     # -- lifecycle
