@@ -150,11 +150,6 @@ class RecordMaker:
 # TLS probe
 
 
-#: Port name → probe kind (XMPP ports need STARTTLS after a stream header, §2.2).
-_PROBE_KIND: dict[str, str] = {"https": "tls", "rest": "tls", "sip_tls": "tls",
-                               "xmpp_c2s": "xmpp-c2s", "xmpp_s2s": "xmpp-s2s"}
-
-
 @dataclass
 class _Served:
     """What a node's TLS endpoints present, by unit."""
@@ -192,9 +187,11 @@ async def _probe_node(cluster: Cluster, node: Node, version: catalog.Version | N
     domain = domain or node.fqdn
     timeout = min(10.0, cluster.settings.command_timeout)
     ports = list(by_port.items())
+    from ucterm.vos.probe import PORT_KINDS  # port name → TLS or XMPP STARTTLS (§2.2)
+
     results = await asyncio.gather(*(
-        _probe(node.address, port, sni=node.fqdn, kind=_PROBE_KIND[name],
-               xmpp_domain=None if _PROBE_KIND[name] == "tls" else domain, timeout=timeout,
+        _probe(node.address, port, sni=node.fqdn, kind=PORT_KINDS[name],
+               xmpp_domain=None if PORT_KINDS[name] == "tls" else domain, timeout=timeout,
                verify_bundle=None)
         for port, (name, _) in ports), return_exceptions=True)
     for (port, (port_name, units)), res in zip(ports, results, strict=True):
