@@ -102,29 +102,12 @@ def _keep(result: ScanResult, clusters: Sequence[str] | None) -> None:
     if clusters:
         previous = load_scan(target)
         if previous is not None:
-            to_save = merge_clusters(previous, result)
+            to_save = previous.with_clusters(result)
     try:
         save_scan(to_save, target)
     except OSError as exc:
         print(f"ucterm: warning: could not keep the scan in {target} ({exc.strerror}); the TUI will rescan "
               "when it opens.", file=sys.stderr)
-
-
-def merge_clusters(previous: ScanResult, fresh: ScanResult) -> ScanResult:
-    """The previous scan with every cluster of `fresh` replaced by its new rows."""
-    from dataclasses import replace
-
-    scanned = {n.cluster for n in fresh.nodes}
-    nodes = (*(n for n in previous.nodes if n.cluster not in scanned), *fresh.nodes)
-    certs = (*(c for c in previous.certificates if c.cluster not in scanned), *fresh.certificates)
-    thresholds = {k: v for k, v in previous.thresholds.items() if k not in scanned}
-    for n in previous.nodes:
-        if n.cluster not in scanned and n.cluster not in thresholds:
-            thresholds[n.cluster] = (previous.warn_days, previous.crit_days)
-    thresholds.update(fresh.thresholds)
-    for name in scanned:
-        thresholds.setdefault(name, (fresh.warn_days, fresh.crit_days))
-    return replace(fresh, nodes=nodes, certificates=certs, thresholds=thresholds)
 
 
 def _write_prometheus(path: Path, result: ScanResult) -> None:

@@ -288,6 +288,21 @@ class ScanResult:
                                  renewal_due=renewal_due(c.not_before, c.not_after, now)))
         return replace(self, certificates=tuple(certs))
 
+    def with_clusters(self, fresh: ScanResult) -> ScanResult:
+        """This scan with every cluster of `fresh` (a scan of some clusters) replaced by its new rows;
+        the other clusters keep their rows and the thresholds they were classified with."""
+        scanned = {n.cluster for n in fresh.nodes}
+        nodes = (*(n for n in self.nodes if n.cluster not in scanned), *fresh.nodes)
+        certs = (*(c for c in self.certificates if c.cluster not in scanned), *fresh.certificates)
+        thresholds = {k: v for k, v in self.thresholds.items() if k not in scanned}
+        for n in self.nodes:
+            if n.cluster not in scanned and n.cluster not in thresholds:
+                thresholds[n.cluster] = (self.warn_days, self.crit_days)
+        thresholds.update(fresh.thresholds)
+        for name in scanned:
+            thresholds.setdefault(name, (fresh.warn_days, fresh.crit_days))
+        return replace(fresh, nodes=nodes, certificates=certs, thresholds=thresholds)
+
     def with_nodes(self, nodes: Iterable[NodeResult], certificates: Iterable[CertRecord]) -> ScanResult:
         """This scan with some nodes rescanned (a single-node refresh): their rows are replaced, in place."""
         fresh = list(nodes)

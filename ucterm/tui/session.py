@@ -176,7 +176,7 @@ class Session:
         result: ScanResult = await scan_estate(self.inventory, self.credentials, sink=sink,
                                                clusters=list(clusters) if clusters else None)
         if clusters and self.scan is not None:
-            result = merge_partial(self.scan, result, set(clusters))
+            result = self.scan.with_clusters(result)
         self.scan = result
         if self.scan_file is not None:
             # A cache that cannot be written is not worth interrupting the user for.
@@ -241,12 +241,3 @@ class Session:
             if choice.key == key:
                 return choice.factory()
         return None
-
-
-def merge_partial(old: ScanResult, new: ScanResult, clusters: set[str]) -> ScanResult:
-    """The old scan with `clusters` replaced by what a partial scan found."""
-    from dataclasses import replace
-
-    nodes = tuple(n for n in old.nodes if n.cluster not in clusters) + new.nodes
-    certs = tuple(c for c in old.certificates if c.cluster not in clusters) + new.certificates
-    return replace(new, nodes=nodes, certificates=certs)
