@@ -41,7 +41,7 @@ if str(ROOT) not in sys.path:
 
 if TYPE_CHECKING:
     from ucterm.inventory import Inventory
-    from ucterm.scan_model import ScanResult
+    from ucterm.scan.model import ScanResult
 
 
 # --------------------------------------------------------------------------------------------

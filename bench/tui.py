@@ -35,7 +35,7 @@ from pathlib import Path
 from ucterm.tui.app import UctermApp
 from ucterm.tui.session import Session, frozen_clock
 from ucterm.inventory import load_inventory
-from ucterm.scan_model import load_scan
+from ucterm.scan.model import load_scan
 t_import = time.perf_counter()
 fixtures = Path(sys.argv[1])
 now = dt.datetime(2026, 11, 27, 8, tzinfo=dt.UTC)
@@ -103,7 +103,7 @@ async def synthetic(keys: int = 60, rate: int = 300) -> tuple[list[float], int]:
 
     from ucterm.inventory import load_inventory
     from ucterm.renewal.events import JobTranscriptLine, StepProgress
-    from ucterm.scan_model import load_scan
+    from ucterm.scan.model import load_scan
     from ucterm.tui.app import UctermApp
     from ucterm.tui.screens.run import RunScreen
     from ucterm.tui.session import Session, frozen_clock

@@ -11,7 +11,6 @@ owner can read, and even then it is reported as a warning.
 
 from __future__ import annotations
 
-import os
 import re
 import stat
 import tomllib
@@ -19,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-
-import tomli_w
 
 from ucterm import catalog, paths
 from ucterm.errors import InventoryError
@@ -410,80 +407,3 @@ def _node(raw: Any, cluster_label: str, ctx: _Context, start: int, seen: dict[st
 
 # --------------------------------------------------------------------------------------------
 # Saving
-
-
-def inventory_to_dict(inv: Inventory) -> dict[str, Any]:
-    """The TOML document for an inventory, keeping the user's [defaults] as written."""
-    out: dict[str, Any] = {}
-    if inv.raw_defaults:
-        out["defaults"] = dict(inv.raw_defaults)
-    clusters = []
-    for c in inv.clusters:
-        d: dict[str, Any] = {"name": c.name, "product": c.product}
-        if c.version:
-            d["version"] = c.version
-        for key in ("presence_domains", "email_domains"):
-            if getattr(c, key):
-                d[key] = list(getattr(c, key))
-        for key in ("group_chat_alias", "cucm_cluster", "presence_redundancy_group"):
-            if getattr(c, key):
-                d[key] = getattr(c, key)
-        if c.federation_wildcard:
-            d["federation_wildcard"] = True
-        if c.mixed_mode:
-            d["mixed_mode"] = True
-        d["node"] = [_node_dict(n) for n in c.nodes]
-        clusters.append(d)
-    out["cluster"] = clusters
-    return out
-
-
-def _node_dict(n: Node) -> dict[str, Any]:
-    d: dict[str, Any] = {"fqdn": n.fqdn}
-    if n.address != n.fqdn:
-        d["address"] = n.address
-    if n.role:
-        d["role"] = n.role
-    if n.version:
-        d["version"] = n.version
-    if n.ports:
-        d["ports"] = dict(n.ports)
-    return d
-
-
-def write_toml(path: Path, document: dict[str, Any], *, mode: int = 0o600) -> None:
-    """Write a TOML document atomically (temp file + fsync + rename) with owner-only permissions."""
-    atomic_write(path, tomli_w.dumps(document).encode("utf-8"), mode=mode)
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
-
-
-def save_inventory(inv: Inventory, path: Path | None = None) -> Path:
-    target = path or inv.path or paths.default_inventory()
-    write_toml(target, inventory_to_dict(inv))
-    return target

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ucterm.errors import InventoryError
-from ucterm.inventory import Inventory, load_inventory, parse_inventory, save_inventory
+from ucterm.inventory import Inventory, load_inventory, parse_inventory
 
 GOOD = """
 [defaults]
@@ -68,15 +68,6 @@ def test_loads_the_documented_format(tmp_path: Path) -> None:
     assert hq.node_version(hq.publisher).su == 3
     assert inv.cluster("presence").presence_domains == ("example.com",)
     assert inv.warnings == ()
-
-
-def test_round_trip_through_tomli_w(tmp_path: Path) -> None:
-    inv = load_inventory(write(tmp_path, GOOD))
-    out = save_inventory(inv, tmp_path / "copy.toml")
-    assert (out.stat().st_mode & 0o777) == 0o600
-    again = load_inventory(out)
-    assert [c.name for c in again.clusters] == ["hq", "presence"]
-    assert again.cluster("hq").nodes == inv.cluster("hq").nodes
 
 
 @pytest.mark.parametrize(

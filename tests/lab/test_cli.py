@@ -11,15 +11,14 @@ from pathlib import Path
 import pytest
 
 from tests.lab.vosclient import VosClient
+from ucterm.cli.lab import listing
 from ucterm.inventory import load_inventory
-from ucterm.lab.cli import listing, main
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 async def _start(*argv: str) -> asyncio.subprocess.Process:
-    code = f"from ucterm.lab.cli import main; raise SystemExit(main({list(argv)!r}))"
-    return await asyncio.create_subprocess_exec(sys.executable, "-c", code, cwd=ROOT,
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "ucterm", "lab", *argv, cwd=ROOT,
                                                 stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
 
 
@@ -75,10 +74,21 @@ async def test_unwritable_inventory_is_one_sentence(tmp_path: Path) -> None:
 
 
 def test_main_rejects_unknown_profiles(capsys: pytest.CaptureFixture[str]) -> None:
+    from ucterm.cli import main
+
     with pytest.raises(SystemExit) as info:
-        main(["--profile", "slow"])
+        main(["lab", "--profile", "slow"])
     assert info.value.code == 2
     assert "invalid choice: 'slow'" in capsys.readouterr().err
+
+
+def test_the_command_line_offers_every_profile() -> None:
+    """The parser names the profiles itself (importing the lab to parse arguments would be slow)."""
+    from ucterm.cli import build_parser
+    from ucterm.lab import PROFILES
+
+    for name in PROFILES:
+        assert build_parser().parse_args(["lab", "--profile", name]).profile == name
 
 
 def test_listing_names_every_port() -> None:

@@ -11,7 +11,7 @@ from ucterm.errors import InventoryError
 from ucterm.inventory import Inventory
 from ucterm.renewal.model import Plan, PlanOptions
 from ucterm.renewal.plan import PlanError, build_plan, defaults_for, render
-from ucterm.scan_model import CertRecord, NodeResult, ScanResult
+from ucterm.scan.model import CertRecord, NodeResult, ScanResult
 
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 

@@ -22,10 +22,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ucterm import scan
 from ucterm.credentials import CredentialStore, password_what
 from ucterm.inventory import Inventory, parse_inventory
-from ucterm.scan_model import CertRecord, NodeResult, classify, days_left, renewal_due
+from ucterm.scan import read as scan_read
+from ucterm.scan import served as scan_served
+from ucterm.scan.model import CertRecord, NodeResult, classify, days_left, renewal_due
 from ucterm.vos.errors import RestError, Unreachable, VosCommandError
 from ucterm.vos.parsers import CertListEntry, ClusterNode, VersionInfo
 
@@ -246,8 +247,8 @@ def estate(monkeypatch: pytest.MonkeyPatch) -> FakeEstate:
             ),
         }
     )
-    monkeypatch.setattr(scan, "_session", fake.session)
-    monkeypatch.setattr(scan, "_probe", fake.probe)
+    monkeypatch.setattr(scan_read, "_session", fake.session)
+    monkeypatch.setattr(scan_served, "_probe", fake.probe)
     return fake
 
 

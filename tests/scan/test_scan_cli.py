@@ -13,10 +13,10 @@ import pytest
 
 from ucterm import paths
 from ucterm.cli import main
+from ucterm.cli.scan import Progress
 from ucterm.inventory import Inventory
 from ucterm.scan import ScanProgress
-from ucterm.scan_cli import Progress
-from ucterm.scan_model import load_scan
+from ucterm.scan.model import load_scan
 
 
 def _scan(inv: Inventory, *args: str) -> list[str]:

@@ -17,7 +17,7 @@ from ucterm.errors import CredentialError, InventoryError
 from ucterm.events import Event
 from ucterm.inventory import Inventory, parse_inventory
 from ucterm.scan import NodeScanned, ScanProgress, scan_estate, scan_node
-from ucterm.scan_model import merge
+from ucterm.scan.model import merge
 from ucterm.vos.errors import HostKeyUnknown, LoginRefused, SessionDropped, Unreachable
 
 

@@ -24,7 +24,7 @@ from ucterm.inventory import Inventory, load_inventory
 from ucterm.lab import LabEstate
 from ucterm.lab.network import install_endpoints
 from ucterm.scan import scan_estate, scan_node
-from ucterm.scan_model import ScanResult, classify, days_left, merge
+from ucterm.scan.model import ScanResult, classify, days_left, merge
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -9,8 +9,8 @@ import re
 from datetime import timedelta
 from types import SimpleNamespace
 
-from ucterm.scan_model import ScanResult, load_scan, merge, renewal_due, save_scan
-from ucterm.scan_render import render_csv, render_json, render_prometheus, render_table
+from ucterm.scan.model import ScanResult, load_scan, merge, renewal_due, save_scan
+from ucterm.scan.render import render_csv, render_json, render_prometheus, render_table
 
 HQ = ("cucm-pub.hq.example.com", "cucm-sub1.hq.example.com", "cucm-sub2.hq.example.com")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ucterm.inventory import load_inventory
-from ucterm.scan_model import load_scan
+from ucterm.scan.model import load_scan
 from ucterm.tui.config import Preferences
 from ucterm.tui.session import Session, frozen_clock
 

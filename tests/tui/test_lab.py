@@ -347,7 +347,7 @@ class PromptForBranch(DemoStartup):
     async def __call__(self, app: UctermApp) -> Session:
         import tomllib
 
-        from ucterm.inventory import write_toml
+        from ucterm.files import write_toml
 
         first = await super().__call__(app)
         assert self.inventory is not None

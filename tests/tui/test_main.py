@@ -303,7 +303,7 @@ def _marks(text: str, label: str) -> str:
 
 
 def _branch_callmanager(app: UctermApp):  # type: ignore[no-untyped-def]
-    from ucterm.scan_model import merge
+    from ucterm.scan.model import merge
 
     assert app.session is not None and app.session.scan is not None
     return next(c for c in merge(app.session.scan.certificates)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ucterm.scan_model import ScanResult
+from ucterm.scan.model import ScanResult
 from ucterm.tui.session import Session
 from ucterm.tui.view import ESTATE, Filter, Scope, cert_key, certificates, nodes_text, status_text
 

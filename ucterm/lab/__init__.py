@@ -19,10 +19,12 @@ HTTPS APIs behind 8443 (`http.py`, `api_certmgr.py`, `api_soap.py`, `api_axl.py`
 """
 
 from ucterm.lab.ca import LabCA, load_ca
+from ucterm.lab.credentials import CREDENTIALS, LabCredentials
 from ucterm.lab.errors import LabError, VosError
-from ucterm.lab.estate import CREDENTIALS, LabCredentials, LabEstate
-from ucterm.lab.node import Identity, ImportResult, LabNode, PendingCsr, RestartResult, TrustEntry
+from ucterm.lab.estate import LabEstate
+from ucterm.lab.node import Identity, ImportResult, LabNode, PendingCsr, TrustEntry
 from ucterm.lab.profiles import PROFILES, Profile
+from ucterm.lab.services import RestartResult
 
 __all__ = [
     "CREDENTIALS",

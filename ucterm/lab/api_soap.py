@@ -41,7 +41,7 @@ from ucterm.lab.http import Request, Response, authorized, unauthorized
 from ucterm.lab.node import LabNode, Service
 
 if TYPE_CHECKING:
-    from ucterm.lab.estate import LabCredentials
+    from ucterm.lab.credentials import LabCredentials
 
 log = logging.getLogger(__name__)
 

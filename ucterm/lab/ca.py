@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ucterm.inventory import atomic_write
+from ucterm.files import atomic_write
 from ucterm.lab import certs
 from ucterm.lab.clock import LabClock
 from ucterm.lab.errors import LabError

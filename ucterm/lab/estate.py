@@ -13,7 +13,6 @@ Everything listens on 127.0.0.1 only. The credentials are fixed, documented lab 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
@@ -21,29 +20,17 @@ from typing import Any
 import asyncssh
 
 from ucterm import catalog
-from ucterm.inventory import atomic_write, write_toml
+from ucterm.files import atomic_write, write_toml
 from ucterm.lab import certs, layouts
 from ucterm.lab.ca import LabCA
 from ucterm.lab.clock import LabClock
 from ucterm.lab.cluster import LabCluster, PresenceRedundancyGroup
+from ucterm.lab.credentials import CREDENTIALS
 from ucterm.lab.errors import LabError
 from ucterm.lab.keys import KeySource
 from ucterm.lab.node import Identity, LabNode
 from ucterm.lab.profiles import Profile, get_profile
 from ucterm.lab.server import LOOPBACK, NodeServer
-
-
-@dataclass(frozen=True)
-class LabCredentials:
-    """The lab's fixed, documented credentials (not secrets: the lab listens on loopback only)."""
-
-    os_user: str = "admin"
-    os_password: str = field(default="ucterm-lab-os", repr=False)
-    app_user: str = "axladmin"
-    app_password: str = field(default="ucterm-lab-axl", repr=False)
-
-
-CREDENTIALS = LabCredentials()
 
 #: The folder beside a written inventory that holds the lab CA (inventory setting `lab_ca`).
 LAB_CA_FOLDER = "lab-ca-signer"

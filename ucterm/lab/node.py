@@ -15,9 +15,9 @@ Behaviour that matters to a renewal tool, each from the reference:
   (catalog.serving_service), and presents nothing while that service is not running; every status
   change of a service is announced to :meth:`LabNode.watch_services` listeners, which is how the
   TLS layer closes the connections of a restarted process at once instead of polling;
-- service operations (restart, start, stop) run on tasks of the node, not of the caller: a client
-  that goes away mid-operation does not stop the Service Manager, and `LabEstate.stop()` cancels
-  them (:meth:`LabNode.cancel_tasks`);
+- service operations (restart, start, stop) are the node's Service Manager's
+  (:mod:`ucterm.lab.services`): they run on its tasks, not the caller's, and `LabEstate.stop()`
+  cancels them (:meth:`LabNode.cancel_tasks`);
 - with IM&P High Availability on, cup/XCP service restarts never leave `[STARTING]` (§3.4);
 - tomcat-trust, CallManager-trust and Phone-SAST-trust replicate cluster-wide (§5.4).
 """
@@ -28,10 +28,10 @@ import asyncio
 import hashlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
@@ -43,6 +43,7 @@ from ucterm.lab.errors import VosError
 from ucterm.lab.faults import NodeFaults
 from ucterm.lab.keys import KeyAlgorithm, KeySource, PrivateKey
 from ucterm.lab.profiles import Profile
+from ucterm.lab.services import Progress, RestartResult, Service, ServiceListener, ServiceManager
 
 if TYPE_CHECKING:
     from ucterm.lab.cluster import LabCluster
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Role = Literal["publisher", "subscriber"]
 Via = Literal["cli", "rest"]
-ServiceStatus = Literal["STARTED", "STOPPED", "STARTING", "STOPPING"]
-Progress = Callable[[str], Awaitable[None]]
 #: A TLS-layer handler for one accepted TCP connection on a reserved port.
 PortHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -132,41 +131,6 @@ class TrustEntry:
         return f"{self.store}/{self.name}"
 
 
-@dataclass
-class Service:
-    """One Service Manager service of a node.
-
-    Assigning `status` tells `on_change` (the node's notification, :meth:`LabNode.watch_services`)
-    whenever the value changes, whoever assigns it: the node's operations, the estate builder, or
-    a test that stops a service by hand. That is what lets open TLS connections of a restarted
-    service be closed at once.
-    """
-
-    name: str
-    status: ServiceStatus = "STARTED"
-    activated: bool = True
-    commanded_out: bool = False
-    #: True while an HA-blocked restart keeps it in STARTING.
-    stuck: bool = False
-    generation: int = 0
-    #: When the service last reached STARTED (Control Center's StartTime/UpTime); None while not started.
-    started_at: datetime | None = None
-    on_change: Callable[[Service], None] | None = field(default=None, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value: object) -> None:
-        before = self.__dict__.get(name, _UNSET)
-        object.__setattr__(self, name, value)
-        if name == "status" and before is not _UNSET and before != value:
-            listener = self.__dict__.get("on_change")  # unset while the dataclass __init__ runs
-            if listener is not None:
-                listener(self)
-
-
-_UNSET = object()
-#: Told of a service whose status just changed (see LabNode.watch_services).
-ServiceListener = Callable[[Service], None]
-
-
 @dataclass(frozen=True)
 class ImportResult:
     """The outcome of an identity or trust upload, with the texts VOS prints."""
@@ -180,15 +144,6 @@ class ImportResult:
     @property
     def error(self) -> str | None:
         return None if self.ok else self.lines[0]
-
-
-@dataclass(frozen=True)
-class RestartResult:
-    service: str
-    #: The service's status when the command gave the prompt back.
-    status: ServiceStatus
-    printed_started: bool
-    stuck: bool = False
 
 
 @dataclass
@@ -247,12 +202,11 @@ class LabNode:
         self._csr: dict[str, PendingCsr] = {}
         self._trust: dict[str, dict[str, TrustEntry]] = {s: {} for s in catalog.trust_stores_for(
             self.product, self.vos_version)}
-        self._services: dict[str, Service] = {
-            n: Service(n, started_at=self.up_since, on_change=self._service_changed)
-            for n in catalog.services_for(self.product, self.vos_version)}
-        self._service_listeners: dict[int, ServiceListener] = {}
-        self._next_listener = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        #: The node's Service Manager (:mod:`ucterm.lab.services`).
+        self.service_manager = ServiceManager(
+            catalog.services_for(self.product, self.vos_version), product=self.product, profile=lambda: self.profile,
+            clock=clock, up_since=self.up_since, node=fqdn, on_started=self._serve_units,
+            blocked=self.ha_blocks, tomcat_started_late=lambda: self.quirks.tomcat_never_prints_started)
         cluster.nodes.append(self)  # a node is always a member of its cluster
 
     # ----------------------------------------------------------------------------------------
@@ -323,7 +277,8 @@ class LabNode:
         """What the unit's TLS endpoint presents now; None while its serving service is not running."""
         name = self.unit(unit)
         service = self.serving_service(name)
-        if service is not None and service in self._services and self._services[service].status != "STARTED":
+        if service is not None and service in self.service_manager and \
+                self.service_manager.status_of(service) != "STARTED":
             return None
         return self._served.get(name)
 
@@ -648,17 +603,13 @@ class LabNode:
         return self.regenerate("tomcat")
 
     # ----------------------------------------------------------------------------------------
-    # Services
+    # Services (the node's Service Manager, :mod:`ucterm.lab.services`)
 
     def services(self) -> list[Service]:
-        return list(self._services.values())
+        return self.service_manager.all()
 
     def service(self, name: str) -> Service:
-        wanted = " ".join(name.split()).lower()
-        for service in self._services.values():
-            if service.name.lower() == wanted:
-                return service
-        raise VosError(texts.SERVICE_UNKNOWN.format(name=name), texts.COMMAND_FAILED)
+        return self.service_manager.get(name)
 
     def ha_blocks(self, service: str) -> bool:
         """True if restarting `service` now leaves it stuck in STARTING (§3.4, S-IMP-SVC)."""
@@ -668,68 +619,17 @@ class LabNode:
         return service in _ha_services(self.vos_version)
 
     def watch_services(self, listener: ServiceListener) -> Callable[[], None]:
-        """Call `listener(service)` after every status change of one of this node's services.
-
-        The TLS layer registers one per open connection, so that a restart closes the connections
-        of the old process the moment it begins (as a real process exit does) rather than at the
-        next poll. Listeners run synchronously inside the change and must not block. Returns the
-        function that unregisters the listener (safe to call twice).
-        """
-        token = self._next_listener
-        self._next_listener += 1
-        self._service_listeners[token] = listener
-
-        def unwatch() -> None:
-            self._service_listeners.pop(token, None)
-
-        return unwatch
-
-    def _service_changed(self, service: Service) -> None:
-        """A service's status changed (Service.on_change): keep started_at right, tell the listeners."""
-        if service.status != "STARTED":
-            service.started_at = None
-        elif service.started_at is None:  # set STARTED by hand rather than by _mark_started
-            service.started_at = self.clock.now()
-        for listener in list(self._service_listeners.values()):
-            try:
-                listener(service)
-            except Exception:  # one broken listener must not break a restart or the others
-                log.exception("lab %s: service listener failed for %s", self.fqdn, service.name)
-
-    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)  # type: ignore[arg-type]
-        task.add_done_callback(self._tasks.discard)
-        return task
-
-    async def _on_node(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a Service Manager operation on a task of the node and wait for it.
-
-        The operation outlives a caller that goes away (a dropped SSH session, an HTTP client that
-        hangs up, a SOAP request answered after CONTROL_WAIT): cancelling the caller only stops the
-        waiting. `LabEstate.stop()` cancels the operation itself (cancel_tasks).
-        """
-        return await asyncio.shield(self._spawn(coro))
+        """See :meth:`ServiceManager.watch` (the TLS layer closes a restarted service's connections)."""
+        return self.service_manager.watch(listener)
 
     def cancel_tasks(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
+        self.service_manager.cancel_tasks()
 
-    def _activated(self, name: str) -> Service:
-        service = self.service(name)
-        if not service.activated:
-            raise VosError(texts.SERVICE_INACTIVE.format(name=service.name), texts.COMMAND_FAILED)
-        return service
-
-    def _mark_started(self, service: Service) -> None:
-        """The service is up: it serves the installed identities of its units from now on."""
+    def _serve_units(self, service: Service) -> None:
+        """`service` reached STARTED: it serves the installed identities of its units from now on."""
         for unit in self.units:
             if self.serving_service(unit) == service.name and unit in self._identity:
                 self._served[unit] = self._identity[unit]
-        service.commanded_out = False
-        service.stuck = False
-        service.started_at = self.clock.now()
-        service.status = "STARTED"  # last: listeners see the new served identities and start time
 
     async def restart_service(self, name: str, progress: Progress | None = None) -> RestartResult:
         """`utils service restart <name>`, streaming its status lines through `progress`.
@@ -737,89 +637,15 @@ class LabNode:
         The restart runs on the node, not in the caller: a session that drops mid-restart does
         not stop it (the Service Manager finishes on its own).
         """
-        service = self._activated(name)
-        return await self._on_node(self._restart(service, _Reporter(progress)))
-
-    async def _restart(self, service: Service, say: _Reporter) -> RestartResult:
-        service.generation += 1
-        generation = service.generation
-        duration = self.profile.restart_duration(self.product, service.name)
-        interval = self.profile.status_interval
-        service.status = "STOPPING"
-        await say.repeat(f"{service.name}[STOPPING]", duration * 0.3, interval)
-        service.status = "STARTING"
-        await say.repeat(f"{service.name}[STARTING]", duration * 0.7, interval)
-        if self.ha_blocks(service.name):
-            service.stuck = True
-            return RestartResult(service.name, "STARTING", False, stuck=True)
-        if service.name == "Cisco Tomcat" and self.quirks.tomcat_never_prints_started:
-            self._spawn(self._start_later(service, generation, self.profile.started_lag))
-            return RestartResult(service.name, "STARTING", False)
-        self._mark_started(service)
-        await say(f"{service.name}[STARTED]")
-        return RestartResult(service.name, "STARTED", True)
-
-    async def _start_later(self, service: Service, generation: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        if service.generation == generation and service.status == "STARTING":
-            self._mark_started(service)
+        return await self.service_manager.restart(name, progress)
 
     async def stop_service(self, name: str, progress: Progress | None = None) -> RestartResult:
         """`utils service stop <name>`: the service becomes `Commanded Out of Service` (on a node task)."""
-        service = self._activated(name)
-        return await self._on_node(self._stop(service, _Reporter(progress)))
-
-    async def _stop(self, service: Service, say: _Reporter) -> RestartResult:
-        service.generation += 1
-        service.status = "STOPPING"
-        await say.repeat(f"{service.name}[STOPPING]", self.profile.restart_duration(self.product, service.name)
-                         * 0.3, self.profile.status_interval)
-        service.commanded_out = True
-        service.status = "STOPPED"
-        await say(f"{service.name}[STOPPED]")
-        return RestartResult(service.name, "STOPPED", False)
+        return await self.service_manager.stop(name, progress)
 
     async def start_service(self, name: str, progress: Progress | None = None) -> RestartResult:
         """`utils service start <name>` (on a node task)."""
-        service = self._activated(name)
-        return await self._on_node(self._start(service, _Reporter(progress)))
-
-    async def _start(self, service: Service, say: _Reporter) -> RestartResult:
-        if service.status == "STARTED":
-            await say(f"{service.name}[STARTED]")
-            return RestartResult(service.name, "STARTED", True)
-        service.generation += 1
-        service.status = "STARTING"
-        await say.repeat(f"{service.name}[STARTING]", self.profile.restart_duration(self.product, service.name)
-                         * 0.7, self.profile.status_interval)
-        if self.ha_blocks(service.name):
-            service.stuck = True
-            return RestartResult(service.name, "STARTING", False, stuck=True)
-        self._mark_started(service)
-        await say(f"{service.name}[STARTED]")
-        return RestartResult(service.name, "STARTED", True)
-
-
-class _Reporter:
-    """Streams status lines to a session; if the session goes away the work goes on silently."""
-
-    def __init__(self, progress: Progress | None) -> None:
-        self._progress = progress
-
-    async def __call__(self, line: str) -> None:
-        if self._progress is None:
-            return
-        try:
-            await self._progress(line)
-        except Exception:
-            self._progress = None
-
-    async def repeat(self, line: str, seconds: float, interval: float) -> None:
-        """At least two lines (VOS repeats each state, §1.9), one per `interval` over `seconds`."""
-        count = max(2, int(seconds / interval)) if interval > 0 else 2
-        for _ in range(count):
-            await self(line)
-            await asyncio.sleep(seconds / count if seconds > 0 else 0)
+        return await self.service_manager.start(name, progress)
 
 
 def _ha_services(version: catalog.Version | None) -> frozenset[str]:

@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Literal
 
 from ucterm.lab import certs
-from ucterm.lab.node import Identity, LabNode, Service
+from ucterm.lab.node import Identity, LabNode
+from ucterm.lab.services import Service
 from ucterm.lab.streams import LabStreamProtocol, read_unless
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,6 @@
 - :mod:`~ucterm.renewal.steps`: what each step does and how it reconciles after a crash.
 - :mod:`~ucterm.renewal.events`: the typed events the TUI and the CLI show.
 - :mod:`~ucterm.renewal.signers`: where the signed certificate comes from.
-- :mod:`~ucterm.renewal.cli`: `ucterm renew`, `ucterm resume`, `ucterm jobs`.
 """
 
 from __future__ import annotations

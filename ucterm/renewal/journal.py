@@ -31,7 +31,7 @@ from typing import Any
 
 from ucterm import paths
 from ucterm.errors import UctermError
-from ucterm.inventory import atomic_write
+from ucterm.files import atomic_write
 from ucterm.renewal.model import SUMMARY_STATE, JobState, Plan, StepState
 
 LOG = "log.jsonl"

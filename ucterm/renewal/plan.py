@@ -16,7 +16,7 @@ from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory, Node
 from ucterm.renewal.model import CsrRequest, Plan, PlanOptions, RestartItem, Step, Transport
-from ucterm.scan_model import CertRecord, ScanResult
+from ucterm.scan.model import CertRecord, ScanResult
 
 CERTMGR = "/platformcom/api/v1/certmgr/config"
 _MS_CN = re.compile(r"^[^.]+-(?:ec-)?ms\.", re.IGNORECASE)

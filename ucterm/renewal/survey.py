@@ -18,7 +18,7 @@ from ucterm.events import EventSink
 from ucterm.inventory import Inventory
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.scan import RecordMaker
-from ucterm.scan_model import CertRecord, NodeResult, ScanResult
+from ucterm.scan.model import CertRecord, NodeResult, ScanResult
 
 
 async def survey(inventory: Inventory, cluster_name: str, unit: str, credentials: CredentialStore, *,

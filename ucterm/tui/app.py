@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.theme import Theme
 
 from ucterm.errors import UctermError
-from ucterm.scan_model import MergedCert, NodeResult
+from ucterm.scan.model import MergedCert, NodeResult
 from ucterm.tui.config import Preferences, save_theme
 from ucterm.tui.messages import SessionFailed, SessionReady
 from ucterm.tui.palette import EstateCommands

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from ucterm.inventory import atomic_write
+from ucterm.files import atomic_write
 
 KNOWN_KEYS = frozenset({"theme", "keymap"})
 

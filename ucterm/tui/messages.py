@@ -10,7 +10,7 @@ from __future__ import annotations
 from textual.message import Message
 
 from ucterm.events import Event
-from ucterm.scan_model import ScanResult
+from ucterm.scan.model import ScanResult
 
 
 class EngineEvent(Message, bubble=False):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ucterm.credentials import CredentialStore, password_what
 from ucterm.errors import CredentialError
 from ucterm.events import EventSink
-from ucterm.scan_model import ScanResult, load_scan, save_scan
+from ucterm.scan.model import ScanResult, load_scan, save_scan
 
 if TYPE_CHECKING:
     from ucterm.inventory import Cluster, Inventory

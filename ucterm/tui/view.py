@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ucterm.scan_model import STATUS_GLYPH, STATUS_ORDER, CertRecord, MergedCert, ScanResult, merge, status_label
+from ucterm.scan.model import STATUS_GLYPH, STATUS_ORDER, CertRecord, MergedCert, ScanResult, merge, status_label
 
 ScopeKind = Literal["estate", "cluster", "node"]
 

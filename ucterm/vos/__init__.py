@@ -31,7 +31,8 @@ from ucterm.vos.errors import (
 from ucterm.vos.hostkeys import accept_host_key, fetch_host_key, fingerprint
 from ucterm.vos.limits import ConnectionLimiter
 from ucterm.vos.probe import ProbeResult, ProbeTarget, probe, probe_many, probe_node_unit
-from ucterm.vos.session import NodeSession, NodeTarget
+from ucterm.vos.session import NodeSession
+from ucterm.vos.target import NodeTarget
 from ucterm.vos.tls import PinStore
 from ucterm.vos.transcript import redact
 

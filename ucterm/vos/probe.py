@@ -32,7 +32,7 @@ from ucterm import catalog
 from ucterm.vos import tls
 
 if TYPE_CHECKING:
-    from ucterm.vos.session import NodeTarget
+    from ucterm.vos.target import NodeTarget
 
 ProbeKind = Literal["tls", "xmpp-c2s", "xmpp-s2s"]
 

@@ -10,7 +10,6 @@ the CLI on 14SU2+, §1.7; restarts over SSH, §4.2).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -20,7 +19,6 @@ from cryptography import x509
 from ucterm import catalog
 from ucterm.credentials import CredentialStore, Secret, password_what
 from ucterm.events import EventSink
-from ucterm.inventory import Cluster, Node, Settings
 from ucterm.vos.axl import AxlClient
 from ucterm.vos.certmgr import CertMgrClient
 from ucterm.vos.commands import VosCli
@@ -29,6 +27,7 @@ from ucterm.vos.http import HttpsEndpoint, NodeHttpClient
 from ucterm.vos.limits import DEFAULT_LIMIT, ConnectionLimiter
 from ucterm.vos.shell import ShellOptions, SshEndpoint, VosShell
 from ucterm.vos.soap import ControlCenterClient
+from ucterm.vos.target import NodeTarget
 from ucterm.vos.tls import PinStore
 
 __all__ = ["DEFAULT_LIMIT", "ConnectionLimiter", "NodeSession", "NodeTarget", "Operation"]
@@ -36,46 +35,6 @@ __all__ = ["DEFAULT_LIMIT", "ConnectionLimiter", "NodeSession", "NodeTarget", "O
 Transport = Literal["cli", "rest"]
 #: What a step does, for choosing its transport.
 Operation = Literal["read", "csr", "csr-multi", "import-own", "import-own-multi", "import-trust", "restart", "discover"]
-
-
-@dataclass(frozen=True)
-class NodeTarget:
-    """Everything needed to reach one node, flattened from the inventory."""
-
-    cluster: str
-    product: str
-    version: catalog.Version | None
-    fqdn: str
-    address: str
-    ports: dict[str, int]
-    role: str | None
-    settings: Settings
-    presence_domains: tuple[str, ...] = field(default=())
-
-    def __hash__(self) -> int:
-        return hash((self.cluster, self.fqdn))
-
-    @classmethod
-    def from_inventory(cls, cluster: Cluster, node: Node) -> NodeTarget:
-        ports = {name: node.port(name) for name in catalog.DEFAULT_PORTS}
-        return cls(
-            cluster=cluster.name,
-            product=cluster.product,
-            version=cluster.node_version(node),
-            fqdn=node.fqdn,
-            address=node.address,
-            ports=ports,
-            role=node.role,
-            settings=cluster.settings,
-            presence_domains=cluster.presence_domains,
-        )
-
-    def port(self, name: str) -> int:
-        return self.ports.get(name, catalog.DEFAULT_PORTS[name])
-
-    @property
-    def label(self) -> str:
-        return f'{self.fqdn} (cluster "{self.cluster}")'
 
 
 class NodeSession:

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ucterm import paths
-from ucterm.inventory import atomic_write
+from ucterm.files import atomic_write
 
 
 class PinStore:

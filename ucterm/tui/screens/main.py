@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, TranscriptLine
-from ucterm.scan_model import MergedCert, ScanResult
+from ucterm.scan.model import MergedCert, ScanResult
 from ucterm.tui.messages import EngineEvent, ScanFailed, ScanFinished, SessionFailed, SessionReady
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, Scope, SortKey, certificates, counts

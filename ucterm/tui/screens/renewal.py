@@ -33,7 +33,7 @@ from textual.widgets import (
 from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.renewal.plan import multi_server_possible
-from ucterm.scan_model import MergedCert
+from ucterm.scan.model import MergedCert
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList

@@ -19,7 +19,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm import catalog
-from ucterm.scan_model import STATUS_GLYPH, MergedCert, ScanResult, status_label
+from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
 
 _STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
@@ -46,7 +46,7 @@ class Facts:
 
 
 def _days_status(not_after: dt.datetime, now: dt.datetime, warn: int, crit: int) -> tuple[str, int]:
-    from ucterm.scan_model import classify, days_left
+    from ucterm.scan.model import classify, days_left
 
     d = days_left(not_after, now)
     return classify(d, warn_days=warn, crit_days=crit), d

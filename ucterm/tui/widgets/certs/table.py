@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from ucterm.scan_model import MergedCert
+from ucterm.scan.model import MergedCert
 from ucterm.tui.view import SortKey, cert_key, nodes_text
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, status_cell, warning

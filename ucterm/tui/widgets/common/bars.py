@@ -10,7 +10,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
-from ucterm.scan_model import STATUS_GLYPH
+from ucterm.scan.model import STATUS_GLYPH
 
 _STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 

@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import App
 from textual.color import Color, ColorParseError
 
-from ucterm.scan_model import STATUS_GLYPH, status_label
+from ucterm.scan.model import STATUS_GLYPH, status_label
 
 _STATUS_TO_THEME = {"expired": "error", "critical": "error", "warning": "warning", "ok": "success"}
 

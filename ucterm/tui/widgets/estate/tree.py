@@ -12,7 +12,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ucterm.catalog import parse_version
-from ucterm.scan_model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
+from ucterm.scan.model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
 from ucterm.tui.session import Session
 from ucterm.tui.view import ESTATE, PRODUCT_SHORT, WIDE, Scope, short_host, worst
 from ucterm.tui.widgets.common.style import accent, muted, status_style

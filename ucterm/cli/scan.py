@@ -21,10 +21,11 @@ from ucterm import paths
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice
-from ucterm.inventory import Inventory, atomic_write, load_inventory
+from ucterm.files import atomic_write
+from ucterm.inventory import Inventory, load_inventory
 from ucterm.scan import ScanProgress, scan_estate, selected_clusters, warm_credentials
-from ucterm.scan_model import ScanResult, load_scan, save_scan
-from ucterm.scan_render import (
+from ucterm.scan.model import ScanResult, load_scan, save_scan
+from ucterm.scan.render import (
     problem_sentences,
     render_csv,
     render_json,

@@ -1,34 +1,18 @@
-"""The `ucterm` command: argparse front for every sub-command (design.md §3).
+"""The `ucterm` command line: every sub-command's arguments, in one place (design.md §3).
 
-Argument definitions live here, in one place, because they are a public contract that users
-script against. The work lives in the modules named in `_HANDLERS`, imported only when their
-command runs: `ucterm --help`, `ucterm scan --help` and the headless commands never import
-Textual.
+Argument definitions live here because they are a public contract that users script against;
+the work lives in the modules :data:`ucterm.cli.main.HANDLERS` names, imported only when their
+command runs, so `ucterm --help` and the headless commands never import Textual.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import os
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 
 from ucterm import __version__
 
-#: command -> "module:function" that takes the parsed namespace and returns an exit code.
-_HANDLERS: dict[str, str] = {
-    "tui": "ucterm.tui.launch:run_tui",
-    "demo": "ucterm.tui.launch:run_demo",
-    "scan": "ucterm.scan_cli:run",
-    "check": "ucterm.check:run",
-    "renew": "ucterm.renewal.cli:run_renew",
-    "resume": "ucterm.renewal.cli:run_resume",
-    "jobs": "ucterm.renewal.cli:run_jobs",
-    "lab": "ucterm.lab.cli:run",
-    "info": "ucterm.cli:run_info",
-}
+__all__ = ["build_parser"]
 
 
 def _inventory_arg(p: argparse.ArgumentParser, *, top: bool = False) -> None:
@@ -122,75 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
     _inventory_arg(p)
-    p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo")
+    p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
+                   help="how slow the simulated nodes are (default: demo)")
     p.add_argument("--write-inventory", type=Path, metavar="FILE",
-                   help="write an inventory (and known_hosts, CA bundle) for the running lab")
+                   help="write an inventory for the lab to FILE (known_hosts and lab-ca.pem beside it)")
 
     p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions")
     _inventory_arg(p)
     return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from ucterm.errors import UctermError
-
-    argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        args.command = "tui"
-    module_name, func_name = _HANDLERS[args.command].split(":")
-    try:
-        handler = getattr(importlib.import_module(module_name), func_name)
-        return int(handler(args) or 0)
-    except UctermError as exc:
-        print(f"ucterm: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("ucterm: interrupted.", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # stdout closed early (e.g. `ucterm scan --json | head`): not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
-    except OSError as exc:
-        # A folder or file ucterm itself needs (state, jobs, config) cannot be used: one sentence, no
-        # traceback. Journaled work is already on disk record by record, so nothing done is lost.
-        where = f" {exc.filename}" if exc.filename else ""
-        print(f"ucterm: cannot use{where}: {exc.strerror or exc}; check its permissions and free space, "
-              "or set UCTERM_HOME to a writable folder.", file=sys.stderr)
-        return 3
-
-
-def run_info(args: argparse.Namespace) -> int:
-    """Paths and versions a bug report needs."""
-    import platform
-
-    from ucterm import paths
-
-    inventory = args.inventory or paths.default_inventory()
-    rows = [
-        ("ucterm", __version__),
-        ("python", platform.python_version()),
-        ("inventory", str(inventory) + ("" if Path(inventory).exists() else " (missing)")),
-        ("preferences", str(paths.preferences_file(Path(inventory)))),
-        ("known_hosts", str(paths.default_known_hosts())),
-        ("state", str(paths.state_dir())),
-        ("jobs", str(paths.jobs_dir())),
-        ("logs", str(paths.log_dir())),
-    ]
-    from importlib.metadata import PackageNotFoundError, version
-
-    for dist in ("textual", "asyncssh", "cryptography", "httpx", "platformdirs", "tomli-w"):
-        try:
-            rows.append((dist, version(dist)))
-        except PackageNotFoundError:
-            rows.append((dist, "not installed"))
-    width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"{k.ljust(width)}  {v}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,7 @@
 """`ucterm lab [--profile fast|demo|realistic] [--write-inventory FILE]`: the lab in the foreground.
 
 Prints where every node listens (stdout, so it can be piped), optionally writes an inventory
-for it, and runs until Ctrl+C or SIGTERM, then closes every socket and exits 0. The lead wires
-:func:`add_arguments` and :func:`run` into `ucterm/cli.py`; :func:`main` runs it standalone.
+for it, and runs until Ctrl+C or SIGTERM, then closes every socket and exits 0.
 """
 
 from __future__ import annotations
@@ -17,14 +16,6 @@ from pathlib import Path
 from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.lab.estate import LabEstate
-from ucterm.lab.profiles import PROFILES
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--profile", choices=list(PROFILES), default="demo",
-                        help="how slow the simulated nodes are (default: demo)")
-    parser.add_argument("--write-inventory", metavar="FILE", type=Path, default=None,
-                        help="write an inventory for the lab to FILE (known_hosts and lab-ca.pem beside it)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,12 +23,6 @@ def run(args: argparse.Namespace) -> int:
         return asyncio.run(serve(args.profile, args.write_inventory))
     except KeyboardInterrupt:  # platforms without loop signal handlers
         return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="ucterm lab", description="Run the simulated VOS estate until Ctrl+C.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
 
 
 def listing(estate: LabEstate, inventory: Path | None) -> str:

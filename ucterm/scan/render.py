@@ -1,6 +1,6 @@
 """The faces of a scan on stdout: the human table, CSV, JSON and the Prometheus textfile.
 
-Pure functions from a :class:`~ucterm.scan_model.ScanResult` to text, so that they are tested on
+Pure functions from a :class:`~ucterm.scan.model.ScanResult` to text, so that they are tested on
 hand-built results and the CLI only decides which one to print. The table merges rows the way
 an administrator thinks of certificates (a multi-server certificate once, a trust certificate
 once with the nodes that hold it); CSV, JSON and Prometheus stay flat, one row per node and
@@ -19,7 +19,7 @@ import textwrap
 from collections.abc import Sequence
 from datetime import UTC
 
-from ucterm.scan_model import MergedCert, NodeResult, ScanResult, merge
+from ucterm.scan.model import MergedCert, NodeResult, ScanResult, merge
 
 STATUS_WORD: dict[str, str] = {"expired": "EXPIRED", "critical": "CRITICAL", "warning": "WARNING", "ok": "ok"}
 _COLOR: dict[str, str] = {"expired": "\x1b[1;31m", "critical": "\x1b[31m", "warning": "\x1b[33m",

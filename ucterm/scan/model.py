@@ -351,7 +351,7 @@ def merge(records: Iterable[CertRecord], nodes: Iterable[NodeResult] = ()) -> li
 
 def save_scan(result: ScanResult, path: Path) -> None:
     """Keep the last scan (with PEMs) so the TUI opens instantly and refreshes in the background."""
-    from ucterm.inventory import atomic_write
+    from ucterm.files import atomic_write
 
     atomic_write(path, json.dumps(result.to_json(with_pem=True)).encode("utf-8"))
 

@@ -36,7 +36,7 @@ from ucterm.renewal.plan import build_plan, defaults_for, render, unit_for
 from ucterm.renewal.runner import Confirm, RenewalError, Runner
 from ucterm.renewal.signers import Material, Signer, lab_ca_signer
 from ucterm.renewal.survey import survey
-from ucterm.scan_model import ScanResult
+from ucterm.scan.model import ScanResult
 
 # --------------------------------------------------------------------------------------------
 # Printing

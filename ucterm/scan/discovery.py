@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from ucterm import catalog
 from ucterm.inventory import Cluster, Inventory, Node
-from ucterm.scan_model import CertRecord, NodeResult
+from ucterm.scan.model import CertRecord, NodeResult
 
 if TYPE_CHECKING:
     from ucterm.vos.parsers import ClusterNode
