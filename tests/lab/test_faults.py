@@ -99,3 +99,50 @@ async def test_node_down_and_up(fresh_estate: LabEstate, open_client: OpenClient
     again = await open_client(node)
     assert "14.0.1.13900-8" in await again.run("show version active")
     assert not await _refused(ports["https"])  # the TLS ports listen again
+
+
+async def test_a_failed_command_prints_the_vos_failure(fresh_estate: LabEstate, open_client: OpenClient) -> None:
+    node = fresh_estate.node("cucm125-pub")
+    path = node.trust_entries("CallManager-trust")[0].path
+    node.faults.fail_command(f"show cert trust {path}")
+    client = await open_client(node)
+    assert (await client.run(f"show cert trust {path}")).strip() == "Executed command unsuccessfully"
+    assert "BEGIN CERTIFICATE" in await client.run(f"show cert trust {path}")  # armed once
+
+
+async def test_a_garbled_pem_keeps_its_shape_but_not_its_certificate(fresh_estate: LabEstate,
+                                                                      open_client: OpenClient) -> None:
+    from cryptography import x509
+
+    node = fresh_estate.node("cucm125-pub")
+    node.faults.garble_pem("show cert own CallManager")
+    client = await open_client(node)
+    garbled = await client.run("show cert own CallManager")
+    fine = await client.run("show cert own CallManager")
+    assert len(garbled.splitlines()) == len(fine.splitlines()) and garbled != fine
+    block = garbled[garbled.index("-----BEGIN CERTIFICATE-----"):].split("-----END CERTIFICATE-----")[0]
+    with pytest.raises(ValueError):
+        x509.load_pem_x509_certificate((block + "-----END CERTIFICATE-----\n").encode())
+    assert "Subject Name" in garbled  # the fields around the PEM are untouched
+
+
+async def test_what_reached_the_node_is_counted(fresh_estate: LabEstate, open_client: OpenClient) -> None:
+    node = fresh_estate.node("cuc15-pub")
+    client = await open_client(node)
+    await client.run("show version active")
+    await client.run("show   VERSION active")
+    assert node.received.ssh_sessions == 1 and node.received.connections["ssh"] == 1
+    assert node.received.count("show version") == 2 and node.received.count("show cert") == 0
+    node.received.clear()
+    assert node.received.commands == [] and not node.received.connections
+
+
+async def test_refused_logins(fresh_estate: LabEstate, open_client: OpenClient) -> None:
+    import asyncssh
+
+    node = fresh_estate.node("cuc15-pub")
+    node.faults.refuse_logins()
+    with pytest.raises(asyncssh.PermissionDenied):
+        await open_client(node)
+    node.faults.clear()
+    assert "Active Master Version" in await (await open_client(node)).run("show version active")

@@ -222,3 +222,25 @@ async def test_a_slow_key_does_not_stall_the_other_nodes(fresh_estate: LabEstate
         answer = await pending
     assert answer.status_code == 200, answer.text
     assert load_csr(answer.json()["csr"]).public_key().key_size == 1024  # type: ignore[union-attr]
+
+
+async def test_an_armed_rest_error_answers_for_one_service(fresh_estate: LabEstate) -> None:
+    node = fresh_estate.node("cucm14-sub1")
+    node.faults.rest_error(400, route="trust/certificate", service="CallManager", message="Unknown unit")
+    node.faults.rest_error(503, route="snapshot/server", times=1)
+    async with os_api(fresh_estate, node) as api:
+        refused = await api.get(f"{CERTMGR}/trust/certificate", params={"service": "CallManager"})
+        assert (refused.status_code, refused.json()) == (400, {"message": "Unknown unit"})
+        fine = await api.get(f"{CERTMGR}/trust/certificate", params={"service": "tomcat"})
+        assert fine.status_code == 200 and fine.json()
+        assert (await api.get(f"{CERTMGR}/snapshot/server")).status_code == 503
+        assert (await api.get(f"{CERTMGR}/snapshot/server")).status_code == 200  # armed once
+    assert node.received.rest == ["GET trust/certificate", "GET trust/certificate", "GET snapshot/server",
+                                  "GET snapshot/server"]
+
+
+async def test_refused_logins_also_refuse_certmgr(fresh_estate: LabEstate) -> None:
+    node = fresh_estate.node("cucm14-sub1")
+    node.faults.refuse_logins()
+    async with os_api(fresh_estate, node) as api:
+        assert (await api.get(f"{CERTMGR}/snapshot/server")).status_code == 401

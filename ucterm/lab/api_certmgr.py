@@ -85,11 +85,16 @@ class CertMgrApi:
     async def handle(self, request: Request) -> Response:
         if not self.available:
             return Response.error_page(404)
-        if not authorized(request, self._credentials.os_user, self._credentials.os_password):
+        if self.node.faults.logins_refused or not authorized(request, self._credentials.os_user,
+                                                             self._credentials.os_password):
             return unauthorized(REALM)
         if not request.path.startswith(BASE + "/"):
             return _message(404, f"No resource at {request.path}")
         route = request.path[len(BASE) + 1:].rstrip("/")
+        self.node.received.rest.append(f"{request.method} {route}")
+        fault = self.node.faults.take_rest(route, _services_named(request))
+        if fault is not None:  # an armed fault (faults.RestFault) answers instead of the API
+            return _message(fault.status, fault.message)
         routes: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
             ("GET", "snapshot/server"): self._snapshot,
             ("POST", "csr"): self._csr,
@@ -238,6 +243,19 @@ class CertMgrApi:
             return self.node.trust_store_of(name)
         except (VosError, KeyError):
             raise ApiError(400, texts.UNKNOWN_UNIT.format(unit=name)) from None
+
+
+def _services_named(request: Request) -> tuple[str, ...]:
+    """The services a request is about (query `service=`, or the JSON body's `service`), for faults."""
+    names = [request.query_value("service") or ""]
+    if request.media_type == "application/json":
+        try:
+            body = json.loads(request.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            body = None
+        value = body.get("service") if isinstance(body, dict) else None
+        names += value if isinstance(value, list) else [value]
+    return tuple(n for n in names if isinstance(n, str) and n)
 
 
 def _message(status: int, message: str) -> Response:

@@ -40,7 +40,7 @@ from ucterm import catalog
 from ucterm.lab import certs, texts
 from ucterm.lab.clock import LabClock
 from ucterm.lab.errors import VosError
-from ucterm.lab.faults import NodeFaults
+from ucterm.lab.faults import NodeFaults, Received
 from ucterm.lab.keys import KeyAlgorithm, KeySource, PrivateKey
 from ucterm.lab.profiles import Profile
 from ucterm.lab.services import Progress, RestartResult, Service, ServiceListener, ServiceManager
@@ -190,6 +190,8 @@ class LabNode:
         self.web_security = web_security or WebSecurity()
         self.up_since = up_since or clock.now() - timedelta(days=41, hours=3)
         self.faults = NodeFaults()
+        #: What reached the node (sessions, commands, connections, certmgr requests), for tests.
+        self.received = Received()
         #: "stopped" before the estate starts, "up", or "down" (see LabEstate.take_down).
         self.state: Literal["stopped", "up", "down"] = "stopped"
         #: Port name -> TCP port on 127.0.0.1, filled in when the estate starts.

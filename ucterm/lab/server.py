@@ -73,6 +73,7 @@ class NodeServer:
 
     def _dispatcher(self, name: str):
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            self.node.received.connections[name] += 1
             self._streams.add(writer)
             try:
                 handler = self.node.port_handlers.get(name)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import string
 from typing import Any
 
 import asyncssh
@@ -24,6 +25,10 @@ from ucterm.lab.node import LabNode
 log = logging.getLogger(__name__)
 
 DEFAULT_SIZE = (80, 24)
+#: A `garble` fault's base64 (same alphabet, other letters): it decodes, but not to a certificate.
+_GARBLE = str.maketrans(string.ascii_uppercase + string.ascii_lowercase,
+                        string.ascii_uppercase[13:] + string.ascii_uppercase[:13]
+                        + string.ascii_lowercase[13:] + string.ascii_lowercase[:13])
 
 
 class _Input:
@@ -80,6 +85,7 @@ class VosSession(asyncssh.SSHServerSession[str]):
         self._task: asyncio.Task[None] | None = None
         self._fault: CommandFault | None = None
         self._lines_out = 0
+        self._in_pem = False
         self._muted = False
 
     # ---- asyncssh callbacks ------------------------------------------------------------------
@@ -107,6 +113,7 @@ class VosSession(asyncssh.SSHServerSession[str]):
         return False
 
     def session_started(self) -> None:
+        self.node.received.ssh_sessions += 1
         self._task = asyncio.ensure_future(self._run())
 
     def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
@@ -139,10 +146,23 @@ class VosSession(asyncssh.SSHServerSession[str]):
         """Write one output line, letting an armed fault act at its line count."""
         if self._muted:
             raise _FaultFired(hang=self._fault is not None and self._fault.kind == "hang")
-        if self._fault is not None and self._lines_out >= self._fault.after_lines:
+        fault = self._fault
+        if fault is not None and fault.kind in ("drop", "hang") and self._lines_out >= fault.after_lines:
             self._fire()
+        if fault is not None and fault.kind == "garble":
+            line = self._garbled(line)
         self._lines_out += 1
         self._write(line + "\r\n")
+
+    def _garbled(self, line: str) -> str:
+        """Inside a PEM block, base64 that no longer decodes to a certificate (same shape, same length)."""
+        if line.startswith("-----BEGIN"):
+            self._in_pem = True
+        elif line.startswith("-----END"):
+            self._in_pem = False
+        elif self._in_pem and line.strip():
+            return line.strip().translate(_GARBLE)
+        return line
 
     async def emit(self, line: str) -> None:
         self._line(line)
@@ -285,16 +305,20 @@ class VosSession(asyncssh.SSHServerSession[str]):
         self._write("".join(line + "\r\n" for line in texts.BANNER_HARDWARE) + "\r\n")
 
     async def _execute(self, line: str) -> None:
+        self.node.received.commands.append(line)
         self._fault = self.node.faults.take(line)
         self._lines_out = 0
+        self._in_pem = False
         try:
-            if self._fault is not None and self._fault.after_lines == 0:
+            if self._fault is not None and self._fault.kind in ("drop", "hang") and self._fault.after_lines == 0:
                 self._fire()
             latency = self.node.profile.command_latency(self.node.rng)
             if latency:
                 await asyncio.sleep(latency)
             parsed = commands.parse(line)
-            if parsed.command is None:
+            if self._fault is not None and self._fault.kind == "fail":
+                await self.show([texts.COMMAND_FAILED])
+            elif parsed.command is None:
                 await self.show(list(parsed.error))
             else:
                 try:
@@ -325,6 +349,7 @@ class VosServer(asyncssh.SSHServer):
     def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
         self._conn = conn
         self._connections.add(conn)
+        self._node.received.connections["ssh"] += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._conn is not None:
@@ -340,6 +365,8 @@ class VosServer(asyncssh.SSHServer):
         return self._node.password_auth
 
     def validate_password(self, username: str, password: str) -> bool:
+        if self._node.faults.logins_refused:
+            return False
         return username == self._user and password == self._password
 
     def kbdint_auth_supported(self) -> bool:
