@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from tests.vos.lab import Lab
 from ucterm import pki
 from ucterm.credentials import CredentialStore
 from ucterm.events import NodeNotice
-from ucterm.vos import NodeSession, accept_host_key, fetch_host_key
+from ucterm.vos import ConnectionLimiter, NodeSession, accept_host_key, fetch_host_key
 from ucterm.vos.errors import (
     BannerTimeout,
     CommandTimeout,
@@ -301,3 +302,35 @@ async def test_web_security_refusal_is_an_error(lab: Lab) -> None:
     async with lab.session(BRANCH) as s:
         with pytest.raises(VosCommandError, match="set web-security"):
             await s.cli.set_web_security("IT", "Example", "Paris", "IDF", "FR", confirm=True)
+
+
+async def test_a_banner_wait_holds_a_socket_but_no_handshake_slot(lab: Lab) -> None:
+    """Waiting for the CLI costs the jumpbox one idle socket: the handshake bound is free meanwhile."""
+    limiter = ConnectionLimiter(1)
+    fqdns = ("cucm14-sub1", "cucm14-sub2", "cuc15-sub")
+    for fqdn in fqdns:
+        lab.estate.node(fqdn).faults.slow_banner(1.0)
+    sessions = [NodeSession(lab.target(fqdn), CredentialStore(), limiter=limiter,
+                            shell_options=ShellOptions(banner_timeout=10.0, nudge_after=5.0)) for fqdn in fqdns]
+    tasks = [asyncio.create_task(s.cli.show_version()) for s in sessions]
+    try:
+        async with asyncio.timeout(5):
+            while not all(lab.estate.node(f).received.ssh_sessions for f in fqdns):
+                await asyncio.sleep(0.01)
+        # Every session is logged in and waiting for its banner; none holds the one handshake slot.
+        assert limiter.in_use == 0 and limiter.sockets_open == len(fqdns)
+        await asyncio.gather(*tasks)
+    finally:
+        for s in sessions:
+            await s.close()
+    assert limiter.peak == 1 and limiter.sockets_peak == len(fqdns) and limiter.sockets_open == 0
+
+
+async def test_a_session_counts_once_for_its_ssh_and_https_connections(lab: Lab) -> None:
+    limiter = ConnectionLimiter(4, sockets=1)
+    async with NodeSession(lab.target("cucm14-sub1"), CredentialStore(), limiter=limiter) as s:
+        await s.cli.show_version()
+        assert s.rest is not None
+        await s.rest.identity("tomcat")  # waits for no second socket: the session has its one
+        assert limiter.sockets_open == 1
+    assert limiter.sockets_open == 0

@@ -24,7 +24,7 @@ from ucterm.credentials import Secret
 from ucterm.events import EventSink
 from ucterm.vos import tls
 from ucterm.vos.errors import CommandTimeout, LoginRefused, TlsVerifyError, Unreachable
-from ucterm.vos.limits import ConnectionLimiter, maybe_slot
+from ucterm.vos.limits import ConnectionLimiter, SocketLease, maybe_slot
 from ucterm.vos.transcript import Transcript
 
 #: Transcript bodies longer than this are cut (a trust store listing can be hundreds of KB).
@@ -62,6 +62,7 @@ class NodeHttpClient:
         channel: str = "rest",
         timeout: float = 60.0,
         limiter: ConnectionLimiter | None = None,
+        lease: SocketLease | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.user = user
@@ -69,7 +70,9 @@ class NodeHttpClient:
         self._revealed: str | None = None
         self.timeout = timeout
         self._limiter = limiter
+        self._lease = lease if lease is not None else (limiter.lease() if limiter is not None else None)
         self._client: httpx.AsyncClient | None = None
+        self._handshaken = False
         self._transcript = Transcript(endpoint.node, sink, channel=channel, secrets=self._secrets)
 
     def _secrets(self) -> tuple[str, ...]:
@@ -112,8 +115,12 @@ class NodeHttpClient:
         body_text = _body_text(json, content)
         await self._transcript.sent(f"{method} {shown_path}" + (f"\n{_cut(body_text)}" if body_text else ""))
         limit = self.timeout if timeout is None else timeout
+        if self._lease is not None:
+            await self._lease.take(self)  # the keep-alive connection counts until aclose (limits.py)
+        first = not self._handshaken
         try:
-            async with maybe_slot(self._limiter):
+            # The first request makes the connection (TCP + TLS): hold a handshake slot for it only.
+            async with maybe_slot(self._limiter if first else None):
                 response = await client.request(
                     method,
                     path,
@@ -137,6 +144,7 @@ class NodeHttpClient:
             raise Unreachable(
                 self.node, self.endpoint.address, self.endpoint.port, str(exc) or type(exc).__name__
             ) from None
+        self._handshaken = True
         await self._transcript.received(f"{response.status_code} {response.reason_phrase}\n{_cut(response.text)}\n")
         await self._transcript.flush()
         if response.status_code in (401, 403):
@@ -162,9 +170,14 @@ class NodeHttpClient:
         )
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        try:
+            if self._client is not None:
+                await self._client.aclose()
+                self._client = None
+        finally:
+            self._handshaken = False
+            if self._lease is not None:
+                self._lease.give(self)
 
 
 def _verify_failure(exc: BaseException) -> ssl.SSLCertVerificationError | None:

@@ -30,6 +30,7 @@ from cryptography import x509
 
 from ucterm import catalog
 from ucterm.vos import tls
+from ucterm.vos.limits import ConnectionLimiter, maybe_slot, maybe_socket
 
 if TYPE_CHECKING:
     from ucterm.vos.target import NodeTarget
@@ -147,17 +148,22 @@ def _der(cert: Any) -> bytes:
 
 
 async def _handshake(
-    address: str, port: int, sni: str, kind: ProbeKind, domain: str, ctx: ssl.SSLContext, timeout: float
+    address: str, port: int, sni: str, kind: ProbeKind, domain: str, ctx: ssl.SSLContext, timeout: float,
+    limiter: ConnectionLimiter | None = None,
 ) -> asyncio.StreamWriter:
-    if kind == "tls":
-        _, writer = await asyncio.open_connection(
-            address, port, ssl=ctx, server_hostname=sni, ssl_handshake_timeout=timeout
-        )
-        return writer
-    reader, writer = await asyncio.open_connection(address, port)
+    """TCP, STARTTLS for XMPP, then the TLS handshake; each phase within `timeout`.
+
+    Only the handshake itself (the client's CPU) holds a slot of `limiter`: a connection attempt
+    to a slow or silent node waits without it (limits.py).
+    """
+    async with asyncio.timeout(timeout):
+        reader, writer = await asyncio.open_connection(address, port)
     try:
-        await _xmpp_starttls_preamble(reader, writer, kind, domain)
-        await writer.start_tls(ctx, server_hostname=sni, ssl_handshake_timeout=timeout)
+        if kind != "tls":
+            async with asyncio.timeout(timeout):
+                await _xmpp_starttls_preamble(reader, writer, kind, domain)
+        async with maybe_slot(limiter), asyncio.timeout(timeout):
+            await writer.start_tls(ctx, server_hostname=sni, ssl_handshake_timeout=timeout)
     except BaseException:
         writer.close()
         raise
@@ -193,11 +199,13 @@ async def probe(
     xmpp_domain: str | None = None,
     timeout: float = 5.0,
     verify_bundle: Path | None = None,
+    limiter: ConnectionLimiter | None = None,
 ) -> ProbeResult:
     """Connect, handshake (after STARTTLS for XMPP) and read the served chain; never raises for
     network or TLS trouble: the result carries `error` instead.
 
-    `timeout` bounds the connection, the STARTTLS exchange and the handshake together.
+    `timeout` bounds the connection, the STARTTLS exchange and the handshake, each; waiting for
+    `limiter` (the jumpbox's bounds, limits.py) does not count against it.
     """
     started = time.monotonic()
     domain = xmpp_domain or (sni.split(".", 1)[1] if "." in sni else sni)
@@ -207,25 +215,23 @@ async def probe(
             address=host_address, port=port, sni=sni, kind=kind, elapsed=time.monotonic() - started, **fields
         )
 
-    try:
-        writer = await asyncio.wait_for(
-            _handshake(host_address, port, sni, kind, domain, tls.reading_context(), timeout), timeout
-        )
-    except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
-        return result(ok=False, error=_describe(exc))
-    try:
-        chain, note = _chain_of(writer)
-    finally:
-        await _close(writer)
+    async with maybe_socket(limiter):
+        try:
+            writer = await _handshake(host_address, port, sni, kind, domain, tls.reading_context(), timeout, limiter)
+        except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
+            return result(ok=False, error=_describe(exc))
+        try:
+            chain, note = _chain_of(writer)
+        finally:
+            await _close(writer)
     verified: bool | None = None
     verify_error: str | None = None
     if verify_bundle is not None and chain:
         try:
-            check = await asyncio.wait_for(
-                _handshake(host_address, port, sni, kind, domain, tls.verifying_context(verify_bundle), timeout),
-                timeout,
-            )
-            await _close(check)
+            async with maybe_socket(limiter):
+                check = await _handshake(host_address, port, sni, kind, domain, tls.verifying_context(verify_bundle),
+                                         timeout, limiter)
+                await _close(check)
             verified = True
         except ssl.SSLCertVerificationError as exc:
             verified, verify_error = False, _describe(exc)

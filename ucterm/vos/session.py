@@ -55,6 +55,8 @@ class NodeSession:
         self.credentials = credentials
         self.sink = sink
         self.limiter = limiter
+        #: The node's connections count as one socket of the limiter (limits.SocketLease).
+        self._lease = limiter.lease() if limiter is not None else None
         self.pins = pins or PinStore()
         self.http_timeout = http_timeout
         s = target.settings
@@ -70,6 +72,7 @@ class NodeSession:
             self._os_password,
             sink=sink,
             limiter=limiter,
+            lease=self._lease,
             options=shell_options or ShellOptions(banner_timeout=s.banner_timeout, command_timeout=s.command_timeout),
         )
         self._cli = VosCli(self.shell, version=target.version)
@@ -133,6 +136,7 @@ class NodeSession:
                 channel=channel,
                 timeout=self.http_timeout,
                 limiter=self.limiter,
+                lease=self._lease,
             )
         return self._http[key]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ from ucterm.vos.errors import (
     Unreachable,
     VosCommandError,
 )
-from ucterm.vos.limits import ConnectionLimiter, maybe_slot
+from ucterm.vos.limits import ConnectionLimiter, SocketLease, maybe_slot
 from ucterm.vos.parsers import pagination_off
 from ucterm.vos.transcript import Transcript
 
@@ -185,12 +186,15 @@ class VosShell:
         options: ShellOptions | None = None,
         sink: EventSink | None = None,
         limiter: ConnectionLimiter | None = None,
+        lease: SocketLease | None = None,
     ) -> None:
         self.endpoint = endpoint
         self.options = options or ShellOptions()
         self._password = password
         self._sink = sink
         self._limiter = limiter
+        #: The socket this session counts against the limiter (shared with the node's HTTPS clients).
+        self._lease = lease if lease is not None else (limiter.lease() if limiter is not None else None)
         self._lock = asyncio.Lock()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._proc: asyncssh.SSHClientProcess[str] | None = None
@@ -249,13 +253,12 @@ class VosShell:
             attempt = 0
             while True:
                 attempt += 1
-                async with maybe_slot(self._limiter):
-                    if not self.connected:
-                        await self._open()
-                    try:
-                        return await self._command(command, dialog, limit)
-                    except _Dropped as exc:
-                        reason = str(exc)
+                if not self.connected:
+                    await self._open()
+                try:
+                    return await self._command(command, dialog, limit)
+                except _Dropped as exc:
+                    reason = str(exc)
                 await self._teardown(reason)
                 if idempotent and attempt == 1:
                     await self._notice(
@@ -281,14 +284,100 @@ class VosShell:
         await self._teardown()
         client = _Client(ep, self._password_for_login)
         known = hostkeys.known_keys(ep.known_hosts, ep.node, ep.port, ep.address)
+        await self._transcript.info(f"connecting to {ep.address} port {ep.port} as {ep.username}")
+        # The session's socket is held until teardown; a handshake slot only until the shell is
+        # open: the banner (the slow part, §1.1) is waited for without holding it (limits.py).
+        await self._take_socket()
+        sock: socket.socket | None = None
+        try:
+            sock = await self._tcp()  # no slot: a connection attempt in flight costs the jumpbox nothing
+            async with maybe_slot(self._limiter):
+                conn = await self._connect(client, known, sock)
+                self._conn, self._client = conn, client
+                try:
+                    self._proc = await conn.create_process(
+                        term_type="vt100", term_size=self.options.term_size, encoding="utf-8", errors="replace"
+                    )
+                except (asyncssh.Error, OSError) as exc:
+                    await self._teardown()
+                    raise Unreachable(self.node, ep.address, ep.port, f"no shell: {_reason(exc)}") from None
+        except BaseException:
+            if self._conn is None:
+                if sock is not None:
+                    sock.close()
+                self._give_socket()
+            raise
+        self.auth_method = client.auth_method
+        self.connect_count += 1
+        if client.accepted_new_key and client.check is not None:
+            await self._notice(
+                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in {ep.known_hosts}",
+                "warning",
+            )
+        await self._transcript.info(f"logged in ({client.auth_method or 'unknown method'}); waiting for the CLI")
+        try:
+            await self._wait_banner()
+            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout)
+        except _Dropped as exc:
+            await self._teardown()
+            raise Unreachable(self.node, ep.address, ep.port, f"the session ended during login: {exc}") from None
+        except BaseException:
+            await self._teardown()
+            raise
+        # §1.1 [VERIFIED: C-unicon settings.py] unicon sends this on connect; the pager handler stays anyway.
+        self.pagination_off = pagination_off(out)
+        if not self.pagination_off:
+            await self._notice("`set cli pagination off` was not confirmed; pager prompts will be answered")
+        if self.connect_count > 1:
+            await self._notice("reconnected")
+
+    async def _take_socket(self) -> None:
+        if self._lease is not None:
+            await self._lease.take(self)
+
+    def _give_socket(self) -> None:
+        if self._lease is not None:
+            self._lease.give(self)
+
+    async def _tcp(self) -> socket.socket:
+        """The TCP connection to the node's SSH port (Unreachable when no address of it answers)."""
+        ep = self.endpoint
+        loop = asyncio.get_running_loop()
+        failure: BaseException | None = None
+        try:
+            async with asyncio.timeout(self.options.connect_timeout):
+                for family, kind, proto, _, address in await loop.getaddrinfo(ep.address, ep.port,
+                                                                               type=socket.SOCK_STREAM):
+                    sock = socket.socket(family, kind, proto)
+                    sock.setblocking(False)
+                    try:
+                        await loop.sock_connect(sock, address)
+                    except BaseException as exc:
+                        sock.close()
+                        if not isinstance(exc, OSError):
+                            raise
+                        failure = exc
+                        continue
+                    return sock
+        except TimeoutError as exc:
+            failure = exc
+        except OSError as exc:  # the name does not resolve
+            failure = exc
+        raise Unreachable(self.node, ep.address, ep.port,
+                          _reason(failure) if failure else "no address to connect to") from None
+
+    async def _connect(self, client: _Client, known: list[asyncssh.SSHKey],
+                       sock: socket.socket) -> asyncssh.SSHClientConnection:
+        """Key exchange, host key check and login on a connected socket; ucterm errors for every way it fails."""
+        ep = self.endpoint
         preferred = [a.decode() for k in known for a in k.sig_algorithms]
         host_key_algs = list(dict.fromkeys([*preferred, *HOST_KEY_ALGS]))
-        await self._transcript.info(f"connecting to {ep.address} port {ep.port} as {ep.username}")
         try:
-            conn = await asyncio.wait_for(
+            return await asyncio.wait_for(
                 asyncssh.connect(
                     ep.address,
                     ep.port,
+                    sock=sock,
                     username=ep.username,
                     client_factory=lambda: client,
                     known_hosts=lambda _h, _a, _p: (known, [], []),
@@ -318,37 +407,6 @@ class VosShell:
             if client.check is not None and client.check.verdict != "trusted" and not client.accepted_new_key:
                 raise self._host_key_error(client, str(exc)) from None
             raise Unreachable(self.node, ep.address, ep.port, _reason(exc)) from None
-        self._conn, self._client = conn, client
-        self.auth_method = client.auth_method
-        self.connect_count += 1
-        if client.accepted_new_key and client.check is not None:
-            await self._notice(
-                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in {ep.known_hosts}",
-                "warning",
-            )
-        try:
-            self._proc = await conn.create_process(
-                term_type="vt100", term_size=self.options.term_size, encoding="utf-8", errors="replace"
-            )
-        except (asyncssh.Error, OSError) as exc:
-            await self._teardown()
-            raise Unreachable(self.node, ep.address, ep.port, f"no shell: {_reason(exc)}") from None
-        await self._transcript.info(f"logged in ({client.auth_method or 'unknown method'}); waiting for the CLI")
-        try:
-            await self._wait_banner()
-            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout)
-        except _Dropped as exc:
-            await self._teardown()
-            raise Unreachable(self.node, ep.address, ep.port, f"the session ended during login: {exc}") from None
-        except BaseException:
-            await self._teardown()
-            raise
-        # §1.1 [VERIFIED: C-unicon settings.py] unicon sends this on connect; the pager handler stays anyway.
-        self.pagination_off = pagination_off(out)
-        if not self.pagination_off:
-            await self._notice("`set cli pagination off` was not confirmed; pager prompts will be answered")
-        if self.connect_count > 1:
-            await self._notice("reconnected")
 
     def _host_key_error(self, client: _Client, detail: str) -> Exception:
         ep = self.endpoint
@@ -369,13 +427,16 @@ class VosShell:
             lost = self._client.lost if self._client is not None else None
             self._end_reason = reason or lost or "closed by ucterm"
         self._proc = self._conn = None
-        await self._transcript.flush()
-        if proc is not None:
-            proc.close()
-        if conn is not None:
-            conn.close()
-            with contextlib.suppress(TimeoutError, asyncssh.Error, OSError):
-                await asyncio.wait_for(conn.wait_closed(), 2)
+        try:
+            await self._transcript.flush()
+            if proc is not None:
+                proc.close()
+            if conn is not None:
+                conn.close()
+                with contextlib.suppress(TimeoutError, asyncssh.Error, OSError):
+                    await asyncio.wait_for(conn.wait_closed(), 2)
+        finally:
+            self._give_socket()
 
     async def _wait_banner(self) -> None:
         """Wait for the first `admin:` prompt: the CLI can take a minute to start (§1.1 [VERIFIED: C-netSSL])."""
