@@ -36,6 +36,18 @@ class SnapshotEntry:
     service: str | None
     kind: str | None  # "identity" / "trust" / what the node calls it, when it says
     certificate: x509.Certificate
+    #: The trust store (`tomcat-trust`) and file name (`tomcat.pem`) where the node says them.
+    store: str | None = None
+    name: str | None = None
+
+
+class Snapshot(list[SnapshotEntry]):
+    """The snapshot's certificates, and the entries whose PEM did not parse (`unreadable`, named
+    `<kind> <service>/<name>` as far as the node said them), so one bad entry costs one row."""
+
+    def __init__(self, entries: list[SnapshotEntry] | None = None, unreadable: tuple[str, ...] = ()) -> None:
+        super().__init__(entries or [])
+        self.unreadable = unreadable
 
 
 class CertMgrClient:
@@ -59,10 +71,27 @@ class CertMgrClient:
         except ValueError:
             return response.text
 
-    async def snapshot(self) -> list[SnapshotEntry]:
-        """`GET .../snapshot/server`: the certificates on the server (§4.1 [VERIFIED: S-DEVNET-CM])."""
+    async def snapshot(self) -> Snapshot:
+        """`GET .../snapshot/server`: the certificates on the server (§4.1 [VERIFIED: S-DEVNET-CM]).
+
+        The JSON shape is [INFERRED] (§8): each PEM is taken with the `service`, `type`,
+        `trustStore` and `name` of the nearest object around it that says them.
+        """
         data = await self._call("GET", "/snapshot/server")
-        return [SnapshotEntry(service, kind, cert) for service, kind, cert in _certificates_in_json(data)]
+        entries: list[SnapshotEntry] = []
+        unreadable: list[str] = []
+        for context, text in _pems_in_json(data, {}):
+            try:
+                found = parsers.certificates_in(text)
+            except (pki.PkiError, ValueError):
+                found = []
+            if not found:
+                label = "/".join(v for v in (context.get("service"), context.get("name")) if v) or "a certificate"
+                unreadable.append(f"{context.get('kind') or 'entry'} {label}")
+                continue
+            entries.extend(SnapshotEntry(context.get("service"), context.get("kind"), cert, context.get("store"),
+                                         context.get("name")) for cert in found)
+        return Snapshot(entries, tuple(unreadable))
 
     async def generate_csr(
         self,
@@ -193,4 +222,29 @@ def _certificates_in_json(
             out.extend(_certificates_in_json(item, service, kind))
     elif isinstance(data, str) and "-----BEGIN CERTIFICATE-----" in data:
         out.extend((service, kind, cert) for cert in parsers.certificates_in(data))
+    return out
+
+
+#: Snapshot object keys [INFERRED] → the context name they give the PEMs inside the object.
+_SNAPSHOT_KEYS = {"service": "service", "serviceName": "service", "type": "kind", "certificateType": "kind",
+                  "trustStore": "store", "store": "store", "name": "name", "fileName": "name"}
+
+
+def _pems_in_json(data: Any, context: dict[str, str]) -> list[tuple[dict[str, str], str]]:
+    """Every string holding a PEM certificate, with the context of the objects around it."""
+    out: list[tuple[dict[str, str], str]] = []
+    if isinstance(data, dict):
+        own: dict[str, str] = {}
+        for key, name in _SNAPSHOT_KEYS.items():
+            value = data.get(key)
+            if name not in own and isinstance(value, str) and value.strip() and "-----BEGIN" not in value:
+                own[name] = value.strip()
+        inner = {**context, **own}
+        for value in data.values():
+            out.extend(_pems_in_json(value, inner))
+    elif isinstance(data, list):
+        for item in data:
+            out.extend(_pems_in_json(item, context))
+    elif isinstance(data, str) and "-----BEGIN CERTIFICATE-----" in data:
+        out.append((context, data))
     return out
