@@ -73,6 +73,13 @@ class CredentialStore:
         self._cache[key] = secret
         return secret
 
+    def answers_without_asking(self, reference: str | None, *, what: str) -> bool:
+        """Whether :meth:`resolve` would answer without a question to the user: the reference is not
+        `prompt`, or its prompt was answered already (it may still fail, e.g. an unset variable)."""
+        if reference is None:
+            return False
+        return reference != "prompt" or (reference, what) in self._cache
+
     def remember(self, reference: str, what: str, value: str) -> None:
         """Store an answer the front end collected itself (e.g. from a TUI modal)."""
         self._cache[(reference, what if reference == "prompt" else "")] = Secret(value)

@@ -1,34 +1,32 @@
-"""Fixtures for the scan tests: hand-built rows, a stand-in estate (no network), and the lab.
+"""Fixtures for the scan tests: hand-built rows, and the scan estate on the lab.
 
-`mk` builds scan rows in one line; `estate` replaces the engine's session and probe with
-stand-ins (FakeEstate) so the engine's decisions are tested fast and deterministically; the lab
-fixtures (further down) run the real estate on 127.0.0.1.
+`mk` builds scan rows in one line (for the pure model and rendering tests); `lab` (async tests)
+and `thread_lab` (the synchronous command line) run a small real estate on 127.0.0.1 over SSH,
+TLS and HTTPS. Where a test needs a node to fail, the lab grows the fault (ucterm.lab.faults).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+import threading
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from ucterm.credentials import CredentialStore, password_what
-from ucterm.inventory import Inventory, parse_inventory
-from ucterm.scan import read as scan_read
-from ucterm.scan import served as scan_served
+from ucterm.files import write_toml
+from ucterm.inventory import Inventory, load_inventory
+from ucterm.lab import LabEstate, LabNode, layouts
 from ucterm.scan.model import CertRecord, NodeResult, classify, days_left, renewal_due
-from ucterm.vos.errors import RestError, Unreachable, VosCommandError
-from ucterm.vos.parsers import CertListEntry, ClusterNode, VersionInfo
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 _KEY = ec.generate_private_key(ec.SECP256R1())
@@ -58,198 +56,141 @@ def make_cert(
     return builder.sign(_KEY, hashes.SHA256())
 
 
-INVENTORY = """
-[defaults]
-os_user = "admin"
-os_password = "env:SCAN_TEST_PASSWORD"
-warn_days = 60
-crit_days = 14
+# ---- the scan estate on the lab ----------------------------------------------------------------
+#
+# hq: CUCM 12.5 (read over the CLI), a multi-server tomcat 45 days from expiry, four nodes of which
+# the inventory lists three (sub3 is found by discovery only); branch: Unity Connection 14 (read
+# over certmgr REST) with its own thresholds, 400/30, so its tomcat (200 days) is a warning;
+# presence: one IM and Presence node that names hq, listed by hq's `show network cluster`.
 
-[[cluster]]
-name = "hq"
-product = "cucm"
-version = "12.5.1.11900-146"
-
-[[cluster.node]]
-fqdn = "pub.hq.example.com"
-address = "127.0.0.1"
-role = "publisher"
-
-[[cluster.node]]
-fqdn = "sub1.hq.example.com"
-address = "127.0.0.1"
-
-[[cluster.node]]
-fqdn = "sub2.hq.example.com"
-address = "127.0.0.1"
-role = "publisher_placeholder"
-
-[[cluster]]
-name = "branch"
-product = "cuc"
-warn_days = 400
-crit_days = 30
-
-[[cluster.node]]
-fqdn = "cuc.branch.example.com"
-address = "127.0.0.1"
-role = "publisher"
-""".replace('role = "publisher_placeholder"', 'role = "subscriber"')
+PASSWORD_VARIABLE = "SCAN_TEST_PASSWORD"
+APP_PASSWORD_VARIABLE = "SCAN_TEST_APP_PASSWORD"
+DOMAIN = "scan.example"
+HQ = tuple(f"{h}.{DOMAIN}" for h in ("pub", "sub1", "sub2"))
+PUB, SUB1, SUB2 = HQ
+SUB3 = f"sub3.{DOMAIN}"
+CUC = f"cuc.{DOMAIN}"
+IMP1 = f"imp1.{DOMAIN}"
 
 
-@dataclass
-class FakeNode:
-    """What one stand-in appliance holds and how it fails."""
-
-    version: str = "12.5.1.11900-146"
-    own: dict[str, x509.Certificate] = field(default_factory=dict)
-    trust: dict[str, x509.Certificate] = field(default_factory=dict)  # "store/file" → cert
-    members: list[ClusterNode] = field(default_factory=list)
-    fail_open: BaseException | None = None
-    fail_once: BaseException | None = None
-    rest: bool = False
-    rest_fails: bool = False
-    broken_units: set[str] = field(default_factory=set)
-    served: dict[int, x509.Certificate] = field(default_factory=dict)  # port → cert
-    opened: int = 0
-    trust_reads: int = 0
-    rest_refuses: set[str] = field(default_factory=set)  # services certmgr answers 400 for
-    broken_trust: set[str] = field(default_factory=set)
+def scan_spec() -> layouts.EstateSpec:
+    hq = layouts.ClusterSpec(
+        "hq", "cucm", "12.5.1.16900-48",
+        tuple(layouts.NodeSpec(h, "publisher" if h == "pub" else "subscriber")
+              for h in ("pub", "sub1", "sub2", "sub3")),
+        certs={"tomcat": layouts.CertPlan("ca", days_left=45, lifetime=730, multi_server=True)},
+        ca_trust=("tomcat-trust",))
+    branch = layouts.ClusterSpec(
+        "branch", "cuc", "14.0.1.11900-21", (layouts.NodeSpec("cuc", "publisher"),),
+        certs={"tomcat": layouts.CertPlan("ca", days_left=200, lifetime=730)}, ca_trust=("tomcat-trust",))
+    presence = layouts.ClusterSpec(
+        "presence", "imp", "12.5.1.16900-4", (layouts.NodeSpec("imp1", "publisher"),),
+        presence_domains=(DOMAIN,), cucm_cluster="hq", presence_redundancy_group="DefaultCluster")
+    return layouts.EstateSpec((hq, branch, presence), domain=DOMAIN)
 
 
-class FakeCli:
-    def __init__(self, fqdn: str, node: FakeNode) -> None:
-        self.fqdn, self.node = fqdn, node
-
-    async def show_version(self) -> VersionInfo:
-        return VersionInfo(self.node.version)
-
-    async def show_network_cluster(self) -> list[ClusterNode]:
-        return list(self.node.members)
-
-    async def list_certs(self, which: str) -> list[CertListEntry]:
-        if which == "own":
-            return [CertListEntry(u, f"{u}.pem", "", None, False) for u in self.node.own]
-        return [CertListEntry(p.split("/")[0], p.split("/")[1], "", None, False) for p in self.node.trust]
-
-    async def cert_own(self, unit: str) -> x509.Certificate:
-        if self.node.fail_once is not None:
-            exc, self.node.fail_once = self.node.fail_once, None
-            raise exc
-        if unit in self.node.broken_units:
-            raise VosCommandError(self.fqdn, f"show cert own {unit}", "printed no certificate.")
-        return self.node.own[unit]
-
-    async def cert_trust(self, path: str) -> x509.Certificate:
-        self.node.trust_reads += 1
-        await asyncio.sleep(0)  # let the other nodes of the cluster interleave, as real sessions do
-        if path in self.node.broken_trust:
-            self.node.broken_trust.discard(path)  # fails once (the set may be shared by several nodes)
-            raise VosCommandError(self.fqdn, f"show cert trust {path}", "printed no certificate.")
-        return self.node.trust[path]
+Edit = Callable[[dict[str, Any]], None]
 
 
-class FakeRest:
-    def __init__(self, fqdn: str, node: FakeNode) -> None:
-        self.fqdn, self.node = fqdn, node
-
-    async def identity(self, service: str) -> x509.Certificate:
-        if self.node.rest_fails:
-            raise RestError(self.fqdn, "GET", "/identity/certificate", 503, "service unavailable")
-        if service not in self.node.own:
-            raise RestError(self.fqdn, "GET", "/identity/certificate", 404, "no such service")
-        return self.node.own[service]
-
-    async def trust(self, service: str) -> list[x509.Certificate]:
-        if service in self.node.rest_refuses:
-            raise RestError(self.fqdn, "GET", "/trust/certificate", 400, f"Unknown unit {service}")
-        return [c for p, c in self.node.trust.items() if p.split("/")[0] == f"{service}-trust"]
+def complete(document: dict[str, Any]) -> None:
+    """Every lab node in the inventory, the password from the environment, branch's own thresholds."""
+    document["defaults"]["os_password"] = f"env:{PASSWORD_VARIABLE}"
+    document["defaults"]["app_password"] = f"env:{APP_PASSWORD_VARIABLE}"
+    branch = next(c for c in document["cluster"] if c["name"] == "branch")
+    branch.update(warn_days=400, crit_days=30)
 
 
-class FakeSession:
-    def __init__(self, fqdn: str, node: FakeNode) -> None:
-        self.cli = FakeCli(fqdn, node)
-        self.rest = FakeRest(fqdn, node) if node.rest else None
+def with_gaps(document: dict[str, Any]) -> None:
+    """As users write them: sub3 and the presence cluster left out, sub1 without a role and with
+    a version it no longer runs (discovery fills the one and notes the other)."""
+    complete(document)
+    document["cluster"] = [c for c in document["cluster"] if c["name"] != "presence"]
+    hq = next(c for c in document["cluster"] if c["name"] == "hq")
+    hq["node"] = [n for n in hq["node"] if n["fqdn"] != SUB3]
+    sub1 = next(n for n in hq["node"] if n["fqdn"] == SUB1)
+    del sub1["role"]
+    sub1["version"] = "12.5.1.13900-1"
+
+
+def write_inventory(estate: LabEstate, folder: Path, *edits: Edit) -> Inventory:
+    """The estate's inventory (with known_hosts and the CA bundle beside it), edited in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = estate.write_inventory(folder / "inventory.toml")
+    document = estate.inventory_document()
+    for edit in edits:
+        edit(document)
+    write_toml(path, document, mode=0o600)
+    return load_inventory(path)
 
 
 @dataclass
-class FakeEstate:
-    nodes: dict[str, FakeNode]
-    probes: list[tuple[str, int]] = field(default_factory=list)
+class ScanLab:
+    """A running scan estate and the inventory with gaps (`inventory`) or without (`complete`)."""
 
-    def session(self, cluster: Any, node: Any, credentials: CredentialStore, sink: Any) -> Any:
-        fake = self.nodes[node.fqdn]
+    estate: LabEstate
+    folder: Path
+    inventory: Inventory
+    complete: Inventory
 
-        @contextlib.asynccontextmanager
-        async def opened() -> AsyncIterator[FakeSession]:
-            credentials.resolve(cluster.settings.os_password, what=password_what("os_password", cluster.name))
-            if fake.fail_open is not None:
-                raise fake.fail_open
-            fake.opened += 1
-            yield FakeSession(node.fqdn, fake)
+    def node(self, fqdn: str) -> LabNode:
+        return self.estate.node(fqdn)
 
-        return opened()
+    def hq(self) -> list[LabNode]:
+        return [self.estate.node(f) for f in HQ]
 
-    async def probe(self, address: str, port: int, *, sni: str, **kwargs: Any) -> Any:
-        self.probes.append((sni, port))
-        cert = self.nodes[sni].served.get(port)
-        if cert is None or (
-            self.nodes[sni].fail_open is not None and isinstance(self.nodes[sni].fail_open, Unreachable)
-        ):
-            return _Probe(False, [], "connection refused")
-        return _Probe(True, [cert], None)
-
-
-@dataclass
-class _Probe:
-    ok: bool
-    chain: list[x509.Certificate]
-    error: str | None
-
-
-def _standard(fqdn: str, *, tomcat: x509.Certificate, root: x509.Certificate, **kw: Any) -> FakeNode:
-    cm = make_cert(f"{fqdn}", 300, serial=hash(fqdn) & 0xFFFF)
-    return FakeNode(
-        own={"tomcat": tomcat, "CallManager": cm},
-        trust={"tomcat-trust/Root.pem": root},
-        served={8443: tomcat, 443: tomcat, 5061: cm},
-        **kw,
-    )
+    def inventory_with(self, name: str, *edits: Edit) -> Inventory:
+        return write_inventory(self.estate, self.folder / name, *edits)
 
 
 @pytest.fixture
-def estate(monkeypatch: pytest.MonkeyPatch) -> FakeEstate:
-    monkeypatch.setenv("SCAN_TEST_PASSWORD", "secret")
-    ms = make_cert(
-        "pub-ms.hq.example.com",
-        45,
-        serial=0xABC,
-        sans=("pub.hq.example.com", "sub1.hq.example.com", "sub2.hq.example.com"),
-    )
-    root = make_cert("Test Root", 3000, serial=0x1, lifetime=7300, issuer="Test Root")
-    members = [
-        ClusterNode("10.0.0.1", "pub.hq.example.com", "pub", "publisher", "callmanager", "DBPub", ""),
-        ClusterNode("10.0.0.2", "sub1.hq.example.com", "sub1", "subscriber", "callmanager", "DBSub", ""),
-        ClusterNode("10.0.0.3", "sub2.hq.example.com", "sub2", "publisher", "callmanager", "DBSub", ""),
-        ClusterNode("10.0.0.4", "sub3.hq.example.com", "sub3", "subscriber", "callmanager", "DBSub", ""),
-        ClusterNode("10.0.0.9", "imp1.hq.example.com", "imp1", "subscriber", "cups", "DBPub", ""),
-    ]
-    fake = FakeEstate(
-        {
-            "pub.hq.example.com": _standard("pub.hq.example.com", tomcat=ms, root=root, members=members),
-            "sub1.hq.example.com": _standard("sub1.hq.example.com", tomcat=ms, root=root, version="12.5.1.13900-1"),
-            "sub2.hq.example.com": _standard("sub2.hq.example.com", tomcat=ms, root=root),
-            "cuc.branch.example.com": FakeNode(
-                version="14.0.1.13900-155",
-                rest=True,
-                own={"tomcat": make_cert("cuc.branch.example.com", 200, serial=77)},
-                trust={"tomcat-trust/Root.pem": root},
-            ),
-        }
-    )
-    monkeypatch.setattr(scan_read, "_session", fake.session)
-    monkeypatch.setattr(scan_served, "_probe", fake.probe)
-    return fake
+def scan_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ucterm.lab.credentials import CREDENTIALS
+
+    monkeypatch.setenv(PASSWORD_VARIABLE, CREDENTIALS.os_password)
+    monkeypatch.setenv(APP_PASSWORD_VARIABLE, CREDENTIALS.app_password)
+
+
+@pytest_asyncio.fixture
+async def lab(tmp_path: Path, scan_password: None) -> AsyncIterator[ScanLab]:
+    """The scan estate (fast profile, 127.0.0.1), fresh for each test: tests change it freely."""
+    estate = LabEstate(scan_spec(), profile="fast", now=NOW)
+    async with estate:
+        yield ScanLab(estate, tmp_path, write_inventory(estate, tmp_path / "gaps", with_gaps),
+                      write_inventory(estate, tmp_path / "complete", complete))
+
+
+class ThreadLab:
+    """The scan estate on its own event loop in a thread, for tests of the synchronous command line
+    (`ucterm.cli.main` runs its own loop with asyncio.run)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="scan-lab", daemon=True)
+        self._thread.start()
+        self.estate = LabEstate(scan_spec(), profile="fast", now=NOW)
+        self.call(self.estate.start())
+        self.inventory = write_inventory(self.estate, folder / "gaps", with_gaps)
+        self.complete = write_inventory(self.estate, folder / "complete", complete)
+
+    def call(self, coroutine: Coroutine[Any, Any, Any]) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(60)
+
+    def close(self) -> None:
+        try:
+            self.call(self.estate.stop())
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self._thread.join(10)
+            self.loop.close()
+
+
+@pytest.fixture
+def thread_lab(tmp_path: Path, scan_password: None) -> Iterator[ThreadLab]:
+    lab = ThreadLab(tmp_path)
+    try:
+        yield lab
+    finally:
+        lab.close()
 
 
 def cert(
@@ -321,12 +262,3 @@ def node(
 def mk() -> SimpleNamespace:
     """`mk.cert(...)`, `mk.node(...)` and `mk.NOW`: build rows in one line per test case."""
     return SimpleNamespace(cert=cert, node=node, NOW=NOW, x509=make_cert)
-
-
-@pytest.fixture
-def fake_inventory(tmp_path: Path) -> Inventory:
-    """The stand-in estate's inventory: hq (CUCM 12.5, three nodes) and branch (CUC 14, own thresholds)."""
-    path = tmp_path / "inventory.toml"
-    path.write_text(INVENTORY)
-    path.chmod(0o600)
-    return parse_inventory(INVENTORY, path=path)

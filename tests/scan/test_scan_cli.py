@@ -1,4 +1,4 @@
-"""`ucterm scan` in-process on the stand-in estate: outputs, exit codes, files it writes."""
+"""`ucterm scan` in-process against the lab (on its own loop in a thread): outputs, exit codes, files."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import io
 import json
 import stat
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from tests.scan.conftest import PUB, SUB3, ThreadLab
 from ucterm import paths
 from ucterm.cli import main
 from ucterm.cli.scan import Progress
@@ -24,24 +24,29 @@ def _scan(inv: Inventory, *args: str) -> list[str]:
 
 
 @pytest.fixture
-def no_discovery_gap(estate: Any) -> Any:
-    """The publisher lists only inventory nodes, so the verdict depends on certificates alone."""
-    pub = estate.nodes["pub.hq.example.com"]
-    pub.members = [m for m in pub.members if m.hostname in ("pub", "sub1", "sub2")]
-    return estate
+def no_discovery_gap(thread_lab: ThreadLab) -> Inventory:
+    """Every node of the lab in the inventory, so the verdict depends on certificates alone."""
+    return thread_lab.complete
+
+
+@pytest.fixture
+def gaps(thread_lab: ThreadLab) -> Inventory:
+    """The inventory that leaves sub3 (found by discovery) out."""
+    return thread_lab.inventory
 
 
 def test_json_is_pure_and_files_are_written(
-    estate: Any, fake_inventory: Inventory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    gaps: Inventory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     prom = tmp_path / "textfile" / "ucterm.prom"
     prom.parent.mkdir()
-    code = main(_scan(fake_inventory, "--json", "--prometheus", str(prom)))
+    code = main(_scan(gaps, "--json", "--prometheus", str(prom)))
     out, err = capsys.readouterr()
     doc = json.loads(out)
     assert code == 3  # sub3 is in the cluster but not in the inventory
-    assert {n["node"] for n in doc["nodes"]} >= {"pub.hq.example.com", "sub3.hq.example.com"}
-    assert "sub3.hq.example.com" in err and "Traceback" not in err
+    assert {n["node"] for n in doc["nodes"]} >= {PUB, SUB3}
+    assert {c["source"] for c in doc["certificates"]} == {"cli", "rest"}
+    assert SUB3 in err and "Traceback" not in err
     assert prom.exists() and stat.S_IMODE(prom.stat().st_mode) == 0o644
     assert "ucterm_certificate_not_after_seconds{" in prom.read_text()
     kept = load_scan(paths.last_scan_file())
@@ -54,39 +59,40 @@ def test_json_is_pure_and_files_are_written(
     [((), 1), (("--warn-days", "30", "--crit-days", "10"), 0), (("--warn-days", "60", "--crit-days", "50"), 2)],
 )
 def test_exit_codes(
-    no_discovery_gap: Any,
-    fake_inventory: Inventory,
+    no_discovery_gap: Inventory,
     capsys: pytest.CaptureFixture[str],
     flags: tuple[str, ...],
     expected: int,
 ) -> None:
-    assert main(_scan(fake_inventory, "--json", *flags)) == expected
+    assert main(_scan(no_discovery_gap, "--json", *flags)) == expected, capsys.readouterr().err
     capsys.readouterr()
 
 
-def test_csv_and_table(no_discovery_gap: Any, fake_inventory: Inventory, capsys: pytest.CaptureFixture[str]) -> None:
-    main(_scan(fake_inventory, "--csv"))
+def test_csv_and_table(no_discovery_gap: Inventory, capsys: pytest.CaptureFixture[str]) -> None:
+    main(_scan(no_discovery_gap, "--csv"))
     out, _ = capsys.readouterr()
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert rows and {r["cluster"] for r in rows} == {"hq", "branch"}
-    main(_scan(fake_inventory))
+    assert rows and {r["cluster"] for r in rows} == {c.name for c in no_discovery_gap.clusters}
+    main(_scan(no_discovery_gap))
     out, _ = capsys.readouterr()
     assert "\x1b[" not in out  # not a terminal: no colour
-    assert "WARNING" in out and "all 3 nodes" in out and "tomcat-trust" in out
+    hq_nodes = len(no_discovery_gap.cluster("hq").nodes)
+    assert "WARNING" in out and f"all {hq_nodes} nodes" in out and "tomcat-trust" in out
     assert "cluster overrides" in out and "branch 400/30" in out
 
 
 def test_cluster_scan_updates_the_kept_scan(
-    no_discovery_gap: Any, fake_inventory: Inventory, capsys: pytest.CaptureFixture[str]
+    no_discovery_gap: Inventory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main(_scan(fake_inventory, "--json"))
+    inventory = no_discovery_gap
+    main(_scan(inventory, "--json"))
     first = load_scan(paths.last_scan_file())
-    main(_scan(fake_inventory, "--json", "--cluster", "branch"))
+    main(_scan(inventory, "--json", "--cluster", "branch"))
     doc = json.loads(capsys.readouterr().out.split("\n}\n", 1)[1])
     assert {n["cluster"] for n in doc["nodes"]} == {"branch"}
     kept = load_scan(paths.last_scan_file())
     assert first is not None and kept is not None
-    assert {n.cluster for n in kept.nodes} == {"hq", "branch"}
+    assert {n.cluster for n in kept.nodes} == {c.name for c in inventory.clusters}
     assert len(kept.certificates) == len(first.certificates)
     assert kept.thresholds_for("branch") == (400, 30)
 
@@ -100,9 +106,9 @@ def test_cluster_scan_updates_the_kept_scan(
     ],
 )
 def test_bad_options_are_one_sentence(
-    estate: Any, fake_inventory: Inventory, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], words: str
+    gaps: Inventory, capsys: pytest.CaptureFixture[str], flags: tuple[str, ...], words: str
 ) -> None:
-    assert main(_scan(fake_inventory, *flags)) == 3
+    assert main(_scan(gaps, *flags)) == 3
     out, err = capsys.readouterr()
     assert out == "" and words in err and len(err.strip().splitlines()) == 1
 
@@ -119,11 +125,11 @@ def test_progress_line() -> None:
 
 
 def test_unwritable_prometheus_file_is_one_sentence_after_the_output(
-    no_discovery_gap: Any, fake_inventory: Inventory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    no_discovery_gap: Inventory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "missing-folder" / "sub" / "ucterm.prom"
     (tmp_path / "missing-folder").write_text("a file where a folder should be")
-    assert main(_scan(fake_inventory, "--json", "--prometheus", str(target))) == 3
+    assert main(_scan(no_discovery_gap, "--json", "--prometheus", str(target))) == 3
     out, err = capsys.readouterr()
     assert json.loads(out)["certificates"]
     assert "Prometheus file" in err and str(target) in err and len(err.strip().splitlines()) == 1

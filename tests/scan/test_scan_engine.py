@@ -1,8 +1,9 @@
-"""The scan engine against stand-in sessions: every way a node can fail, discovery, thresholds, events.
+"""The scan engine's decisions against the lab: every way a node can fail, discovery, thresholds, events.
 
-The lab tests (test_scan_lab.py) check the real path end to end; these check the engine's own
-decisions quickly and deterministically, including failures the lab cannot easily produce
-(a refused login over REST, a prompt with no terminal).
+Each test runs a fresh small estate (tests/scan/conftest.py: hq CUCM 12.5 over the CLI, branch
+Unity Connection 14 over certmgr REST, an IM and Presence node the inventory leaves out) over
+real SSH, TLS and HTTPS on 127.0.0.1. Where a node must fail, the lab's faults make it fail; what
+reached each node is counted by the lab (`node.received`).
 """
 
 from __future__ import annotations
@@ -12,215 +13,268 @@ from typing import Any
 
 import pytest
 
+from tests.scan.conftest import CUC, HQ, IMP1, PASSWORD_VARIABLE, PUB, SUB1, SUB2, SUB3, ScanLab
 from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError, InventoryError
 from ucterm.events import Event
-from ucterm.inventory import Inventory, parse_inventory
+from ucterm.lab import LabNode
 from ucterm.scan import NodeScanned, ScanProgress, scan_estate, scan_node
-from ucterm.scan.model import merge
-from ucterm.vos.errors import HostKeyUnknown, LoginRefused, SessionDropped, Unreachable
+from ucterm.scan.model import ScanResult, merge
 
 
-async def test_full_scan_reads_every_certificate(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
+def _held(node: LabNode) -> set[tuple[str, str, str]]:
+    """(store, unit or trust file, serial) of every certificate the lab node holds."""
+    own = {("own", unit, f"{i.cert.serial_number:x}") for unit, i in node.identities().items()}
+    trust = {(e.store, e.path, f"{e.cert.serial_number:x}") for e in node.trust_entries()}
+    return own | trust
+
+
+def _read(result: ScanResult, node: LabNode, *, source: str | None = None) -> set[tuple[str, str, str]]:
+    rows = [c for c in result.for_node(node.cluster, node.fqdn) if c.source != "tls"]
+    if source is not None:
+        assert {c.source for c in rows} <= {source}, {c.source for c in rows}
+    return {(c.store, c.unit if c.store == "own" else c.file or "", c.serial) for c in rows}
+
+
+async def test_full_scan_reads_every_certificate(lab: ScanLab, mk: SimpleNamespace) -> None:
     events: list[Event] = []
-    result = await scan_estate(fake_inventory, CredentialStore(), sink=events.append, now=mk.NOW)
-    hq = [c for c in result.certificates if c.cluster == "hq" and c.source != "tls"]
-    assert len(hq) == 9  # 3 nodes × (tomcat, CallManager, one trust)
-    tomcat = [c for c in hq if c.unit == "tomcat" and c.store == "own"]
-    assert {c.serial for c in tomcat} == {"abc"} and {c.status for c in tomcat} == {"warning"}
-    assert all(c.source == "cli" for c in hq)
-    trust = [c for c in hq if c.store == "tomcat-trust"]
-    assert {c.file for c in trust} == {"tomcat-trust/Root.pem"} and trust[0].unit == "tomcat"
-    # the branch cluster's own thresholds: 200 days left is a warning at 400
-    cuc = [c for c in result.certificates if c.cluster == "branch"]
-    assert {c.source for c in cuc} == {"rest"}
-    assert next(c for c in cuc if c.store == "own").status == "warning"
+    result = await scan_estate(lab.inventory, CredentialStore(), sink=events.append, now=mk.NOW)
+    for node in lab.hq():
+        assert _read(result, node, source="cli") == _held(node), node.fqdn
+    tomcat = [c for c in result.certificates if c.cluster == "hq" and c.unit == "tomcat" and c.store == "own"]
+    multi_server = lab.node(PUB).identity("tomcat").cert
+    assert {c.serial for c in tomcat} == {f"{multi_server.serial_number:x}"} and len(tomcat) == 3
+    assert {c.status for c in tomcat} == {"warning"}  # 45 days left, warn 60
+    trust = [c for c in result.for_node("hq", PUB) if c.store == "tomcat-trust"]
+    assert {c.file for c in trust} == {e.path for e in lab.node(PUB).trust_entries("tomcat-trust")}
+    assert {c.unit for c in trust} == {"tomcat"}
+    # the branch cluster's own thresholds: 200 days left is a warning at 400; read over certmgr
+    cuc = lab.node(CUC)
+    assert _read(result, cuc, source="rest") == _held(cuc)
+    assert next(c for c in result.for_node("branch", CUC) if c.unit == "tomcat" and c.store == "own").status \
+        == "warning"
     assert result.thresholds == {"hq": (60, 14), "branch": (400, 30)}
     # progress per cluster, one NodeScanned per node
     scanned = [e for e in events if isinstance(e, NodeScanned)]
     assert len(scanned) == 4
-    finals = [e for e in events if isinstance(e, ScanProgress) and e.cluster == "hq" and e.done]
+    finals = [e for e in events if isinstance(e, ScanProgress) and e.cluster == "hq" and e.message == "done"]
     assert [e.done for e in finals] == [1, 2, 3] and {e.total for e in finals} == {3}
     # no TLS rows when what is served is what is installed
     assert not [c for c in result.certificates if c.source == "tls"]
-    assert result.node_result("hq", "pub.hq.example.com").served["tomcat"] == tomcat[0].fingerprint_sha256  # type: ignore[union-attr]
+    assert result.node_result("hq", PUB).served["tomcat"] == tomcat[0].fingerprint_sha256  # type: ignore[union-attr]
 
 
-async def test_discovery_fills_roles_and_reports_disagreement(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
-    sub1 = result.node_result("hq", "sub1.hq.example.com")
+async def test_a_v14_node_is_read_without_its_cli(lab: ScanLab, mk: SimpleNamespace) -> None:
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
+    cuc = lab.node(CUC)
+    assert result.nodes[0].state == "ok" and result.nodes[0].reachable
+    assert cuc.received.rest == ["GET snapshot/server"]
+    # Unity Connection has no AXL: its publisher's CLI is asked for the members, and nothing else.
+    assert cuc.received.commands == ["set cli pagination off", "show network cluster"]
+
+
+async def test_the_last_scan_says_the_release_the_inventory_leaves_out(lab: ScanLab, mk: SimpleNamespace) -> None:
+    def no_version(document: dict[str, Any]) -> None:
+        next(c for c in document["cluster"] if c["name"] == "branch").pop("version")
+
+    inventory = lab.inventory_with("no-version", no_version)
+    first = await scan_estate(inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
+    cuc = lab.node(CUC)
+    assert cuc.received.count("show version active") == 1  # nothing else knew the release
+    assert {c.source for c in first.certificates} == {"rest"} and first.nodes[0].version == cuc.version
+    cuc.received.clear()
+    again = await scan_estate(inventory, CredentialStore(), clusters=["branch"], now=mk.NOW, previous=first)
+    assert cuc.received.count("show version") == 0 and cuc.received.count("show cert") == 0
+    assert again.nodes[0].version == cuc.version
+    assert {c.source for c in again.certificates} == {"rest"} and again.nodes[0].state == "ok"
+
+
+async def test_discovery_fills_roles_and_reports_disagreement(lab: ScanLab, mk: SimpleNamespace) -> None:
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    sub1 = result.node_result("hq", SUB1)
     assert sub1 is not None and sub1.role == "subscriber"  # filled from `show network cluster`
-    assert any("runs 12.5.1.13900-1" in n for n in sub1.notes)
-    sub2 = result.node_result("hq", "sub2.hq.example.com")
-    assert sub2 is not None and any("says publisher" in n for n in sub2.notes)
-    missing = result.node_result("hq", "sub3.hq.example.com")
+    assert any("says version 12.5.1.13900-1" in n and "runs 12.5.1.16900-48" in n for n in sub1.notes), sub1.notes
+    missing = result.node_result("hq", SUB3)
     assert missing is not None and missing.state == "not-in-inventory" and not missing.reachable
     assert "add it to cluster" in (missing.error or "")
-    pub = result.node_result("hq", "pub.hq.example.com")
-    assert pub is not None and any("imp1.hq.example.com" in n for n in pub.notes)
-    assert result.node_result("hq", "imp1.hq.example.com") is None  # another product: a note, not a node
+    pub = result.node_result("hq", PUB)
+    assert pub is not None and any(IMP1 in n for n in pub.notes)
+    assert result.node_result("hq", IMP1) is None  # another product: a note, not a node
     assert result.exit_code() == 3
     # only inventory nodes were contacted
-    assert {sni for sni, _ in estate.probes} == {
-        "pub.hq.example.com",
-        "sub1.hq.example.com",
-        "sub2.hq.example.com",
-    }
+    for fqdn in (SUB3, IMP1):
+        assert not lab.node(fqdn).received.connections, fqdn
+
+    def swapped(document: dict[str, Any]) -> None:  # the inventory has the roles the wrong way round
+        hq = next(c for c in document["cluster"] if c["name"] == "hq")
+        for n in hq["node"]:
+            n["role"] = {PUB: "subscriber", SUB2: "publisher"}.get(n["fqdn"], n.get("role", "subscriber"))
+
+    result = await scan_estate(lab.inventory_with("swapped", swapped), CredentialStore(), clusters=["hq"],
+                               now=mk.NOW)
+    sub2 = result.node_result("hq", SUB2)
+    assert sub2 is not None and any("inventory says publisher" in n and "says subscriber" in n for n in sub2.notes)
+    pub = result.node_result("hq", PUB)
+    assert pub is not None and any("inventory says subscriber" in n and "says publisher" in n for n in pub.notes)
 
 
-async def test_command_line_thresholds_override_clusters(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    result = await scan_estate(fake_inventory, CredentialStore(), warn_days=30, crit_days=10, now=mk.NOW)
+async def test_command_line_thresholds_override_clusters(lab: ScanLab, mk: SimpleNamespace) -> None:
+    result = await scan_estate(lab.inventory, CredentialStore(), warn_days=30, crit_days=10, now=mk.NOW)
     assert result.thresholds == {"hq": (30, 10), "branch": (30, 10)}
     assert {c.status for c in result.certificates if c.unit == "tomcat" and c.cluster == "hq"} == {"ok"}
 
 
-@pytest.mark.parametrize(
-    ("error", "state", "reachable"),
-    [
-        (Unreachable("sub1.hq.example.com", "127.0.0.1", 22, "connection refused"), "unreachable", False),
-        (LoginRefused("sub1.hq.example.com", "admin"), "login-refused", False),
-        (HostKeyUnknown("SHA256:abc", "sub1.hq.example.com", 22, None), "host-key-unknown", False),
-    ],
-)
-async def test_node_failures_are_states(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace, error: Exception, state: str, reachable: bool
-) -> None:
-    estate.nodes["sub1.hq.example.com"].fail_open = error
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
-    sub1 = result.node_result("hq", "sub1.hq.example.com")
-    assert sub1 is not None and sub1.state == state and sub1.reachable is reachable
-    assert sub1.error == str(error)
+@pytest.mark.parametrize(("failure", "state", "words"), [
+    ("down", "unreachable", "cannot connect"),
+    ("password", "login-refused", "refused"),
+    ("host-key", "host-key-unknown", "SHA256:"),
+])
+async def test_node_failures_are_states(lab: ScanLab, mk: SimpleNamespace, failure: str, state: str,
+                                        words: str) -> None:
+    inventory = lab.inventory
+    if failure == "down":
+        await lab.estate.take_down(SUB1)
+    elif failure == "password":
+        lab.node(SUB1).faults.refuse_logins()  # its administrator's password was changed on the node
+    else:
+        known = lab.folder / "gaps" / "known_hosts"
+        known.write_text("".join(ln + "\n" for ln in known.read_text().splitlines() if SUB1 not in ln))
+    result = await scan_estate(inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    sub1 = result.node_result("hq", SUB1)
+    assert sub1 is not None and sub1.state == state and sub1.reachable is False
+    assert SUB1 in (sub1.error or "") and words in (sub1.error or ""), sub1.error
     if state == "host-key-unknown":
-        assert sub1.host_key_fingerprint == "SHA256:abc"
-    others = [n for n in result.nodes if n.node in ("pub.hq.example.com", "sub2.hq.example.com")]
-    assert all(n.state == "ok" for n in others)
-    assert len(result.for_node("hq", "pub.hq.example.com")) == 3
+        assert sub1.host_key_fingerprint and sub1.host_key_fingerprint in (sub1.error or "")
+    others = [n for n in result.nodes if n.node in (PUB, SUB2)]
+    assert [n.state for n in others] == ["ok", "ok"]
+    assert _read(result, lab.node(PUB)) == _held(lab.node(PUB))
     assert result.exit_code() == 3
 
 
-async def test_no_credentials_still_probes(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("SCAN_TEST_PASSWORD")
-    inv = fake_inventory
-    scan_result = await scan_node(
-        inv.cluster("hq"), inv.cluster("hq").node("sub2.hq.example.com"), CredentialStore(), now=mk.NOW
-    )
-    r = scan_result.result
+async def test_no_credentials_still_probes(lab: ScanLab, mk: SimpleNamespace, monkeypatch: pytest.MonkeyPatch
+                                           ) -> None:
+    monkeypatch.delenv(PASSWORD_VARIABLE)
+    hq = lab.inventory.cluster("hq")
+    scanned = await scan_node(hq, hq.node(SUB2), CredentialStore(), now=mk.NOW)
+    r = scanned.result
     assert r.state == "partial" and r.reachable
-    assert "SCAN_TEST_PASSWORD" in (r.error or "") and "TLS probe" in (r.error or "")
-    units = {(c.unit, c.source) for c in scan_result.certificates}
-    assert units == {("tomcat", "tls"), ("CallManager", "tls")}
+    assert PASSWORD_VARIABLE in (r.error or "") and "TLS probe" in (r.error or "")
+    assert {(c.unit, c.source) for c in scanned.certificates} == {("tomcat", "tls"), ("CallManager", "tls")}
+    assert lab.node(SUB2).received.ssh_sessions == 0
 
 
-async def test_prompt_without_terminal_is_partial(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
-    assert fake_inventory.path is not None
-    text = fake_inventory.path.read_text().replace('"env:SCAN_TEST_PASSWORD"', '"prompt"')
-    inv = parse_inventory(text, path=fake_inventory.path)
+async def test_prompt_without_terminal_is_partial(lab: ScanLab, mk: SimpleNamespace) -> None:
+    def prompt(document: dict[str, Any]) -> None:
+        document["defaults"]["os_password"] = "prompt"
+
     with pytest.raises(CredentialError):
         CredentialStore().resolve("prompt", what="x")
-    result = await scan_estate(inv, CredentialStore(), clusters=["branch"], now=mk.NOW)
+    result = await scan_estate(lab.inventory_with("prompt", prompt), CredentialStore(), clusters=["branch"],
+                               now=mk.NOW)
     assert [n.state for n in result.nodes] == ["partial"]
     assert "prompt" in (result.nodes[0].error or "")
 
 
-async def test_served_differs_from_installed(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
-    old = mk.x509("pub-ms.hq.example.com", 5, serial=0xDEF)
-    estate.nodes["sub2.hq.example.com"].served[8443] = old
-    estate.nodes["sub2.hq.example.com"].served[443] = old
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+async def test_served_differs_from_installed(lab: ScanLab, mk: SimpleNamespace) -> None:
+    sub2 = lab.node(SUB2)
+    multi_server = sub2.identity("tomcat")
+    other = sub2.self_signed_identity("tomcat", days=5)
+    sub2.install_identity("tomcat", other)
+    await sub2.restart_service("Cisco Tomcat")  # Tomcat now serves `other`...
+    sub2.install_identity("tomcat", multi_server)  # ...and keeps serving it: no restart after this upload
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
     tls = [c for c in result.certificates if c.source == "tls"]
-    assert [(c.node, c.unit, c.serial, c.status) for c in tls] == [("sub2.hq.example.com", "tomcat", "def", "critical")]
-    sub2 = result.node_result("hq", "sub2.hq.example.com")
-    assert sub2 is not None and any("restart Cisco Tomcat" in n for n in sub2.notes)
-    ms = next(m for m in merge(result.certificates, result.nodes) if m.record.serial == "abc")
-    assert ms.served_differs == ("sub2.hq.example.com",)
-    assert set(ms.served_by) == {"pub.hq.example.com", "sub1.hq.example.com"}
+    assert [(c.node, c.unit, c.serial, c.status) for c in tls] == [
+        (SUB2, "tomcat", f"{other.cert.serial_number:x}", "critical")]
+    r = result.node_result("hq", SUB2)
+    assert r is not None and any("restart Cisco Tomcat" in n for n in r.notes)
+    ms = next(m for m in merge(result.certificates, result.nodes)
+              if m.record.serial == f"{multi_server.cert.serial_number:x}" and m.store == "own")
+    assert ms.served_differs == (SUB2,)
+    assert set(ms.served_by) == {PUB, SUB1}
 
 
-async def test_rest_falls_back_to_cli(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
-    estate.nodes["cuc.branch.example.com"].rest_fails = True
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
+async def test_rest_falls_back_to_cli(lab: ScanLab, mk: SimpleNamespace) -> None:
+    cuc = lab.node(CUC)
+    cuc.faults.rest_error(503, message="Service Unavailable")
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
     assert {c.source for c in result.certificates} == {"cli"}
+    assert _read(result, cuc) == _held(cuc)
     assert result.nodes[0].state == "ok"
-    assert any("REST API failed" in n for n in result.nodes[0].notes)
+    assert any("REST API failed" in n and "503" in n for n in result.nodes[0].notes), result.nodes[0].notes
 
 
-async def test_dropped_session_is_retried_once(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
-    node = estate.nodes["pub.hq.example.com"]
-    node.fail_once = SessionDropped("pub.hq.example.com", "show cert own tomcat", "connection lost")
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
-    assert node.opened == 2
-    assert result.node_result("hq", "pub.hq.example.com").state == "ok"  # type: ignore[union-attr]
+async def test_dropped_session_is_retried_once(lab: ScanLab, mk: SimpleNamespace) -> None:
+    pub = lab.node(PUB)
+    pub.faults.drop_connection("show cert own tomcat", after_lines=0)
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    assert pub.received.ssh_sessions == 2
+    assert result.node_result("hq", PUB).state == "ok"  # type: ignore[union-attr]
+    assert _read(result, pub) == _held(pub)
 
 
-async def test_unreadable_certificate_makes_the_node_partial(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    estate.nodes["sub1.hq.example.com"].broken_units.add("CallManager")
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
-    sub1 = result.node_result("hq", "sub1.hq.example.com")
-    assert sub1 is not None and sub1.state == "partial" and sub1.reachable
-    assert "CallManager" in (sub1.error or "")
-    assert {c.unit for c in result.for_node("hq", "sub1.hq.example.com") if c.source == "cli"} == {"tomcat"}
+async def test_unreadable_certificate_makes_the_node_partial(lab: ScanLab, mk: SimpleNamespace) -> None:
+    sub1 = lab.node(SUB1)
+    sub1.faults.garble_pem("show cert own CallManager")
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    r = result.node_result("hq", SUB1)
+    assert r is not None and r.state == "partial" and r.reachable
+    assert "CallManager" in (r.error or "")
+    own = {c.unit for c in result.for_node("hq", SUB1) if c.source == "cli" and c.store == "own"}
+    assert own == set(sub1.units) - {"CallManager"}
 
 
-async def test_unknown_cluster_is_one_sentence(estate: Any, fake_inventory: Inventory) -> None:
+async def test_unknown_cluster_is_one_sentence(lab: ScanLab) -> None:
     with pytest.raises(InventoryError, match='no cluster "nope"'):
-        await scan_estate(fake_inventory, CredentialStore(), clusters=["nope"])
+        await scan_estate(lab.inventory, CredentialStore(), clusters=["nope"])
 
 
-async def test_probe_off_sends_nothing(estate: Any, fake_inventory: Inventory, mk: SimpleNamespace) -> None:
-    result = await scan_estate(fake_inventory, CredentialStore(), probe=False, now=mk.NOW)
-    assert not estate.probes and all(not n.served for n in result.nodes)
+async def test_probe_off_sends_nothing(lab: ScanLab, mk: SimpleNamespace) -> None:
+    result = await scan_estate(lab.inventory, CredentialStore(), probe=False, now=mk.NOW)
+    assert all(not n.served for n in result.nodes)
+    for fqdn in HQ:  # read over the CLI: nothing but SSH reached them
+        assert set(lab.node(fqdn).received.connections) == {"ssh"}, fqdn
+    # certmgr (one keep-alive connection), and the CLI for `show network cluster` (no AXL on Unity Connection)
+    assert lab.node(CUC).received.connections == {"https": 1, "ssh": 1}
 
 
-async def test_replicated_trust_is_read_once_per_cluster(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    cas = {f"tomcat-trust/CA{i}.pem": mk.x509(f"CA {i}", 1000 + i, serial=100 + i) for i in range(6)}
-    hq = ("pub.hq.example.com", "sub1.hq.example.com", "sub2.hq.example.com")
-    for fqdn in hq:
-        estate.nodes[fqdn].trust = dict(cas)
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
-    reads = [estate.nodes[f].trust_reads for f in hq]
-    assert sum(reads) == 6 and sum(1 for r in reads if r) > 1, reads  # once each, and the work was shared
-    for fqdn in hq:
-        rows = [c for c in result.for_node("hq", fqdn) if c.store == "tomcat-trust"]
-        assert sorted(c.serial for c in rows) == [f"{100 + i:x}" for i in range(6)]
-        assert {c.file for c in rows} == set(cas)
+async def test_replicated_trust_is_read_once_per_cluster(lab: ScanLab, mk: SimpleNamespace) -> None:
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    held = {(e.store, e.name, e.description) for n in lab.hq() for e in n.trust_entries()}
+    reads = [n.received.count("show cert trust") for n in lab.hq()]
+    assert sum(reads) == len(held) and sum(1 for r in reads if r) > 1, reads  # once each, and shared
+    for node in lab.hq():
+        assert _read(result, node) == _held(node)
 
 
-async def test_a_failed_trust_read_is_not_inherited(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    cas = {f"tomcat-trust/CA{i}.pem": mk.x509(f"CA {i}", 1000 + i, serial=100 + i) for i in range(3)}
-    hq = ("pub.hq.example.com", "sub1.hq.example.com", "sub2.hq.example.com")
-    broken = {"tomcat-trust/CA1.pem"}  # shared: whichever node reads CA1 first fails, once
-    for fqdn in hq:
-        estate.nodes[fqdn].trust = dict(cas)
-        estate.nodes[fqdn].broken_trust = broken
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+async def test_a_failed_trust_read_is_not_inherited(lab: ScanLab, mk: SimpleNamespace) -> None:
+    from ucterm.lab.faults import CommandFault
+
+    root = next(e for e in lab.node(PUB).trust_entries("tomcat-trust") if e.cert == lab.estate.ca.root)
+    fault = CommandFault("fail", f"show cert trust {root.path}")  # whichever node reads it first fails, once
+    for node in lab.hq():
+        node.faults.arm(fault)
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], now=mk.NOW)
+    assert fault.fired == 1
     partial = [n for n in result.nodes if n.state == "partial"]
-    assert len(partial) == 1 and "CA1.pem" in (partial[0].error or "")
+    assert len(partial) == 1 and root.name in (partial[0].error or "")
     for n in result.nodes:
         if n.state == "ok":
-            assert len([c for c in result.for_node("hq", n.node) if c.store == "tomcat-trust"]) == 3
+            assert _read(result, lab.node(n.node)) == _held(lab.node(n.node))
 
 
-async def test_what_rest_cannot_give_is_read_over_the_cli(
-    estate: Any, fake_inventory: Inventory, mk: SimpleNamespace
-) -> None:
-    cuc = estate.nodes["cuc.branch.example.com"]
-    cuc.trust["Phone-SAST-trust/Old.pem"] = mk.x509("Old CA", 30, serial=0x55)
-    cuc.rest_refuses = {"Phone-SAST-trust"}
-    result = await scan_estate(fake_inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
+async def test_what_rest_cannot_give_is_read_over_the_cli(lab: ScanLab, mk: SimpleNamespace) -> None:
+    cuc = lab.node(CUC)
+    old = cuc.add_trust("ipsec-trust", mk.x509("Old CA", 30, serial=0x55))
+    cuc.faults.rest_error(404, route="snapshot/server", message="No resource")  # a build without the snapshot
+    cuc.faults.rest_error(400, route="trust/certificate", service="ipsec", message="Unknown unit ipsec")
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
     rows = {(c.store, c.source) for c in result.certificates}
-    assert rows == {("own", "rest"), ("tomcat-trust", "rest"), ("Phone-SAST-trust", "cli")}
+    assert rows == {("own", "rest"), ("tomcat-trust", "rest"), ("ipsec-trust", "cli")}
     assert result.nodes[0].state == "ok"
-    sast = next(c for c in result.certificates if c.store == "Phone-SAST-trust")
-    assert sast.serial == "55" and sast.status == "critical" and sast.file == "Phone-SAST-trust/Old.pem"
+    read, held = _read(result, cuc), _held(cuc)
+    assert {k for k in read if k[0] != "tomcat-trust"} == {k for k in held if k[0] != "tomcat-trust"}
+    assert {k[2] for k in read if k[0] == "tomcat-trust"} == {k[2] for k in held if k[0] == "tomcat-trust"}
+    row = next(c for c in result.certificates if c.serial == "55")
+    assert row.status == "critical" and row.file == old.path  # 30 days, crit 30
+

@@ -141,7 +141,9 @@ async def test_unknown_host_key_and_refused_login(lab: Lab, tmp_path: Path) -> N
     folder.mkdir()
     path = lab.estate.write_inventory(folder / "inventory.toml")
     known = folder / "known_hosts"
-    known.write_text("".join(ln + "\n" for ln in known.read_text().splitlines() if "cuc15-sub" not in ln))
+    # cucm125-sub1 is read over the CLI (12.5); cuc15-sub over certmgr, which needs no SSH host key
+    known.write_text("".join(ln + "\n" for ln in known.read_text().splitlines()
+                             if "cuc15-sub" not in ln and "cucm125-sub1" not in ln))
     text = path.read_text()
     path.write_text(
         text + '\n[[cluster]]\nname = "x"\nproduct = "cuc"\nos_password = "wrong"\n'
@@ -149,26 +151,29 @@ async def test_unknown_host_key_and_refused_login(lab: Lab, tmp_path: Path) -> N
         f"ports = {{ ssh = {lab.estate.node('cuc15-pub').ports['ssh']} }}\n"
     )
     inventory = load_inventory(path)
-    result = await scan_estate(inventory, CredentialStore(), clusters=["voicemail", "x"], now=NOW, probe=False)
-    sub = result.node_result("voicemail", "cuc15-sub.lab.example")
+    result = await scan_estate(inventory, CredentialStore(), clusters=["branch", "voicemail", "x"], now=NOW,
+                               probe=False)
+    sub = result.node_result("branch", "cucm125-sub1.lab.example")
     assert sub is not None and sub.state == "host-key-unknown" and sub.host_key_fingerprint
     assert sub.host_key_fingerprint in (sub.error or "")
     other = result.node_result("x", "cuc-again.lab.example")
     assert other is not None and other.state in ("login-refused", "host-key-unknown")
     assert result.node_result("voicemail", "cuc15-pub.lab.example").state == "ok"  # type: ignore[union-attr]
+    assert result.node_result("voicemail", "cuc15-sub.lab.example").state == "ok"  # type: ignore[union-attr]
     assert result.exit_code() == 3
 
 
 async def test_a_dropped_session_is_retried(lab: Lab) -> None:
-    node = lab.estate.node("cuc15-pub")
-    node.faults.drop_connection("show cert list trust")
+    node = lab.estate.node("cucm125-pub")  # 12.5: read over the CLI
+    fault = node.faults.drop_connection("show cert list trust")
     try:
-        cluster = lab.inventory.cluster("voicemail")
-        scanned = await scan_node(cluster, cluster.node("cuc15-pub.lab.example"), CredentialStore(), now=NOW)
+        cluster = lab.inventory.cluster("branch")
+        scanned = await scan_node(cluster, cluster.node("cucm125-pub.lab.example"), CredentialStore(), now=NOW)
     finally:
         node.faults.clear()
+    assert fault.fired == 1
     assert scanned.result.state == "ok", scanned.result.error
-    assert len(scanned.certificates) == len(lab.result.for_node("voicemail", "cuc15-pub.lab.example"))
+    assert len(scanned.certificates) == len(lab.result.for_node("branch", "cucm125-pub.lab.example"))
 
 
 async def test_the_command_line_against_the_lab(lab: Lab, tmp_path: Path) -> None:

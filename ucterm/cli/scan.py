@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
         result = asyncio.run(scan_estate(
             inventory, credentials, sink=progress, warn_days=warn_days, crit_days=crit_days,
             clusters=clusters, probe=not getattr(args, "no_probe", False),
-            concurrency=max(1, getattr(args, "concurrency", None) or 16)))
+            concurrency=max(1, getattr(args, "concurrency", None) or 16),
+            previous=load_scan(paths.last_scan_file())))
     finally:
         if progress is not None:
             progress.clear()

@@ -29,14 +29,17 @@ class NodeScan:
 
     result: NodeResult
     certificates: tuple[CertRecord, ...]
-    #: `show network cluster` rows when this node was asked (the publisher); None otherwise.
+    #: The cluster's members when this node was asked (the publisher); None otherwise.
     members: tuple[ClusterNode, ...] | None = None
+    #: Who listed them: `show network cluster` or AXL listProcessNode (for the notes).
+    members_from: str = "`show network cluster`"
+
 
 def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
               inventory: Inventory | None = None) -> list[NodeScan]:
     """Fill roles and versions from discovery and note where the inventory disagrees.
 
-    Members of `show network cluster` that the inventory does not list are reported, not
+    Members (of `show network cluster`, or AXL's process nodes) that the inventory does not list are reported, not
     contacted: ucterm sends credentials only to nodes the user listed (and their host keys would
     be unknown anyway). A missing node of the cluster's own product is an extra node with state
     `not-in-inventory` (the review is incomplete without it); a member of another product that
@@ -44,10 +47,12 @@ def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
     """
     members: tuple[ClusterNode, ...] = ()
     publisher_fqdn = cluster.publisher.fqdn
+    lister = "`show network cluster`"
     for scan in scans:
         if scan.members:
             members = scan.members
             publisher_fqdn = scan.result.node
+            lister = scan.members_from
             break
     known_elsewhere = set()
     if inventory is not None:
@@ -65,17 +70,17 @@ def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
             matched.add(member_index)
             member = members[member_index]
             member_role = _member_role(member)
-            if node.role is None:
+            if not member_role:
+                pass  # the lister does not say the role (AXL for IM and Presence nodes)
+            elif node.role is None:
                 role = member_role
             elif node.role != member_role:
-                notes.append(f"the inventory says {node.role}, `show network cluster` on {publisher_fqdn} "
-                             f"says {member_role}")
+                notes.append(f"the inventory says {node.role}, {lister} on {publisher_fqdn} says {member_role}")
             product = getattr(member, "product", None)
             if product and product != cluster.product:
-                notes.append(f"the inventory says product {cluster.product}, `show network cluster` "
-                             f"says {member.product_type}")
+                notes.append(f"the inventory says product {cluster.product}, {lister} says {member.product_type}")
         elif members:
-            notes.append(f"not listed by `show network cluster` on {publisher_fqdn}")
+            notes.append(f"not listed by {lister} on {publisher_fqdn}")
         if role is None:
             role = "subscriber"  # the inventory guarantees exactly one publisher
         declared = node.version or cluster.version
@@ -88,22 +93,23 @@ def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
     for i, member in enumerate(members):
         if i in matched:
             continue
-        names = {member.fqdn.lower(), member.hostname.lower()}
+        names = {n.lower() for n in (member.fqdn, member.hostname) if n} or {member.address.lower()}
+        name = member.fqdn or member.address
         product = getattr(member, "product", None) or cluster.product
         if product != cluster.product:
             if not names & known_elsewhere:
-                extra_notes.append(f"`show network cluster` lists {member.fqdn} ({member.product_type}, "
-                                   f"{member.address}), which no cluster of the inventory lists")
+                said = ", ".join(filter(None, (member.product_type, member.address if member.fqdn else "")))
+                extra_notes.append(f"{lister} lists {name} ({said}), which no cluster of the inventory lists")
             continue
         if names & known_elsewhere:
             continue
+        where = f" ({member.address})" if member.address and member.fqdn else ""
         out.append(NodeScan(NodeResult(
-            cluster=cluster.name, node=member.fqdn, product=cluster.product, role=_member_role(member),
+            cluster=cluster.name, node=name, product=cluster.product, role=_member_role(member) or None,
             version=None,
             reachable=False, state="not-in-inventory",
-            error=(f"{member.fqdn} ({member.address}) is listed by `show network cluster` on "
-                   f"{publisher_fqdn} but not in the inventory; add it to cluster \"{cluster.name}\" "
-                   "to scan its certificates.")),
+            error=(f"{name}{where} is listed by {lister} on {publisher_fqdn} but not in the inventory; add it "
+                   f"to cluster \"{cluster.name}\" to scan its certificates.")),
             ()))
     if extra_notes and pub_index is not None:
         pub = out[pub_index]
@@ -113,9 +119,12 @@ def reconcile(cluster: Cluster, scans: Sequence[NodeScan],
 
 
 def _member_role(member: ClusterNode) -> str:
-    """The role within its own cluster: IM&P nodes are all `Subscriber` of the CUCM cluster in that
-    column, and their own publisher is the one with the `DBPub` database role (§1.10)."""
+    """The role within its own cluster, "" when the lister does not say it: IM&P nodes are all
+    `Subscriber` of the CUCM cluster in that column, and their own publisher is the one with the
+    `DBPub` database role (§1.10)."""
     if str(member.product_type).lower() == "cups":
+        if not member.db_role:
+            return ""
         return "publisher" if str(member.db_role).lower() == "dbpub" else "subscriber"
     return str(member.role)
 

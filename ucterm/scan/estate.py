@@ -16,6 +16,7 @@ from ucterm.events import EventSink, emit, utcnow
 from ucterm.inventory import Cluster, Inventory, Node
 from ucterm.scan.discovery import NodeScan, reconcile
 from ucterm.scan.events import NodeScanned, ScanProgress
+from ucterm.scan.known import known_version
 from ucterm.scan.model import CertRecord, NodeResult, ScanResult
 from ucterm.scan.node import final_message, run_node_scan
 from ucterm.scan.rows import thresholds_for
@@ -50,13 +51,16 @@ def warm_credentials(inventory: Inventory, credentials: CredentialStore,
 async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sink: EventSink | None = None,
                       warn_days: int | None = None, crit_days: int | None = None,
                       clusters: Sequence[str] | None = None, probe: bool = True, concurrency: int = 16,
-                      now: datetime | None = None, share_trust: bool = True) -> ScanResult:
+                      now: datetime | None = None, share_trust: bool = True,
+                      previous: ScanResult | None = None) -> ScanResult:
     """Scan every node of the chosen clusters, at most `concurrency` at a time, and merge discovery.
 
     Thresholds: `warn_days`/`crit_days` (the command line) override each cluster's settings,
     which override the inventory defaults; the result records the ones each cluster used.
-    `share_trust` reads each replicated trust certificate once per cluster (see TrustShare);
-    the benchmark turns it off to compare with the naive scan.
+    `previous` (the last scan) says the release of nodes the inventory gives none for, so that
+    v14+ nodes are read over certmgr without a CLI session (scan.known). `share_trust` reads
+    each replicated trust certificate once per cluster (see TrustShare); the benchmark turns it
+    off to compare with the naive scan.
     """
     if concurrency < 1:
         raise ValueError(f"the scan concurrency is {concurrency}; use 1 or more")
@@ -74,8 +78,9 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
 
         async with gate:
             scan = await run_node_scan(cluster, node, credentials, sink=sink, warn_days=warn_days,
-                                    crit_days=crit_days, probe=probe, now=moment,
-                                    discover=node.is_publisher, report=report, share=shares[cluster.name])
+                                       crit_days=crit_days, probe=probe, now=moment,
+                                       discover=node.is_publisher, report=report, share=shares[cluster.name],
+                                       version=known_version(cluster, node, previous))
         done[cluster.name] += 1
         await emit(sink, ScanProgress(cluster.name, node.fqdn, done[cluster.name], totals[cluster.name],
                                       final_message(scan.result)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ucterm import catalog
 from ucterm.credentials import CredentialStore
@@ -16,11 +17,17 @@ from ucterm.events import EventSink, emit, utcnow
 from ucterm.inventory import Cluster, Node
 from ucterm.scan.discovery import NodeScan
 from ucterm.scan.events import NodeScanned, ScanProgress
-from ucterm.scan.model import NodeResult
-from ucterm.scan.read import NodeRead, Report, read_node
+from ucterm.scan.known import known_version
+from ucterm.scan.members import CLI_SOURCE
+from ucterm.scan.model import NodeResult, ScanResult
+from ucterm.scan.noderead import NodeRead, Report
+from ucterm.scan.read import read_node
 from ucterm.scan.rows import RecordMaker, thresholds_for
 from ucterm.scan.served import Served, probe_node
 from ucterm.scan.share import TrustShare
+
+if TYPE_CHECKING:
+    from ucterm.vos.limits import ConnectionLimiter
 
 __all__ = ["final_message", "run_node_scan", "scan_node"]
 
@@ -28,10 +35,11 @@ __all__ = ["final_message", "run_node_scan", "scan_node"]
 async def scan_node(cluster: Cluster, node: Node, credentials: CredentialStore, *,
                     sink: EventSink | None = None, warn_days: int | None = None,
                     crit_days: int | None = None, probe: bool = True, now: datetime | None = None,
-                    discover: bool | None = None) -> NodeScan:
+                    discover: bool | None = None, previous: ScanResult | None = None) -> NodeScan:
     """Read one node in full (the TUI's single-node refresh); never raises for the node's own failures.
 
-    `discover` asks `show network cluster` (default: on the publisher only).
+    `discover` asks for the cluster's members (default: on the publisher only); `previous` is
+    the last scan, whose version for the node is used where the inventory gives none.
     """
     total = 1
 
@@ -39,24 +47,32 @@ async def scan_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
         await emit(sink, ScanProgress(cluster.name, node.fqdn, 0, total, message))
 
     scan = await run_node_scan(cluster, node, credentials, sink=sink, warn_days=warn_days, crit_days=crit_days,
-                            probe=probe, now=now or utcnow(),
-                            discover=node.is_publisher if discover is None else discover, report=report)
+                               probe=probe, now=now or utcnow(),
+                               discover=node.is_publisher if discover is None else discover, report=report,
+                               version=known_version(cluster, node, previous))
     await emit(sink, ScanProgress(cluster.name, node.fqdn, 1, total, final_message(scan.result)))
     await emit(sink, NodeScanned(scan.result, scan.certificates))
     return scan
 
 
 async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialStore, *, sink: EventSink | None,
-                     warn_days: int | None, crit_days: int | None, probe: bool, now: datetime,
-                     discover: bool, report: Report, share: TrustShare | None = None) -> NodeScan:
+                        warn_days: int | None, crit_days: int | None, probe: bool, now: datetime,
+                        discover: bool, report: Report, share: TrustShare | None = None,
+                        limiter: ConnectionLimiter | None = None, version: str | None = None) -> NodeScan:
+    """Read and probe one node side by side and map the outcome to its state (see the module docstring).
+
+    `version` is what is known of its release before contacting it (:func:`known_version`);
+    `limiter` bounds what the estate's connections cost the jumpbox (vos.limits).
+    """
     warn, crit = thresholds_for(cluster, warn_days, crit_days)
     rows = RecordMaker(cluster.name, node.fqdn, warn, crit, now)
     await report("connecting")
-    probe_task = (asyncio.create_task(probe_node(cluster, node, cluster.node_version(node)))
+    probe_task = (asyncio.create_task(probe_node(cluster, node, catalog.parse_version(version), limiter=limiter))
                   if probe else None)
     try:
-        read, state, error, fingerprint = await read_with_retry(cluster, node, credentials, sink, rows,
-                                                                 discover=discover, report=report, share=share)
+        read, state, error, fingerprint, source = await read_with_retry(
+            cluster, node, credentials, sink, rows, discover=discover, report=report, share=share,
+            limiter=limiter, version=version)
         if probe_task is not None:
             await report("probing TLS ports")
         served = await probe_task if probe_task is not None else Served()
@@ -96,49 +112,52 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
         role=node.role or ("publisher" if node.is_publisher else None), version=version, reachable=reachable,
         error=error, served=dict(served.fingerprints), notes=tuple(dict.fromkeys(notes)), state=state,
         host_key_fingerprint=fingerprint)
-    return NodeScan(result, tuple(records), read.members)
+    return NodeScan(result, tuple(records), read.members, source)
 
 
 async def read_with_retry(cluster: Cluster, node: Node, credentials: CredentialStore, sink: EventSink | None,
-                           rows: RecordMaker, *, discover: bool, report: Report,
-                           share: TrustShare | None) -> tuple[NodeRead, str, str | None, str | None]:
+                          rows: RecordMaker, *, discover: bool, report: Report, share: TrustShare | None,
+                          limiter: ConnectionLimiter | None = None, version: str | None = None,
+                          ) -> tuple[NodeRead, str, str | None, str | None, str]:
     """Read the node, retrying once after a dropped session; map every failure to a node state.
 
-    Returns (what was read, state, error sentence, host key fingerprint). Reads are idempotent,
-    so one fresh session is worth a try before calling the node partial.
+    Returns (what was read, state, error sentence, host key fingerprint, where the members came
+    from). Reads are idempotent, so one fresh session is worth a try before calling the node
+    partial.
     """
     from ucterm.vos.errors import HostKeyChanged, HostKeyUnknown, LoginRefused, SessionDropped
 
     read = NodeRead()
+    source = CLI_SOURCE
     for attempt in (1, 2):
         read = NodeRead()
         try:
-            await read_node(cluster, node, credentials, sink, rows, read, discover=discover, report=report,
-                             share=share)
-            return read, "ok", None, None
+            source = await read_node(cluster, node, credentials, sink, rows, read, discover=discover,
+                                     report=report, share=share, limiter=limiter, version=version)
+            return read, "ok", None, None, source
         except SessionDropped as exc:
             if attempt == 1 and read.connected:
                 await report("session dropped; reconnecting")
                 continue
-            return read, "partial" if read.connected else "unreachable", str(exc), None
+            return read, "partial" if read.connected else "unreachable", str(exc), None, source
         except CredentialError as exc:
-            return read, "partial", f"{exc} Only the TLS probe ran.", None
+            return read, "partial", f"{exc} Only the TLS probe ran.", None, source
         except HostKeyUnknown as exc:
-            return read, "host-key-unknown", str(exc), exc.fingerprint_sha256
+            return read, "host-key-unknown", str(exc), exc.fingerprint_sha256, source
         except HostKeyChanged as exc:
-            return read, "host-key-changed", str(exc), None
+            return read, "host-key-changed", str(exc), None, source
         except LoginRefused as exc:
-            return read, "login-refused", str(exc), None
+            return read, "login-refused", str(exc), None, source
         except UctermError as exc:  # Unreachable, timeouts, anything else the session reports
-            return read, "partial" if read.connected else "unreachable", str(exc), None
+            return read, "partial" if read.connected else "unreachable", str(exc), None, source
         except (TimeoutError, OSError) as exc:
             return read, "partial" if read.connected else "unreachable", \
-                f"{node.fqdn}: {type(exc).__name__}: {exc or 'no detail'}.", None
+                f"{node.fqdn}: {type(exc).__name__}: {exc or 'no detail'}.", None, source
         except Exception as exc:  # a bug must cost one node, not the estate scan
             return read, "partial" if read.connected else "unreachable", \
                 (f"{node.fqdn}: the scan failed unexpectedly ({type(exc).__name__}: {exc}); the other nodes "
-                 "were scanned: please report this."), None
-    return read, "partial", f"{node.fqdn}: the session dropped twice.", None
+                 "were scanned: please report this."), None, source
+    return read, "partial", f"{node.fqdn}: the session dropped twice.", None, source
 
 
 def final_message(result: NodeResult) -> str:

@@ -7,7 +7,6 @@ failed; and a served certificate that differs from the installed one means a res
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -17,7 +16,7 @@ from ucterm import catalog, pki
 from ucterm.inventory import Cluster, Node
 
 if TYPE_CHECKING:
-    from ucterm.vos.probe import ProbeResult
+    from ucterm.vos.limits import ConnectionLimiter
 
 __all__ = ["Served", "probe_node"]
 
@@ -33,14 +32,8 @@ class Served:
     notes: list[str] = field(default_factory=list)
 
 
-def _probe(address: str, port: int, **kwargs: object) -> Awaitable[ProbeResult]:
-    """One TLS probe (an indirection so that tests can stand in for the network)."""
-    from ucterm.vos.probe import probe
-
-    return probe(address, port, **kwargs)  # type: ignore[arg-type]
-
-
-async def probe_node(cluster: Cluster, node: Node, version: catalog.Version | None) -> Served:
+async def probe_node(cluster: Cluster, node: Node, version: catalog.Version | None, *,
+                     limiter: ConnectionLimiter | None = None) -> Served:
     """Handshake once with every port that serves a unit's certificate and keep the leaf per unit.
 
     Ports are probed once each even when several names share a number (certmgr REST and the web
@@ -59,12 +52,12 @@ async def probe_node(cluster: Cluster, node: Node, version: catalog.Version | No
     domain = domain or node.fqdn
     timeout = min(10.0, cluster.settings.command_timeout)
     ports = list(by_port.items())
-    from ucterm.vos.probe import PORT_KINDS  # port name → TLS or XMPP STARTTLS (§2.2)
+    from ucterm.vos.probe import PORT_KINDS, probe  # port name → TLS or XMPP STARTTLS (§2.2)
 
     results = await asyncio.gather(*(
-        _probe(node.address, port, sni=node.fqdn, kind=PORT_KINDS[name],
-               xmpp_domain=None if PORT_KINDS[name] == "tls" else domain, timeout=timeout,
-               verify_bundle=None)
+        probe(node.address, port, sni=node.fqdn, kind=PORT_KINDS[name],
+              xmpp_domain=None if PORT_KINDS[name] == "tls" else domain, timeout=timeout,
+              verify_bundle=None, limiter=limiter)
         for port, (name, _) in ports), return_exceptions=True)
     for (port, (port_name, units)), res in zip(ports, results, strict=True):
         if isinstance(res, BaseException):

@@ -174,7 +174,7 @@ class Session:
 
         assert self.inventory is not None
         result: ScanResult = await scan_estate(self.inventory, self.credentials, sink=sink,
-                                               clusters=list(clusters) if clusters else None)
+                                               clusters=list(clusters) if clusters else None, previous=self.scan)
         if clusters and self.scan is not None:
             result = self.scan.with_clusters(result)
         self.scan = result
