@@ -278,3 +278,19 @@ async def test_what_rest_cannot_give_is_read_over_the_cli(lab: ScanLab, mk: Simp
     row = next(c for c in result.certificates if c.serial == "55")
     assert row.status == "critical" and row.file == old.path  # 30 days, crit 30
 
+
+
+async def test_every_node_is_in_flight_unless_concurrency_says_otherwise(lab: ScanLab, mk: SimpleNamespace) -> None:
+    from ucterm.vos.limits import ConnectionLimiter
+
+    for node in lab.hq():
+        node.faults.slow_banner(0.3)  # long enough for the sessions to overlap
+    together = ConnectionLimiter()
+    result = await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], probe=False, now=mk.NOW,
+                               limiter=together)
+    assert {n.state for n in result.nodes if n.node in HQ} == {"ok"}
+    assert together.sockets_peak == 3 and together.sockets_open == 0  # all three waited for banners at once
+    gentle = ConnectionLimiter()
+    await scan_estate(lab.inventory, CredentialStore(), clusters=["hq"], probe=False, now=mk.NOW,
+                      limiter=gentle, concurrency=1)
+    assert gentle.sockets_peak == 1  # one appliance at a time

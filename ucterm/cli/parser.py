@@ -59,8 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crit-days", type=int, metavar="N", help="critical threshold in days")
     p.add_argument("--cluster", action="append", metavar="NAME", help="only these clusters")
     p.add_argument("--no-probe", action="store_true", help="skip the TLS probes of served certificates")
-    p.add_argument("--concurrency", type=int, default=16, metavar="N",
-                   help="nodes read at the same time (default 16; one SSH session per node)")
+    p.add_argument("--concurrency", type=int, default=None, metavar="N",
+                   help="nodes read at the same time, each for its whole read (default: every node at once; "
+                        "what that costs this machine is bounded anyway: 16 logins being negotiated, and open "
+                        "connections by its file limit); a smaller N is gentler on the appliances")
 
     p = sub.add_parser("check", help="pre-upload validation of what a CA issued",
                        description="Check a CA-issued certificate before uploading it. Exit codes: "

@@ -54,11 +54,12 @@ def run(args: argparse.Namespace) -> int:
         # Ask for `prompt` passwords now, once per cluster, before the progress line takes the terminal.
         warm_credentials(inventory, credentials, clusters)
     progress = Progress(sys.stderr, {c.name: len(c.nodes) for c in chosen}) if sys.stderr.isatty() else None
+    given = getattr(args, "concurrency", None)
+    concurrency = max(1, given) if given else None  # as before: 0 is the default, below 0 is one at a time
     try:
         result = asyncio.run(scan_estate(
             inventory, credentials, sink=progress, warn_days=warn_days, crit_days=crit_days,
-            clusters=clusters, probe=not getattr(args, "no_probe", False),
-            concurrency=max(1, getattr(args, "concurrency", None) or 16),
+            clusters=clusters, probe=not getattr(args, "no_probe", False), concurrency=concurrency,
             previous=load_scan(paths.last_scan_file())))
     finally:
         if progress is not None:

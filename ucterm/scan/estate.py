@@ -1,14 +1,18 @@
 """The estate: every node of the chosen clusters read concurrently, then discovery merged in.
 
 VOS CLIs are slow (a session spends most of its life waiting for the banner and for `show
-cert` output), so many nodes in flight is what makes a hundred-node estate finish in minutes.
+cert` output) and waiting costs the jumpbox almost nothing, so every node is in flight at once
+and an estate takes about as long as its slowest node; what connections cost is bounded by
+one ConnectionLimiter for the scan (vos.limits).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from ucterm.credentials import CredentialStore, password_what
 from ucterm.errors import CredentialError
@@ -21,6 +25,9 @@ from ucterm.scan.model import CertRecord, NodeResult, ScanResult
 from ucterm.scan.node import final_message, run_node_scan
 from ucterm.scan.rows import thresholds_for
 from ucterm.scan.share import TrustShare
+
+if TYPE_CHECKING:
+    from ucterm.vos.limits import ConnectionLimiter
 
 __all__ = ["scan_estate", "selected_clusters", "warm_credentials"]
 
@@ -50,10 +57,16 @@ def warm_credentials(inventory: Inventory, credentials: CredentialStore,
 
 async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sink: EventSink | None = None,
                       warn_days: int | None = None, crit_days: int | None = None,
-                      clusters: Sequence[str] | None = None, probe: bool = True, concurrency: int = 16,
-                      now: datetime | None = None, share_trust: bool = True,
-                      previous: ScanResult | None = None) -> ScanResult:
-    """Scan every node of the chosen clusters, at most `concurrency` at a time, and merge discovery.
+                      clusters: Sequence[str] | None = None, probe: bool = True, concurrency: int | None = None,
+                      now: datetime | None = None, share_trust: bool = True, previous: ScanResult | None = None,
+                      limiter: ConnectionLimiter | None = None) -> ScanResult:
+    """Scan every node of the chosen clusters side by side, and merge discovery.
+
+    Every node is in flight at once unless `concurrency` says otherwise: a node waiting for its
+    CLI banner holds nothing but its socket, and what costs the jumpbox (handshakes, open
+    sockets) is bounded by `limiter` (vos.limits; one is made for the scan when not given).
+    `concurrency` is for sites that want to be gentle with their appliances: at most that many
+    nodes are being read at once, each for the whole of its read, banner included.
 
     Thresholds: `warn_days`/`crit_days` (the command line) override each cluster's settings,
     which override the inventory defaults; the result records the ones each cluster used.
@@ -62,11 +75,14 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
     each replicated trust certificate once per cluster (see TrustShare); the benchmark turns it
     off to compare with the naive scan.
     """
-    if concurrency < 1:
+    from ucterm.vos.limits import ConnectionLimiter
+
+    if concurrency is not None and concurrency < 1:
         raise ValueError(f"the scan concurrency is {concurrency}; use 1 or more")
     chosen = selected_clusters(inventory, clusters)
     moment = now or utcnow()
-    gate = asyncio.Semaphore(concurrency)
+    gate = asyncio.Semaphore(concurrency) if concurrency is not None else None
+    bounds = limiter or ConnectionLimiter()
     done: dict[str, int] = {c.name: 0 for c in chosen}
     shares: dict[str, TrustShare | None] = {c.name: TrustShare() if share_trust else None for c in chosen}
     totals: dict[str, int] = {c.name: len(c.nodes) for c in chosen}
@@ -76,11 +92,11 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
             await emit(sink, ScanProgress(cluster.name, node.fqdn, done[cluster.name], totals[cluster.name],
                                           message))
 
-        async with gate:
+        async with contextlib.nullcontext() if gate is None else gate:
             scan = await run_node_scan(cluster, node, credentials, sink=sink, warn_days=warn_days,
                                        crit_days=crit_days, probe=probe, now=moment,
                                        discover=node.is_publisher, report=report, share=shares[cluster.name],
-                                       version=known_version(cluster, node, previous))
+                                       limiter=bounds, version=known_version(cluster, node, previous))
         done[cluster.name] += 1
         await emit(sink, ScanProgress(cluster.name, node.fqdn, done[cluster.name], totals[cluster.name],
                                       final_message(scan.result)))
