@@ -96,8 +96,9 @@ def complete(document: dict[str, Any]) -> None:
     """Every lab node in the inventory, the password from the environment, branch's own thresholds."""
     document["defaults"]["os_password"] = f"env:{PASSWORD_VARIABLE}"
     document["defaults"]["app_password"] = f"env:{APP_PASSWORD_VARIABLE}"
-    branch = next(c for c in document["cluster"] if c["name"] == "branch")
-    branch.update(warn_days=400, crit_days=30)
+    for cluster in document["cluster"]:
+        if cluster["name"] == "branch":
+            cluster.update(warn_days=400, crit_days=30)
 
 
 def with_gaps(document: dict[str, Any]) -> None:
