@@ -9,6 +9,7 @@ silent `verify=False` anywhere in ucterm.
 
 from __future__ import annotations
 
+import functools
 import re
 import ssl
 from pathlib import Path
@@ -47,13 +48,42 @@ class PinStore:
 def verifying_context(ca_bundle: Path | None = None, pin: Path | None = None) -> ssl.SSLContext:
     """An SSLContext that verifies the chain and the host name against the bundle and/or the pin.
 
-    With neither, the platform's default CAs are used.
+    With neither, the platform's default CAs are used. Contexts are shared while their files are
+    unchanged: OpenSSL parses every certificate of a bundle when a context loads it (a lab
+    bundle of 700 took 0.3 s of CPU and 4 MB per context), and a scan makes one HTTPS client per
+    node; a context holds no per-connection state, so every client can use the same one.
     """
+    return _context(_identity(ca_bundle), _identity(pin))
+
+
+def _identity(path: Path | None) -> tuple[str, int, int] | None:
+    """(path, mtime, size) of a trust file, so that a changed file makes a new context."""
+    if path is None:
+        return None
+    try:
+        stat = path.stat()
+    except OSError:
+        return (str(path), -1, -1)  # loading it will say what is wrong, once per call
+    return (str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached(ca_bundle: tuple[str, int, int] | None, pin: tuple[str, int, int] | None) -> ssl.SSLContext:
+    return _build(ca_bundle, pin)
+
+
+def _context(ca_bundle: tuple[str, int, int] | None, pin: tuple[str, int, int] | None) -> ssl.SSLContext:
+    if (ca_bundle is not None and ca_bundle[1] < 0) or (pin is not None and pin[1] < 0):
+        return _build(ca_bundle, pin)  # a missing file raises; never cache that
+    return _cached(ca_bundle, pin)
+
+
+def _build(ca_bundle: tuple[str, int, int] | None, pin: tuple[str, int, int] | None) -> ssl.SSLContext:
     if ca_bundle or pin:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
         for source in (ca_bundle, pin):
             if source is not None:
-                ctx.load_verify_locations(cafile=str(source))
+                ctx.load_verify_locations(cafile=source[0])
     else:
         ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
