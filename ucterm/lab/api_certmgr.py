@@ -25,6 +25,7 @@ whole API, like a node without it (§4.1 [VERIFIED: S-DEVNET-CM "v14 and later"]
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -298,8 +299,13 @@ def _is_ip(name: str) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=4096)
 def _cert_fields(cert: x509.Certificate) -> dict[str, Any]:
-    """Metadata shown beside each PEM [INFERRED names]; the PEM is what clients should read."""
+    """Metadata shown beside each PEM [INFERRED names]; the PEM is what clients should read.
+
+    Kept per certificate (callers copy it into their own object): a replicated trust certificate
+    is in every node's snapshot, and the self-signed check is a signature verification.
+    """
     public = cert.public_key()
     key_type = "rsa" if isinstance(public, rsa.RSAPublicKey) else "ec" if isinstance(
         public, ec.EllipticCurvePublicKey) else "other"

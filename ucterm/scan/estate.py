@@ -23,7 +23,7 @@ from ucterm.scan.events import NodeScanned, ScanProgress
 from ucterm.scan.known import known_version
 from ucterm.scan.model import CertRecord, NodeResult, ScanResult
 from ucterm.scan.node import final_message, run_node_scan
-from ucterm.scan.rows import thresholds_for
+from ucterm.scan.rows import Summaries, thresholds_for
 from ucterm.scan.share import TrustShare
 
 if TYPE_CHECKING:
@@ -86,6 +86,7 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
     done: dict[str, int] = {c.name: 0 for c in chosen}
     shares: dict[str, TrustShare | None] = {c.name: TrustShare() if share_trust else None for c in chosen}
     totals: dict[str, int] = {c.name: len(c.nodes) for c in chosen}
+    summaries: Summaries = {}
 
     async def one(cluster: Cluster, node: Node) -> NodeScan:
         async def report(message: str) -> None:
@@ -96,7 +97,8 @@ async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sin
             scan = await run_node_scan(cluster, node, credentials, sink=sink, warn_days=warn_days,
                                        crit_days=crit_days, probe=probe, now=moment,
                                        discover=node.is_publisher, report=report, share=shares[cluster.name],
-                                       limiter=bounds, version=known_version(cluster, node, previous))
+                                       limiter=bounds, version=known_version(cluster, node, previous),
+                                       summaries=summaries)
         done[cluster.name] += 1
         await emit(sink, ScanProgress(cluster.name, node.fqdn, done[cluster.name], totals[cluster.name],
                                       final_message(scan.result)))

@@ -22,7 +22,7 @@ from ucterm.scan.members import CLI_SOURCE
 from ucterm.scan.model import NodeResult, ScanResult
 from ucterm.scan.noderead import NodeRead, Report
 from ucterm.scan.read import read_node
-from ucterm.scan.rows import RecordMaker, thresholds_for
+from ucterm.scan.rows import RecordMaker, Summaries, thresholds_for
 from ucterm.scan.served import Served, probe_node
 from ucterm.scan.share import TrustShare
 
@@ -58,14 +58,16 @@ async def scan_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
 async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialStore, *, sink: EventSink | None,
                         warn_days: int | None, crit_days: int | None, probe: bool, now: datetime,
                         discover: bool, report: Report, share: TrustShare | None = None,
-                        limiter: ConnectionLimiter | None = None, version: str | None = None) -> NodeScan:
+                        limiter: ConnectionLimiter | None = None, version: str | None = None,
+                        summaries: Summaries | None = None) -> NodeScan:
     """Read and probe one node side by side and map the outcome to its state (see the module docstring).
 
     `version` is what is known of its release before contacting it (:func:`known_version`);
-    `limiter` bounds what the estate's connections cost the jumpbox (vos.limits).
+    `limiter` bounds what the estate's connections cost the jumpbox (vos.limits); `summaries`
+    is the scan's one summary per distinct certificate (rows.RecordMaker).
     """
     warn, crit = thresholds_for(cluster, warn_days, crit_days)
-    rows = RecordMaker(cluster.name, node.fqdn, warn, crit, now)
+    rows = RecordMaker(cluster.name, node.fqdn, warn, crit, now, summaries)
     await report("connecting")
     probe_task = (asyncio.create_task(probe_node(cluster, node, catalog.parse_version(version), limiter=limiter))
                   if probe else None)

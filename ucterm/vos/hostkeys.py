@@ -13,6 +13,7 @@ recorded → changed, always refused.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,23 @@ def _pattern(host: str, port: int) -> str:
 
 
 def _read(path: Path) -> asyncssh.SSHKnownHosts | None:
+    """The parsed file; parsed again only when it changed (a scan looks each node up twice, and
+    parsing a few hundred lines for each of a few hundred nodes was quadratic)."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return _parse(path)  # _parse says what is wrong
+    return _parsed(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(path: str, mtime_ns: int, size: int) -> asyncssh.SSHKnownHosts | None:
+    return _parse(Path(path))
+
+
+def _parse(path: Path) -> asyncssh.SSHKnownHosts | None:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -63,6 +63,7 @@ class NodeHttpClient:
         timeout: float = 60.0,
         limiter: ConnectionLimiter | None = None,
         lease: SocketLease | None = None,
+        transcript: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.user = user
@@ -73,7 +74,8 @@ class NodeHttpClient:
         self._lease = lease if lease is not None else (limiter.lease() if limiter is not None else None)
         self._client: httpx.AsyncClient | None = None
         self._handshaken = False
-        self._transcript = Transcript(endpoint.node, sink, channel=channel, secrets=self._secrets)
+        self._transcript = Transcript(endpoint.node, sink if transcript else None, channel=channel,
+                                      secrets=self._secrets)
 
     def _secrets(self) -> tuple[str, ...]:
         return (self._revealed,) if self._revealed else ()

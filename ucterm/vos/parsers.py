@@ -11,6 +11,7 @@ abbreviations such as `PST`/`CES` are ambiguous).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -205,7 +206,14 @@ def certificates_in(output: str) -> list[x509.Certificate]:
     blocks = [pem for _, pem in vtext.pem_blocks(output, ("CERTIFICATE",))]
     if not blocks:
         return []
-    return list(pki.load_bundle("".join(blocks).encode("ascii"), "CLI output").certificates)
+    return list(_parsed("".join(blocks)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _parsed(pem_text: str) -> tuple[x509.Certificate, ...]:
+    """One parse (and validation) per distinct PEM text: trust stores replicate across a cluster
+    (§5.4), so a scan sees the same certificate printed by every node. A failure is not kept."""
+    return tuple(pki.load_bundle(pem_text.encode("ascii"), "CLI output").certificates)
 
 
 def parse_certificate(output: str) -> x509.Certificate | None:

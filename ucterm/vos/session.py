@@ -50,6 +50,7 @@ class NodeSession:
         pins: PinStore | None = None,
         shell_options: ShellOptions | None = None,
         http_timeout: float = 60.0,
+        transcript: bool = True,
     ) -> None:
         self.target = target
         self.credentials = credentials
@@ -59,6 +60,8 @@ class NodeSession:
         self._lease = limiter.lease() if limiter is not None else None
         self.pins = pins or PinStore()
         self.http_timeout = http_timeout
+        #: Whether the sink gets the transcript (TranscriptLine events) or only notices.
+        self.transcript = transcript
         s = target.settings
         self.shell = VosShell(
             SshEndpoint(
@@ -73,6 +76,7 @@ class NodeSession:
             sink=sink,
             limiter=limiter,
             lease=self._lease,
+            transcript=transcript,
             options=shell_options or ShellOptions(banner_timeout=s.banner_timeout, command_timeout=s.command_timeout),
         )
         self._cli = VosCli(self.shell, version=target.version)
@@ -137,6 +141,7 @@ class NodeSession:
                 timeout=self.http_timeout,
                 limiter=self.limiter,
                 lease=self._lease,
+                transcript=self.transcript,
             )
         return self._http[key]
 

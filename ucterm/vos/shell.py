@@ -187,6 +187,7 @@ class VosShell:
         sink: EventSink | None = None,
         limiter: ConnectionLimiter | None = None,
         lease: SocketLease | None = None,
+        transcript: bool = True,
     ) -> None:
         self.endpoint = endpoint
         self.options = options or ShellOptions()
@@ -199,7 +200,9 @@ class VosShell:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._proc: asyncssh.SSHClientProcess[str] | None = None
         self._client: _Client | None = None
-        self._transcript = Transcript(endpoint.node, sink, channel="ssh", secrets=self._secrets)
+        # `transcript=False`: the sink gets notices only (a scan shows progress, not 100 transcripts).
+        self._transcript = Transcript(endpoint.node, sink if transcript else None, channel="ssh",
+                                      secrets=self._secrets)
         self._known_password: str | None = None
         self.connect_count = 0
         self.auth_method: str | None = None

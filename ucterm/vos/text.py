@@ -14,6 +14,8 @@ import re
 _ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 _CTRL_RE = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]")
 _BACKSPACE_RE = re.compile(r"[^\x08\n]\x08")
+#: Anything _render would act on: CR, backspace, escapes and the other control characters.
+_SPECIAL_RE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
 
 
 def strip_ansi(text: str) -> str:
@@ -69,6 +71,8 @@ def clean(text: str) -> str:
     """Plain text with `\\n` line ends, as a terminal would show it: escape sequences applied and
     removed, carriage-return overwrites applied, trailing spaces dropped."""
     text = text.replace("\r\n", "\n")
+    if not _SPECIAL_RE.search(text):  # already plain (most output once the shell cleaned it)
+        return "\n".join(line.rstrip() for line in text.split("\n"))
     return "\n".join(_render(line).rstrip() for line in text.split("\n"))
 
 

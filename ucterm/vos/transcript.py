@@ -143,6 +143,8 @@ class Transcript:
 
     async def sent(self, text: str) -> None:
         """Record text ucterm sent (a command, an answer, a pasted PEM: one event per line)."""
+        if self.sink is None:
+            return  # nobody listens: redacting (it parses every certificate shown) would be wasted
         redactor = self._redactors["sent"]
         for raw in text.replace("\r\n", "\n").replace("\r", "\n").rstrip("\n").split("\n"):
             for line in redactor.feed(raw):
@@ -152,6 +154,8 @@ class Transcript:
 
     async def received(self, chunk: str) -> None:
         """Record a chunk of output; complete lines are emitted, the rest waits for more."""
+        if self.sink is None:
+            return
         data = self._partial + chunk
         *complete, self._partial = data.split("\n")
         redactor = self._redactors["received"]
@@ -162,6 +166,8 @@ class Transcript:
 
     async def flush(self) -> None:
         """Emit what is left of the current line (a prompt) and any unfinished PEM placeholder."""
+        if self.sink is None:
+            return
         redactor = self._redactors["received"]
         if self._partial:
             shown = vtext.clean(self._partial)
@@ -173,4 +179,6 @@ class Transcript:
             await self._emit("received", line)
 
     async def info(self, text: str) -> None:
+        if self.sink is None:
+            return
         await self._emit("info", redact(text, self._secrets()))
