@@ -1,23 +1,23 @@
-"""Benchmark: scan a lab estate of N nodes (default 100, `realistic` profile) and report scaling.
+"""Benchmark: scan a lab estate of N nodes against the physical limit, the slowest node alone.
 
-    .venv/bin/python bench/scan.py [--nodes 100] [--concurrency 16] [--profile realistic]
+    .venv/bin/python bench/scan.py [--nodes 100] [--profile realistic] [--concurrency N]
+    .venv/bin/python bench/scan.py --nodes 500 --profile fast      # the many-nodes check
 
 The lab runs in a child process so that its CPU (SSH servers, TLS handshakes) does not share
 the scanner's event loop and its memory does not count as the scanner's. In one run the script
 measures:
 
-- one node's scan time alone (`scan_node` on one node of each kind, measured after the estate
-  scans: v14+ nodes read over REST, older ones and nodes whose HTTPS certificate does not
-  verify over the CLI), weighted by the estate's mix: t1;
-- the estate scan's wall time with the chosen concurrency C: T;
-- T / t1 (how many single-node scans the estate costs) and T / ideal, where the ideal for C is
-  the solo times packed perfectly into C slots: max(sum of solo times / C, longest solo time);
-- the same for a second run in which every node reads its own copy of each replicated trust
-  certificate (no per-cluster sharing, `--no-naive` skips it): that run is the like-for-like
-  comparison with the ideal, the first one shows what sharing saves (it can beat the "ideal");
-- the scanner process's peak resident memory (ru_maxrss) before and after the estate scans.
+- the estate scan's wall time T, as the TUI and `ucterm scan` run it (every node in flight,
+  the jumpbox's bounds of vos.limits), its client CPU time and the limiter's peaks;
+- the scanner process's peak resident memory (ru_maxrss) after the estate scan;
+- then one node of each kind alone (`scan_node`): kinds by release, role (the publisher also
+  asks for the cluster's members) and how the scan read it (certmgr REST, or the CLI: releases
+  before 14, and v14+ nodes whose HTTPS certificate does not verify, e.g. an expired tomcat);
+- T / the slowest solo time: how far the estate is from the physical limit, one node's own time
+  (ideal 1.0; trust certificates shared within a cluster can even make it lower).
 
-It prints the figures and exits; the lab child is stopped on the way out.
+The figures are from one run on whatever machine runs it; on a shared machine they are noisy.
+It prints them and exits; the lab child is stopped on the way out.
 """
 
 from __future__ import annotations
@@ -41,7 +41,11 @@ if str(ROOT) not in sys.path:
 
 if TYPE_CHECKING:
     from ucterm.inventory import Inventory
-    from ucterm.scan.model import ScanResult
+    from ucterm.scan.model import NodeResult, ScanResult
+    from ucterm.vos.limits import ConnectionLimiter
+
+#: (release, role, transport) of a node, e.g. ("14.0", "subscriber", "rest").
+Kind = tuple[str, str, str]
 
 
 # --------------------------------------------------------------------------------------------
@@ -54,12 +58,6 @@ async def _serve_lab(nodes: int, profile: str, folder: Path) -> None:
 
     estate = LabEstate.scaled(nodes, profile=profile)
     async with estate:
-        try:  # TLS ports and certmgr REST; newer labs install them in start() (the call is idempotent)
-            from ucterm.lab.network import install_endpoints
-
-            install_endpoints(estate)
-        except ImportError:
-            pass
         path = folder / "inventory.toml"
         estate.write_inventory(path)
         print(f"READY {path}", flush=True)
@@ -98,130 +96,134 @@ def _stop_lab(child: subprocess.Popen[str]) -> None:
 # The measurements
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of another process so far (Linux /proc), 0 where unknown."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
 def _maxrss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 @dataclass
-class Run:
-    """One estate scan."""
-
-    label: str
-    wall: float
-    durations: list[float]
-    result: ScanResult
-    rss_after: float
-
-    @property
-    def median(self) -> float:
-        return self.durations[len(self.durations) // 2] if self.durations else float("nan")
-
-
-@dataclass
 class Measurement:
     nodes: int
-    #: (product, transport) → node count, and the scan time of one such node alone.
-    classes: dict[tuple[str, str], int]
-    solo: dict[tuple[str, str], float]
-    concurrency: int
+    wall: float
+    cpu: float
+    rss: float
     rss_before: float
-    runs: list[Run]
+    result: ScanResult
+    limiter: ConnectionLimiter
+    #: How many nodes of each kind the estate has, and one such node's scan time alone.
+    kinds: Counter[Kind]
+    solo: dict[Kind, float]
+    concurrency: int | None
+    #: CPU the lab (the simulated appliances, sharing this machine) spent during the estate scan.
+    lab_cpu: float = 0.0
 
     @property
-    def t1(self) -> float:
-        """One node's scan time: the solo times weighted by how many nodes of each kind the estate has."""
-        return sum(self.solo[k] * n for k, n in self.classes.items()) / self.nodes
+    def slowest(self) -> tuple[Kind, float] | None:
+        if not self.solo:
+            return None
+        kind = max(self.solo, key=lambda k: self.solo[k])
+        return kind, self.solo[kind]
 
     @property
-    def ideal(self) -> float:
-        """Perfect packing of the solo times into `concurrency` slots: max(sum / C, longest)."""
-        total = sum(self.solo[k] * n for k, n in self.classes.items())
-        return max(total / self.concurrency, max(self.solo.values()))
+    def rest_solo(self) -> float | None:
+        times = [t for (_, _, transport), t in self.solo.items() if transport == "rest"]
+        return max(times) if times else None
 
 
-async def _estate_run(label: str, inventory: Inventory, concurrency: int, share_trust: bool) -> Run:
-    from ucterm.credentials import CredentialStore
-    from ucterm.events import Event
-    from ucterm.scan import NodeScanned, ScanProgress, scan_estate
-
-    started_at: dict[str, float] = {}
-    durations: list[float] = []
-
-    def sink(event: Event) -> None:
-        now = time.perf_counter()
-        if isinstance(event, ScanProgress) and event.message == "connecting":
-            started_at[event.node] = now
-        elif isinstance(event, NodeScanned) and event.result.node in started_at:
-            durations.append(now - started_at[event.result.node])
-
-    started = time.perf_counter()
-    result = await scan_estate(inventory, CredentialStore(), sink=sink, concurrency=concurrency,
-                               share_trust=share_trust)
-    return Run(label, time.perf_counter() - started, sorted(durations), result, _maxrss_mib())
+def _kind(result: ScanResult, node: NodeResult) -> Kind:
+    sources = {c.source for c in result.for_node(node.cluster, node.node)}
+    release = ".".join((node.version or "?").split(".")[:2])
+    return release, node.role or "?", "rest" if "rest" in sources else "cli"
 
 
-async def _measure(inventory_path: Path, concurrency: int, naive: bool) -> Measurement:
+async def _measure(inventory_path: Path, concurrency: int | None, profile_to: Path | None = None,
+                   with_solo: bool = True, lab_pid: int = 0) -> Measurement:
     from ucterm.credentials import CredentialStore
     from ucterm.inventory import load_inventory
-    from ucterm.scan import scan_node
+    from ucterm.scan import scan_estate, scan_node
+    from ucterm.vos.limits import ConnectionLimiter
 
-    inventory = load_inventory(inventory_path)
+    inventory: Inventory = load_inventory(inventory_path)
     rss_before = _maxrss_mib()
-    runs = [await _estate_run("estate scan", inventory, concurrency, share_trust=True)]
-    if naive:
-        runs.append(await _estate_run("same, each node reading its own trust copies", inventory, concurrency,
-                                      share_trust=False))
-    # Kinds of node by what the scan had to do: v14+ nodes read over REST, older ones (and any node
-    # whose HTTPS certificate does not verify, e.g. an expired tomcat) over the CLI.
-    kind_of: dict[str, tuple[str, str]] = {}
-    for n in runs[0].result.nodes:
-        sources = {c.source for c in runs[0].result.for_node(n.cluster, n.node)}
-        kind_of[n.node] = (n.product, "rest" if "rest" in sources else "cli")
-    classes = Counter(kind_of.values())
-    # Then one node of each kind alone (a subscriber: the publisher also runs discovery).
-    solo: dict[tuple[str, str], float] = {}
-    for cluster in inventory.clusters:
-        for node in (*cluster.subscribers, cluster.publisher):
-            kind = kind_of[node.fqdn]
-            if kind in solo:
-                continue
-            started = time.perf_counter()
-            one = await scan_node(cluster, node, CredentialStore())
-            solo[kind] = time.perf_counter() - started
-            if one.result.state != "ok":
-                raise SystemExit(f"bench: the single-node scan of {node.fqdn} ended {one.result.state}: "
-                                 f"{one.result.error}")
-    return Measurement(sum(classes.values()), dict(classes), solo, concurrency, rss_before, runs)
+    limiter = ConnectionLimiter()
+    profiler = None
+    if profile_to is not None:
+        from pyinstrument import Profiler  # `pip install pyinstrument`; only with --pyinstrument
+
+        profiler = Profiler(async_mode="disabled")
+        profiler.start()
+    started, cpu0, lab0 = time.perf_counter(), time.process_time(), _cpu_seconds(lab_pid)
+    result = await scan_estate(inventory, CredentialStore(), concurrency=concurrency, limiter=limiter)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu0
+    lab_cpu = _cpu_seconds(lab_pid) - lab0
+    if profiler is not None and profile_to is not None:
+        profiler.stop()
+        profile_to.write_text(profiler.output_text(unicode=True, show_all=False))
+    rss = _maxrss_mib()
+    kinds: Counter[Kind] = Counter()
+    sample: dict[Kind, tuple[str, str]] = {}
+    for n in result.nodes:
+        kind = _kind(result, n)
+        kinds[kind] += 1
+        sample.setdefault(kind, (n.cluster, n.node))
+    solo: dict[Kind, float] = {}
+    for kind, (cluster_name, fqdn) in sorted(sample.items()) if with_solo else ():
+        cluster = inventory.cluster(cluster_name)
+        started = time.perf_counter()
+        one = await scan_node(cluster, cluster.node(fqdn), CredentialStore())
+        solo[kind] = time.perf_counter() - started
+        if one.result.state != "ok":
+            raise SystemExit(f"bench: the single-node scan of {fqdn} ended {one.result.state}: {one.result.error}")
+    return Measurement(len(result.nodes), wall, cpu, rss, rss_before, result, limiter, kinds, solo, concurrency,
+                       lab_cpu)
 
 
 def _report(m: Measurement, profile: str) -> None:
-    print(f"lab: {m.nodes} nodes, profile {profile}, concurrency {m.concurrency}")
-    for (product, transport), count in m.classes.items():
-        print(f"  {count:3d} x {product} read over {transport.upper()}: one node alone "
-              f"{m.solo[(product, transport)]:.2f} s")
-    print(f"one node's scan time (t1, weighted by kind): {m.t1:.2f} s; sequential estate: {m.t1 * m.nodes:.0f} s")
-    print(f"ideal for concurrency {m.concurrency} (perfect packing of the solo times): {m.ideal:.2f} s")
-    for run in m.runs:
-        result = run.result
-        states = dict(Counter(n.state for n in result.nodes))
-        sources = ", ".join(f"{k} {v}" for k, v in Counter(c.source for c in result.certificates).items())
-        print(f"- {run.label}: {run.wall:.2f} s wall; {len(result.certificates)} certificate rows ({sources}); "
-              f"nodes {states}; exit code {result.exit_code()}")
-        print(f"    per node inside it: median {run.median:.2f} s, max {run.durations[-1]:.2f} s")
-        print(f"    wall / one node = {run.wall / m.t1:.2f}   (sequential: {m.nodes})")
-        print(f"    wall / ideal    = {run.wall / m.ideal:.2f}")
-        print(f"    peak RSS of the scanner so far: {run.rss_after:.1f} MiB")
-    print(f"RSS before the estate scans: {m.rss_before:.1f} MiB")
+    result = m.result
+    states = dict(Counter(n.state for n in result.nodes))
+    sources = ", ".join(f"{k} {v}" for k, v in sorted(Counter(c.source for c in result.certificates).items()))
+    errors = [n for n in result.nodes if n.state != "ok"]
+    print(f"lab: {m.nodes} nodes, profile {profile}, "
+          f"concurrency {m.concurrency if m.concurrency else 'every node at once'}")
+    print(f"estate scan: {m.wall:.2f} s wall, {m.cpu:.2f} s client CPU ({m.lab_cpu:.2f} s of the lab's on the same "
+          f"{os.cpu_count()} cores); {len(result.certificates)} certificate rows ({sources}); nodes {states}; "
+          f"exit code {result.exit_code()}")
+    print(f"  in flight at once: {m.limiter.sockets_peak} sockets (limit {m.limiter.socket_limit}), "
+          f"{m.limiter.peak} handshakes (limit {m.limiter.limit})")
+    for kind, count in sorted(m.kinds.items()):
+        release, role, transport = kind
+        alone = f": one alone {m.solo[kind]:.2f} s" if kind in m.solo else ""
+        print(f"  {count:3d} x {release} {role} read over {transport.upper()}{alone}")
+    if m.slowest is not None:
+        kind, slowest = m.slowest
+        print(f"slowest node alone: {slowest:.2f} s ({' '.join(kind)})")
+        if m.rest_solo is not None:
+            print(f"REST node alone (slowest REST kind): {m.rest_solo:.2f} s")
+        print(f"estate wall / slowest node alone = {m.wall / slowest:.2f}   (ideal 1.00; sequential {m.nodes})")
+    print(f"peak RSS of the scanner: {m.rss:.1f} MiB after the estate scan ({m.rss_before:.1f} MiB before)")
+    if errors:
+        print(f"nodes not ok: {len(errors)}")
+        for n in errors[:5]:
+            print(f"  {n.node}: {n.state}: {n.error} {list(n.notes)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--nodes", type=int, default=100)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=None, help="as `ucterm scan --concurrency`")
     parser.add_argument("--profile", default="realistic", choices=("fast", "demo", "realistic"))
-    parser.add_argument("--start-timeout", type=float, default=600.0, help="seconds to wait for the lab")
-    parser.add_argument("--no-naive", action="store_true",
-                        help="skip the second run without per-cluster sharing of trust reads")
+    parser.add_argument("--start-timeout", type=float, default=900.0, help="seconds to wait for the lab")
+    parser.add_argument("--pyinstrument", type=Path, metavar="FILE",
+                        help="profile the estate scan with pyinstrument and write the report to FILE")
+    parser.add_argument("--no-solo", action="store_true", help="skip the single-node scans (no ratio)")
     parser.add_argument("--serve-lab", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -233,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting a lab of {args.nodes} nodes ({args.profile}) in a child process…", file=sys.stderr)
         child, inventory = _start_lab(args.nodes, args.profile, Path(tmp), args.start_timeout)
         try:
-            measured = asyncio.run(_measure(inventory, args.concurrency, naive=not args.no_naive))
+            measured = asyncio.run(_measure(inventory, args.concurrency, args.pyinstrument, not args.no_solo,
+                                            child.pid))
         finally:
             _stop_lab(child)
         _report(measured, args.profile)
