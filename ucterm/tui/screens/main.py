@@ -8,14 +8,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer
+from textual.widgets import Footer
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, TranscriptLine
 from ucterm.scan.model import MergedCert, ScanResult
 from ucterm.tui.messages import EngineEvent, ScanFailed, ScanFinished, SessionFailed, SessionReady
 from ucterm.tui.screens.base import BaseScreen
-from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, Scope, SortKey, certificates, counts
+from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, MergedRows, Scope, SortKey, certificates, counts
 from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
 from ucterm.tui.widgets.certs.table import CertTable
@@ -73,6 +73,11 @@ class MainScreen(BaseScreen):
         self.finished: dict[str, str] = {}
         self.message = ""
         self._scan_view: ScanResult | None = None
+        #: The merged rows of the scan on screen, kept between keystrokes (view.MergedRows).
+        self._rows = MergedRows()
+        self._detail_for: MergedCert | None = None
+        self._detail_pending = False
+        self._keys_state: tuple[str | None, ...] | None = None
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -113,7 +118,8 @@ class MainScreen(BaseScreen):
             tree.show(session, scan, self.progress)
         table = self.query_one(CertTable)
         rows = certificates(scan, self.scope, identity_only=self.identity_only, text_filter=self.text_filter,
-                            expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse)
+                            expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse,
+                            rows=self._rows)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
                    sort=self.sort, reverse=self.reverse)
         table.border_title = f"certificates · {self.scope.label}"
@@ -127,7 +133,7 @@ class MainScreen(BaseScreen):
         else:
             n_clusters = n_nodes = 0
         tree.border_title = f"{n_clusters} clusters · {n_nodes} nodes"
-        all_rows = certificates(scan, ESTATE, identity_only=True)
+        all_rows = self._rows.merged(scan, ESTATE, True) if scan is not None else []
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
                                       bool(session and session.read_only_reason))
         self._show_status()
@@ -159,10 +165,23 @@ class MainScreen(BaseScreen):
 
     @on(CertTable.CertHighlighted)
     def _cert_highlighted(self, event: CertTable.CertHighlighted) -> None:
+        # The detail pane after the frame that shows the table: a key that moves the cursor (or a
+        # filter keystroke) is on screen before the chain and lint of the new certificate are worked
+        # out; only the last of several quick moves is worked out at all.
+        self._detail_for = event.cert
+        if not self._detail_pending:
+            self._detail_pending = True
+            self.call_after_refresh(self._show_detail)
+        keys = tuple(self.disabled_reason(a) for a in ("renew", "copy_pem", "details"))
+        if keys != self._keys_state:  # the footer is rebuilt only when a key's state changed
+            self._keys_state = keys
+            self.refresh_bindings()
+
+    def _show_detail(self) -> None:
+        self._detail_pending = False
         session = self.uc.session
         now = session.now() if session else self.uc.clock()
-        self.query_one(CertDetail).show(event.cert, self._scan_view, now, self._products())
-        self.refresh_bindings()
+        self.query_one(CertDetail).show(self._detail_for, self._scan_view, now, self._products())
 
     @on(EstateTree.NodeHighlighted)
     def _tree_highlighted(self, event: EstateTree.NodeHighlighted[Scope]) -> None:
@@ -175,8 +194,8 @@ class MainScreen(BaseScreen):
     def _scope_chosen(self, event: EstateTree.ScopeChosen) -> None:
         self.query_one(CertTable).focus()
 
-    @on(DataTable.RowSelected)
-    def _row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(CertTable.CertSelected)
+    def _row_selected(self, event: CertTable.CertSelected) -> None:
         self.action_details()
 
     # ---- actions -------------------------------------------------------------------------------

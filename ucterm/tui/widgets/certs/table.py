@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from typing import ClassVar
 
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.message import Message
-from textual.widgets import DataTable
-from textual.widgets.data_table import RowDoesNotExist
 
 from ucterm.scan.model import MergedCert
 from ucterm.tui.view import SortKey, cert_key, nodes_text
-from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.rowtable import Column, RowTable, cell_width
 from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
 MAX_CN = 30
@@ -25,8 +22,12 @@ def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-class CertTable(DataTable[Text | str]):
-    """Right pane. `s` sorts, `/` filters, `i` toggles trust stores (bindings live on the screen)."""
+class CertTable(RowTable):
+    """Right pane. `s` sorts, `/` filters, `i` toggles trust stores (bindings live on the screen).
+
+    Draws only the rows on screen (RowTable): a hundred nodes make thousands of rows, and a
+    filter keystroke rebuilds them.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("j", "cursor_down", "Down", show=False, id="table.down"),
@@ -45,62 +46,91 @@ class CertTable(DataTable[Text | str]):
             super().__init__()
             self.cert = cert
 
+    class CertSelected(Message):
+        """Enter on a row: the screen opens its details."""
+
+        def __init__(self, cert: MergedCert) -> None:
+            super().__init__()
+            self.cert = cert
+
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        super().__init__(id=id, zebra_stripes=True)
         self._certs: dict[str, MergedCert] = {}
+        self._shown: MergedCert | None = None
+        self._row_cache: dict[tuple[str, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
+        self._styles: tuple[object, ...] | None = None
 
     @property
     def current(self) -> MergedCert | None:
-        if not self._certs or self.row_count == 0:
-            return None
-        try:
-            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
-        except Exception:
-            return None
-        return self._certs.get(str(key.value)) if key is not None else None
+        key = self.cursor_key
+        return self._certs.get(key) if key is not None else None
+
+    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool) -> list[Text | str]:
+        """A row's cells, kept while the certificate and the columns stay the same (a filter keystroke
+        shows rows it built before)."""
+        key = (cert_key(cert), with_cluster, with_store)
+        kept = self._row_cache.get(key)
+        if kept is not None and kept[0] is cert:
+            return kept[1]
+        dim = muted(self.app)
+        r = cert.record
+        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), Text(cert.unit)]
+        if with_store:
+            row.append(Text(cert.store, style=dim if cert.store == "own" else ""))
+        nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
+        nodes.append(nodes_text(cert.nodes))
+        if cert.served_differs:
+            nodes.append(" ⟳", style=warning(self.app))
+        row.append(nodes)
+        row.append(Text(_clip(r.subject_cn, MAX_CN)))
+        row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
+        row.append(Text(r.not_after.strftime("%Y-%m-%d")))
+        self._row_cache[key] = (cert, row)
+        return row
 
     def show(self, certs: Sequence[MergedCert], *, with_cluster: bool, with_store: bool, sort: SortKey,
              reverse: bool) -> None:
-        """Replace the rows, keeping the cursor on the same certificate where it still shows."""
-        previous = self.current
+        """Replace the rows, keeping the cursor on the same certificate (and on its screen line) where
+        it still shows."""
+        styles = (self.app.theme, muted(self.app), warning(self.app))
+        if styles != self._styles:  # another theme: cells carry its colours
+            self._row_cache.clear()
+            self._styles = styles
         arrow = "▲" if reverse else "▼"
 
         def head(name: str, key: str) -> str:
             return f"{name} {arrow}" if key == sort else name
 
-        columns = [(head("status", "status"), "status"), (head("unit", "unit"), "unit")]
+        labels = [(head("status", "status"), "status"), (head("unit", "unit"), "unit")]
         if with_store:
-            columns.append((head("store", "store"), "store"))
-        columns += [(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"),
-                    (head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
-                    (head("expires", "expires"), "expires")]
+            labels.append((head("store", "store"), "store"))
+        labels += [(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"),
+                   (head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
+                   (head("expires", "expires"), "expires")]
         certs_by_key: dict[str, MergedCert] = {}
         rows: list[tuple[str, list[Text | str]]] = []
-        dim = muted(self.app)
+        widths = [cell_width(label) for label, _ in labels]
         for cert in certs:
             key = cert_key(cert)
             certs_by_key[key] = cert
-            r = cert.record
-            row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), Text(cert.unit)]
-            if with_store:
-                row.append(Text(cert.store, style=dim if cert.store == "own" else ""))
-            nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
-            nodes.append(nodes_text(cert.nodes))
-            if cert.served_differs:
-                nodes.append(" ⟳", style=warning(self.app))
-            row.append(nodes)
-            row.append(Text(_clip(r.subject_cn, MAX_CN)))
-            row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
-            row.append(Text(r.not_after.strftime("%Y-%m-%d")))
-            rows.append((key, row))
-        # Columns are rebuilt every time, sized to the rows shown now (tables.fill says why).
-        tables.fill(self, columns, rows)
+            cells = self._row_cells(cert, with_cluster, with_store)
+            for i, cell in enumerate(cells):
+                w = cell_width(cell)
+                if w > widths[i]:
+                    widths[i] = w
+            rows.append((key, cells))
         self._certs = certs_by_key
-        if previous is not None and cert_key(previous) in self._certs:
-            with contextlib.suppress(RowDoesNotExist):
-                self.move_cursor(row=self.get_row_index(cert_key(previous)), animate=False)
-        self.post_message(self.CertHighlighted(self.current))
+        self.set_rows([Column(label, key, width) for (label, key), width in zip(labels, widths, strict=True)], rows)
 
-    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+    def on_row_table_highlighted(self, event: RowTable.Highlighted) -> None:
         event.stop()
-        self.post_message(self.CertHighlighted(self.current))
+        current = self.current
+        if current is not self._shown:
+            self._shown = current
+            self.post_message(self.CertHighlighted(current))
+
+    def on_row_table_selected(self, event: RowTable.Selected) -> None:
+        event.stop()
+        cert = self._certs.get(event.key)
+        if cert is not None:
+            self.post_message(self.CertSelected(cert))

@@ -6,6 +6,8 @@ are read from the theme here and composited over the background when they carry 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rich.style import Style
 from rich.text import Text
 from textual.app import App
@@ -24,11 +26,17 @@ def theme_color(app: App[object], name: str) -> str | None:
         value = raw if isinstance(raw, str) else None
     if value is None:
         return None
+    return _opaque(value, app.theme_variables.get("background", "#000000"))
+
+
+@lru_cache(maxsize=256)
+def _opaque(value: str, background: str) -> str | None:
+    """`value` composited over `background`, as `#rrggbb`. Kept: a table of thousands of rows asks
+    for the same few colours for every cell, and parsing them was most of building its rows."""
     try:
         color = Color.parse(value)
         if color.a < 1:
-            background = Color.parse(app.theme_variables.get("background", "#000000"))
-            color = background + color
+            color = Color.parse(background) + color
         return color.hex6
     except ColorParseError:
         return None
