@@ -13,6 +13,7 @@ from textual.widgets import Footer
 from ucterm.errors import UctermError
 from ucterm.events import Event, TranscriptLine
 from ucterm.scan.model import MergedCert, ScanResult
+from ucterm.tui import memory
 from ucterm.tui.messages import EngineEvent, ScanFailed, ScanFinished, SessionFailed, SessionReady
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, MergedRows, Scope, SortKey, certificates, counts
@@ -112,6 +113,8 @@ class MainScreen(BaseScreen):
     def refresh_view(self, *, rebuild_tree: bool = False) -> None:
         session = self.uc.session
         scan = session.current_scan() if session is not None else None
+        if scan is not None and scan is not self._scan_view:
+            self.call_after_refresh(memory.settle)  # a new estate on screen, once drawn (tui.memory)
         self._scan_view = scan
         tree = self.query_one(EstateTree)
         if session is not None and (rebuild_tree or not tree.root.children):
