@@ -86,7 +86,6 @@ async def test_a_node_that_gets_its_tab_late_keeps_its_first_lines() -> None:
     """A node the plan did not name (the CUCM publisher answering AXL for an IM&P job) gets a tab
     when it first speaks, with those first lines in it (they used to reach only "all")."""
     from textual.app import App, ComposeResult
-    from textual.widgets import Log
 
     from ucterm.tui.widgets.renewal.logs import NodeLogs, _tab_id
 
@@ -100,9 +99,9 @@ async def test_a_node_that_gets_its_tab_late_keeps_its_first_lines() -> None:
         logs.write("cucm-pub.hq.example.com", "sent", "AXL getPresenceRedundancyGroup")
         await pilot.pause()
         await pilot.pause()
-        lines = app.query_one(f"#{_tab_id('cucm-pub.hq.example.com')}-lines", Log).lines
+        assert _tab_id("cucm-pub.hq.example.com") in [t.id for t in logs.tabs.query("Tab")]
+        lines = logs.lines("cucm-pub.hq.example.com")
         assert any("AXL getPresenceRedundancyGroup" in line for line in lines)
         logs.write("cucm-pub.hq.example.com", "received", "haEnabled true")
         await pilot.pause()
-        assert any("haEnabled true" in line for line in app.query_one(f"#{_tab_id('cucm-pub.hq.example.com')}-lines",
-                                                                       Log).lines)
+        assert any("haEnabled true" in line for line in logs.lines("cucm-pub.hq.example.com"))

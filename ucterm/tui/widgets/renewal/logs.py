@@ -1,19 +1,20 @@
-"""One log pane per node plus "all", streaming the transcript as the engine reports it."""
+"""The transcript of a job: a tab per node plus "all", streaming as the engine reports it."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Log, TabbedContent, TabPane
+from textual.widgets import Tab, Tabs
 
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.renewal.transcript import TranscriptLog
 
 ARROW = {"sent": "›", "received": " ", "info": "·"}
+ALL = "log-all"
 
 
 def _tab_id(node: str) -> str:
@@ -21,7 +22,11 @@ def _tab_id(node: str) -> str:
 
 
 class NodeLogs(Vertical):
-    """Tabs: `all` then each node; `[` and `]` switch (bindings on the run screen)."""
+    """Tabs: `all` then each node; `[` and `]` switch (bindings on the run screen).
+
+    One transcript pane under the tab strip shows the chosen tab's lines (TranscriptLog buffers):
+    a tab switch swaps what it draws instead of laying out another pane.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("end", "follow", "Follow", show=False, id="logs.follow", tooltip="Scroll to the newest line"),
@@ -35,33 +40,38 @@ class NodeLogs(Vertical):
         self.nodes = list(dict.fromkeys(nodes))
 
     def compose(self) -> ComposeResult:
-        with TabbedContent(initial="log-all", id="log-tabs"):
-            with TabPane("all", id="log-all"):
-                yield Log(id="log-all-lines", max_lines=5000, highlight=False)
-            for node in self.nodes:
-                with TabPane(short_host(node), id=_tab_id(node)):
-                    yield Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
+        yield Tabs(Tab("all", id=ALL), *(Tab(short_host(n), id=_tab_id(n)) for n in self.nodes), id="log-tabs")
+        yield TranscriptLog(id="log-lines", max_lines=5000, buffer=ALL)
 
     @property
-    def tabs(self) -> TabbedContent:
-        return self.query_one("#log-tabs", TabbedContent)
+    def tabs(self) -> Tabs:
+        return self.query_one("#log-tabs", Tabs)
+
+    @property
+    def pane(self) -> TranscriptLog:
+        return self.query_one("#log-lines", TranscriptLog)
 
     @property
     def active(self) -> str:
-        return self.tabs.active
+        """The tab whose lines are on screen."""
+        return self.pane.buffer
+
+    def on_tabs_tab_activated(self, event: Tabs.TabActivated) -> None:
+        event.stop()
+        if event.tab.id:
+            self.pane.show(event.tab.id)
 
     def add_node(self, node: str, first_lines: list[str] | None = None) -> None:
         """A tab for a node the plan did not name (e.g. the CUCM publisher that answers AXL), holding
         the lines that made it appear."""
         if node and node not in self.nodes:
             self.nodes.append(node)
-            log = Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
-            self.tabs.add_pane(TabPane(short_host(node), log, id=_tab_id(node)))
+            self.tabs.add_tab(Tab(short_host(node), id=_tab_id(node)))
             if first_lines:
-                self.call_after_refresh(log.write_lines, first_lines)
+                self.pane.write_lines(first_lines, _tab_id(node))
 
     def write_many(self, lines: list[tuple[str | None, str, str]]) -> None:
-        """Many transcript lines at once: one write per pane (what keeps streaming cheap)."""
+        """Many transcript lines at once: one write per tab (what keeps streaming cheap)."""
         everything: list[str] = []
         per_node: dict[str, list[str]] = {}
         for node, direction, text in lines:
@@ -74,29 +84,31 @@ class NodeLogs(Vertical):
         if not everything:
             return
         try:
-            self.query_one("#log-all-lines", Log).write_lines(everything)
+            pane = self.pane
         except Exception:
             return  # not composed yet, or being torn down
+        pane.write_lines(everything, ALL)
         for node, node_lines in per_node.items():
             if node not in self.nodes:
                 self.add_node(node, node_lines)
                 continue
-            with contextlib.suppress(Exception):
-                self.query_one(f"#{_tab_id(node)}-lines", Log).write_lines(node_lines)
+            pane.write_lines(node_lines, _tab_id(node))
 
     def write(self, node: str | None, direction: str, text: str) -> None:
         self.write_many([(node, direction, text)])
 
     def cycle(self, delta: int) -> None:
-        ids = ["log-all", *(_tab_id(n) for n in self.nodes)]
-        current = self.active if self.active in ids else "log-all"
-        self.tabs.active = ids[(ids.index(current) + delta) % len(ids)]
+        ids = [ALL, *(_tab_id(n) for n in self.nodes)]
+        current = self.active if self.active in ids else ALL
+        target = ids[(ids.index(current) + delta) % len(ids)]
+        self.pane.show(target)  # at once: the key's frame shows the lines, not only the tab
+        self.tabs.active = target
 
     def action_follow(self) -> None:
-        pane = self.tabs.get_pane(self.active) if self.active else None
-        if pane is not None:
-            pane.query_one(Log).scroll_end(animate=False)
+        self.pane.scroll_end(animate=False)
 
     def line_count(self, node: str | None = None) -> int:
-        target = "#log-all-lines" if node is None else f"#{_tab_id(node)}-lines"
-        return self.query_one(target, Log).line_count
+        return self.pane.line_count_of(ALL if node is None else _tab_id(node))
+
+    def lines(self, node: str | None = None) -> list[str]:
+        return self.pane.lines_of(ALL if node is None else _tab_id(node))
