@@ -452,3 +452,38 @@ async def test_a_frame_drawn_right_after_a_refresh_is_not_clipped(recorded: Fact
         await pilot.pause()
         first = table.render_line(1).text  # the first row, below the header
         assert "✖ EXPIRED" in first and "tomcat" in first and "branch/cucm-pub" in first, first
+
+
+async def test_rows_appear_as_nodes_finish_and_the_cursor_stays(recorded: Factory) -> None:
+    """During a scan each node's rows replace its old ones when it finishes (before the scan ends),
+    and the cursor stays on the certificate it was on, on the same line of the pane."""
+    from datetime import timedelta
+
+    from ucterm.scan.events import NodeScanned
+    from ucterm.tui.messages import EngineEvent
+    from ucterm.tui.view import cert_key
+
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        table = main.query_one(CertTable)
+        await pilot.press(*["j"] * 20)  # below the rows that will move (the table scrolls)
+        watched = table.current
+        assert watched is not None
+        line, row = table.cursor_row - round(table.scroll_y), table.cursor_row
+        session = app.session
+        assert session is not None and session.scan is not None
+        node = next(n for n in session.scan.nodes if n.node == "cuc-pub.hq.example.com")
+        renewed = tuple(replace(r, not_after=r.not_after + timedelta(days=1500))
+                        for r in session.scan.for_node(node.cluster, node.node))
+        main.post_message(EngineEvent(NodeScanned(node, renewed)))
+        await pilot.pause(MainScreen.LIVE_REFRESH_SECONDS + 0.3)
+        shown = [c for c in table._certs.values() if c.cluster == "voicemail" and "cuc-pub.hq.example.com" in c.nodes
+                 and c.store == "own"]
+        assert shown and all(c.record.days_left > 1900 for c in shown), [(c.unit, c.record.days_left) for c in shown]
+        assert table.current is not None and cert_key(table.current) == cert_key(watched)
+        assert table.cursor_row < row  # rows above it moved below it (the table is sorted by days left)...
+        assert table.cursor_row - round(table.scroll_y) == line  # ...yet it is on the same line of the pane
+        assert session.scan.node_result(node.cluster, node.node) is node  # the kept scan is not changed yet

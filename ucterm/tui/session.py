@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ucterm.credentials import CredentialStore, password_what
 from ucterm.errors import CredentialError
 from ucterm.events import EventSink
-from ucterm.scan.model import ScanResult, load_scan, save_scan
+from ucterm.scan.model import CertRecord, NodeResult, ScanResult, load_scan, save_scan
 
 if TYPE_CHECKING:
     from ucterm.inventory import Cluster, Inventory
@@ -74,11 +74,15 @@ class Session:
     label: str = ""
     #: (reference, what) pairs already answered in a modal.
     answered: set[tuple[str, str]] = field(default_factory=set)
-    #: current_scan()'s answer: (scan, inventory, minute, result).
-    _current: tuple[ScanResult, Inventory | None, dt.datetime, ScanResult] | None = field(
+    #: current_scan()'s answer: (scan, inventory, minute, result, live version).
+    _current: tuple[ScanResult | None, Inventory | None, dt.datetime, ScanResult, int] | None = field(
         default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
     runner_settings: Any = None
+    #: Nodes a running scan has finished, shown over the last scan until the scan ends.
+    _live: dict[tuple[str, str], tuple[NodeResult, tuple[CertRecord, ...]]] = field(
+        default_factory=dict, repr=False, compare=False)
+    _live_version: int = field(default=0, repr=False, compare=False)
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
@@ -109,22 +113,33 @@ class Session:
         Every redraw asks for it (each filter or palette keystroke): the answer is kept until the
         scan, the inventory or the minute changes.
         """
-        if self.scan is None:
+        if self.scan is None and not self._live:
             return None
         now = self.now()
         minute = now.replace(second=0, microsecond=0)
         cached = self._current
-        if cached is not None and cached[0] is self.scan and cached[1] is self.inventory and cached[2] == minute:
+        if (cached is not None and cached[0] is self.scan and cached[1] is self.inventory and cached[2] == minute
+                and cached[4] == self._live_version):
             return cached[3]
+        base = self.scan or ScanResult(generated_at=now, nodes=(), certificates=())
+        if self._live:
+            # A scan under way: the nodes it finished replace their rows of the last scan.
+            base = base.with_nodes([n for n, _ in self._live.values()],
+                                   [c for _, certs in self._live.values() for c in certs])
         if self.inventory is None:
-            result = self.scan.aged(now)
+            result = base.aged(now)
         else:
             d = self.inventory.defaults
-            result = self.scan.reclassified(
+            result = base.reclassified(
                 warn_days=d.warn_days, crit_days=d.crit_days, now=now,
                 thresholds={c.name: (c.settings.warn_days, c.settings.crit_days) for c in self.inventory.clusters})
-        self._current = (self.scan, self.inventory, minute, result)
+        self._current = (self.scan, self.inventory, minute, result, self._live_version)
         return result
+
+    def node_scanned(self, result: NodeResult, certificates: Sequence[CertRecord]) -> None:
+        """A node the running scan finished: shown at once (current_scan), until the scan ends."""
+        self._live[(result.cluster, result.node)] = (result, tuple(certificates))
+        self._live_version += 1
 
     def cluster(self, name: str) -> Cluster | None:
         if self.inventory is None:
@@ -173,8 +188,13 @@ class Session:
         from ucterm.scan import scan_estate
 
         assert self.inventory is not None
-        result: ScanResult = await scan_estate(self.inventory, self.credentials, sink=sink,
-                                               clusters=list(clusters) if clusters else None, previous=self.scan)
+        self._live.clear()
+        try:
+            result: ScanResult = await scan_estate(self.inventory, self.credentials, sink=sink,
+                                                   clusters=list(clusters) if clusters else None, previous=self.scan)
+        finally:
+            self._live.clear()
+            self._live_version += 1
         if clusters and self.scan is not None:
             result = self.scan.with_clusters(result)
         self.scan = result

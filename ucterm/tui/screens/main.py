@@ -79,6 +79,8 @@ class MainScreen(BaseScreen):
         self._detail_for: MergedCert | None = None
         self._detail_pending = False
         self._keys_state: tuple[str | None, ...] | None = None
+        self._settled: ScanResult | None = None
+        self._live_refresh_due = False
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -113,8 +115,10 @@ class MainScreen(BaseScreen):
     def refresh_view(self, *, rebuild_tree: bool = False) -> None:
         session = self.uc.session
         scan = session.current_scan() if session is not None else None
-        if scan is not None and scan is not self._scan_view:
-            self.call_after_refresh(memory.settle)  # a new estate on screen, once drawn (tui.memory)
+        kept = session.scan if session is not None else None
+        if kept is not None and kept is not self._settled:
+            self._settled = kept
+            self.set_timer(memory.AFTER, memory.settle)  # a new estate on screen, once drawn (tui.memory)
         self._scan_view = scan
         tree = self.query_one(EstateTree)
         if session is not None and (rebuild_tree or not tree.root.children):
@@ -174,11 +178,14 @@ class MainScreen(BaseScreen):
         self._detail_for = event.cert
         if not self._detail_pending:
             self._detail_pending = True
-            self.call_after_refresh(self._show_detail)
+            self.set_timer(self.DETAIL_DELAY, self._show_detail)
         keys = tuple(self.disabled_reason(a) for a in ("renew", "copy_pem", "details"))
         if keys != self._keys_state:  # the footer is rebuilt only when a key's state changed
             self._keys_state = keys
             self.refresh_bindings()
+
+    #: The detail pane waits this long after the cursor stops (held `j`, a burst of keystrokes).
+    DETAIL_DELAY = 0.02
 
     def _show_detail(self) -> None:
         self._detail_pending = False
@@ -391,9 +398,24 @@ class MainScreen(BaseScreen):
             result = getattr(event, "result", None)
             if result is not None and not getattr(result, "reachable", True):
                 self.finished[result.cluster] = "⚠"
+            session = self.uc.session
+            if result is not None and session is not None:
+                # The node's rows at once, a few times a second at most: a hundred nodes finishing
+                # within a second are a handful of redraws, and the cursor stays on its certificate.
+                session.node_scanned(result, getattr(event, "certificates", ()))
+                if not self._live_refresh_due:
+                    self._live_refresh_due = True
+                    self.set_timer(self.LIVE_REFRESH_SECONDS, self._live_refresh)
         elif kind == "NodeNotice":
             self.message = f"{getattr(event, 'node', '')}: {getattr(event, 'message', '')}"
             self._show_status()
+
+    #: How long finished nodes gather before the table shows them.
+    LIVE_REFRESH_SECONDS = 0.5
+
+    def _live_refresh(self) -> None:
+        self._live_refresh_due = False
+        self.refresh_view(rebuild_tree=True)
 
     @on(ScanFinished)
     def _scan_finished(self, message: ScanFinished) -> None:

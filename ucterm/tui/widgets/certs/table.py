@@ -70,7 +70,7 @@ class CertTable(RowTable):
         shows rows it built before)."""
         key = (cert_key(cert), with_cluster, with_store)
         kept = self._row_cache.get(key)
-        if kept is not None and kept[0] is cert:
+        if kept is not None and (kept[0] is cert or kept[0] == cert):  # equal: a rescan that changed nothing
             return kept[1]
         dim = muted(self.app)
         r = cert.record

@@ -219,6 +219,9 @@ class RowTable(ScrollView, can_focus=True):
                 self.action_select()
             self.move_cursor(row)
 
+    def on_resize(self) -> None:
+        self._scroll_cursor_into_view()  # a shorter pane must still show the cursor
+
     # ---- drawing ----------------------------------------------------------------------------
     def on_focus(self) -> None:
         self._restyle()
