@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import gc
 
-__all__ = ["settle"]
+__all__ = ["AFTER", "settle"]
+
+#: Seconds after a scan is put on screen: its first frame and the detail pane come first.
+AFTER = 1.0
 
 
 def settle() -> None:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from cryptography import x509
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -22,12 +21,17 @@ from ucterm import catalog
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
 
+if TYPE_CHECKING:  # cryptography loads with the first detail shown, not with the app (first frame)
+    from cryptography import x509
+
 _STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 LABEL_WIDTH = 9
 
 
 @lru_cache(maxsize=512)
 def _load(pem: str) -> x509.Certificate | None:
+    from cryptography import x509
+
     try:
         return x509.load_pem_x509_certificate(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError):
