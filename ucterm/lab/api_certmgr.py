@@ -248,7 +248,7 @@ class CertMgrApi:
 
 def _services_named(request: Request) -> tuple[str, ...]:
     """The services a request is about (query `service=`, or the JSON body's `service`), for faults."""
-    names = [request.query_value("service") or ""]
+    names: list[object] = [request.query_value("service")]
     if request.media_type == "application/json":
         try:
             body = json.loads(request.body.decode("utf-8"))
