@@ -170,8 +170,9 @@ class RunScreen(BaseScreen):
         self._show_step_detail()
 
     # ---- engine events ------------------------------------------------------------------------
-    #: How long events gather before the screen shows them (a frame or so: streaming stays cheap).
-    BATCH_SECONDS = 0.04
+    #: How long events gather before the screen shows them: ten redraws a second while five nodes
+    #: stream hundreds of lines each (more is not readable, and each redraw costs the keyboard).
+    BATCH_SECONDS = 0.1
 
     def _sink(self, event: Event) -> None:
         """The runner's sink: events gather briefly and arrive as one message, in order."""
