@@ -6,7 +6,8 @@ Starts `LabEstate.scaled(N)` on 127.0.0.1 (in a child process, so that the simul
 CPU is not charged to the client, as with real appliances; `--same-process` to share it), then
 (1) logs into one node and reads every own
 certificate (`show cert list own`, then `show cert own <unit>` for each unit), and (2) does the
-same on all N nodes concurrently through one ConnectionLimiter. A session-per-node design with
+same on all N nodes concurrently through one ConnectionLimiter (`--limit`: handshakes at a time;
+sessions waiting for their banners hold none). A session-per-node design with
 no shared bottleneck gives a wall-time ratio close to 1×; the lab's realistic profile makes the
 CLI banner and each command slow, as on real nodes. Prints the figures and exits.
 """
@@ -99,8 +100,8 @@ def main(nodes: int, limit: int | None, profile: str, same_process: bool) -> int
     where = "same process" if same_process else "lab in its own process"
     print(f"single node : {single:6.2f} s  ({certs_one} certificates)")
     print(
-        f"{nodes:3d} nodes   : {wall:6.2f} s  ({total} certificates, limit {limiter.limit}, "
-        f"peak {limiter.peak} in flight, {where})"
+        f"{nodes:3d} nodes   : {wall:6.2f} s  ({total} certificates, {limiter.sockets_peak} sessions open at once, "
+        f"at most {limiter.peak} of {limiter.limit} handshakes at a time, {where})"
     )
     print(f"ratio       : {wall / single:6.2f}x  (ideal 1.00x; sequential would be {nodes}x)")
     return 0
@@ -114,7 +115,8 @@ def _targets(folder: Path) -> list[NodeTarget]:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nodes", type=int, default=25)
-    parser.add_argument("--limit", type=int, default=None, help="ConnectionLimiter size (default: --nodes)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="handshakes at a time (ConnectionLimiter; default: --nodes)")
     parser.add_argument("--profile", default="realistic", choices=("fast", "demo", "realistic"))
     parser.add_argument(
         "--same-process",
