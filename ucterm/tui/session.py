@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ucterm.credentials import CredentialStore, password_what
+from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
 from ucterm.events import EventSink
 from ucterm.scan.model import ScanResult, load_scan, save_scan
@@ -152,15 +152,18 @@ class Session:
         for c in self.inventory.clusters:
             if wanted is not None and c.name not in wanted:
                 continue
-            pairs = [("os_password", c.settings.os_password, c.settings.os_user)]
-            if app_user and c.settings.app_user:
-                pairs.append(("app_password", c.settings.app_password or "", c.settings.app_user))
-            for name, reference, user in pairs:
-                if reference != "prompt":
-                    continue
-                what = password_what(name, c.name)
-                if (reference, what) not in self.answered:
-                    out.append(CredentialQuestion(reference, what, user))
+            for node in c.ordered_nodes():
+                s = c.settings_for(node)
+                pairs = [("os_password", s.os_password, s.os_user)]
+                if app_user and s.app_user:
+                    pairs.append(("app_password", s.app_password or "", s.app_user))
+                for name, reference, user in pairs:
+                    if reference != "prompt":
+                        continue
+                    question = CredentialQuestion(reference, c.password_what(name, node), user)
+                    # Nodes without their own password share the cluster's question: ask it once.
+                    if (reference, question.what) not in self.answered and question not in out:
+                        out.append(question)
         return out
 
     def remember(self, question: CredentialQuestion, value: str) -> None:

@@ -79,12 +79,14 @@ class NodeSession:
 
     def _os_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.os_password, what=password_what("os_password", self.target.cluster)
+            self.target.settings.os_password,
+            what=self.target.os_password_what or password_what("os_password", self.target.cluster),
         )
 
     def _app_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.app_password, what=password_what("app_password", self.target.cluster)
+            self.target.settings.app_password,
+            what=self.target.app_password_what or password_what("app_password", self.target.cluster),
         )
 
     # -- lifecycle
