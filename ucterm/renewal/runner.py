@@ -91,6 +91,10 @@ class Runner:
         self._resumed = asyncio.Event()
         self._abort_requested = False
         self._decision: asyncio.Future[Decision] | None = None
+        #: The failed step `run()` holds on (hold_on_failure) from the moment it failed: a decision
+        #: taken then (from the event sink, before the wait began) is kept for the wait.
+        self._held: Step | None = None
+        self._early: Decision | None = None
         self._running = False
         self._paused = False
         self._posted: set[asyncio.Future[Any]] = set()
@@ -159,7 +163,9 @@ class Runner:
         try:
             self._reset_for_new_material()
             self.job.set_state("running", "")
-            for step in self.job.plan.steps:
+            # The first unfinished step each time, not a walk over the list: new material (a corrected
+            # chain) can send the job back to an earlier step.
+            while (step := self._next_step()) is not None:
                 outcome = await self._drive(step)
                 if outcome is not None:
                     return outcome
@@ -170,26 +176,26 @@ class Runner:
             self.job.unlock()
 
     async def _drive(self, step: Step) -> JobState | None:
-        """Run one step to an end; a job state when the job stops here, None to go on."""
-        while self.job.steps[step.id].state not in ("done", "skipped"):
-            if self._pause_requested and not self._abort_requested:
-                await self._pause_here(step)
-            if self._abort_requested:
-                return await self._finish("aborted", f"aborted by the user before: {step.name}")
-            outcome, message = await self._execute(step)
-            if outcome in ("done", "skipped"):
-                return None
-            if outcome == "waiting":
-                return await self._finish("waiting", message)
-            if outcome == "declined":
-                return await self._finish("aborted", f"you declined: {message}")
-            if not self._hold:
-                return await self._finish("failed", message)
-            decision = await self._wait_decision()
-            if decision == "abort":
-                return await self._finish("aborted", f"aborted by the user at: {step.name}")
-            if decision == "retry":
-                self.job.set_step(step.id, "pending", "retry")
+        """Run one step once; a job state when the job stops here, None to go on with the next
+        unfinished step (the same one after a retry)."""
+        if self._pause_requested and not self._abort_requested:
+            await self._pause_here(step)
+        if self._abort_requested:
+            return await self._finish("aborted", f"aborted by the user before: {step.name}")
+        outcome, message = await self._execute(step)
+        if outcome in ("done", "skipped"):
+            return None
+        if outcome == "waiting":
+            return await self._finish("waiting", message)
+        if outcome == "declined":
+            return await self._finish("aborted", f"you declined: {message}")
+        if not self._hold:
+            return await self._finish("failed", message)
+        decision = await self._wait_decision()
+        if decision == "abort":
+            return await self._finish("aborted", f"aborted by the user at: {step.name}")
+        if decision == "retry" and self.job.steps[step.id].state == "failed":
+            self.job.set_step(step.id, "pending", "retry")
         return None
 
     async def _execute(self, step: Step) -> tuple[str, str]:
@@ -232,6 +238,8 @@ class Runner:
         error = self.job.redactor(error)
         text = f"{error.rstrip('.')}; {fix}" if fix else error
         self.job.set_step(step.id, "failed", text)
+        if self._hold:
+            self._held, self._early = step, None
         await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node, error=error, fix=fix))
         return "failed", text
 
@@ -255,15 +263,23 @@ class Runner:
         self._paused = False
 
     async def _wait_decision(self) -> Decision:
-        self._decision = asyncio.get_running_loop().create_future()
         try:
+            if self._early is not None:
+                return self._early
+            self._decision = asyncio.get_running_loop().create_future()
             return await self._decision
         finally:
             self._decision = None
+            self._held, self._early = None, None
 
     def _decide(self, decision: Decision) -> bool:
+        """Hand a decision to the held run: at once if it waits, or kept for its wait when the step has
+        just failed (a sink that decides while StepFailed is being delivered). False: nothing holds."""
         if self._decision is not None and not self._decision.done():
             self._decision.set_result(decision)
+            return True
+        if self._held is not None and self._early is None:
+            self._early = decision
             return True
         return False
 
