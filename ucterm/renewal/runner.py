@@ -38,7 +38,7 @@ from ucterm.renewal.events import (
 from ucterm.renewal.journal import Job
 from ucterm.renewal.model import JobState, Step
 from ucterm.renewal.nodes import NodeAccess
-from ucterm.renewal.signers import Material, Signer, match_signed
+from ucterm.renewal.signers import Material, Signer
 from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
 
 Confirm = Callable[[str], Awaitable[bool]]
@@ -151,8 +151,15 @@ class Runner:
         self._decide("skip")
 
     def provide_signed(self, pems: Sequence[str]) -> None:
-        """What the CA issued (leaves and CA certificates, any order); matched to CSRs by public key."""
+        """What the CA issued (leaves and CA certificates, any order); matched to CSRs by public key.
+
+        It replaces or extends what the job holds (see _reset_for_new_material) when the run starts,
+        or at once when the run holds on a failed step: that run then goes back to the steps the new
+        material concerns."""
         self.material.extend(Material.from_pems(pems))
+        holding = self._decision is not None or self._held is not None
+        if holding and self._reset_for_new_material():
+            self._decide("retry")
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -306,28 +313,26 @@ class Runner:
                                f"{', '.join(missing)}, which job {self.job.id} renews; restore the nodes or "
                                "start a new job.")
 
-    def _reset_for_new_material(self) -> None:
-        """A new certificate from the user replaces a stored one that was not uploaded yet (e.g. after
-        validation refused the first): its obtain and validate steps run again."""
+    def _reset_for_new_material(self) -> list[str]:
+        """What the user gave (a certificate, a corrected chain) replaces or extends what the job holds
+        for each CSR whose certificate is not uploaded yet: that node's obtain and validate steps run
+        again, so the validation judges the new set. The nodes sent back, in plan order."""
         if self.material.empty:
-            return
-        open_nodes = [n for n in self.job.plan.csr_nodes
-                      if self.job.steps[f"upload_identity:{n}"].state != "done"
-                      and "generate" in self.job.steps[f"generate_csr:{n}"].done]
-        if not open_nodes:
-            return
-        csrs = {n: self._worker._csr_of(n) for n in open_nodes}
-        from ucterm import pki
-
-        for node, leaf in match_signed(csrs, self.material).items():
-            stored = self.job.read_artifact(f"cert-{node}.pem")
-            if stored and pki.sha256_hex(pki.load_bundle(stored.encode(), "journal").certificates[0]) == \
-                    pki.sha256_hex(leaf):
+            return []
+        changed: list[str] = []
+        for node in self.job.plan.csr_nodes:
+            if self.job.steps[f"upload_identity:{node}"].state == "done" \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
                 continue
+            why = self._worker.new_material_for(node, self.material)
+            if why is None:
+                continue
+            changed.append(node)
             for kind in ("obtain_signed", "validate"):
                 sid = f"{kind}:{node}"
                 if self.job.steps[sid].state != "pending":
-                    self.job.set_step(sid, "pending", "a new certificate was given")
+                    self.job.set_step(sid, "pending", why)
+        return changed
 
     # ---- context for the steps -------------------------------------------------------------------
 

@@ -104,6 +104,12 @@ def _certs(text: str | None) -> list[x509.Certificate]:
     return list(pki.load_bundle(text.encode("utf-8"), "journal").certificates)
 
 
+def _merged(first: list[x509.Certificate], then: list[x509.Certificate]) -> list[x509.Certificate]:
+    """`first`, then those of `then` not in it (by fingerprint)."""
+    seen = {pki.sha256_hex(c) for c in first}
+    return [*first, *(c for c in then if pki.sha256_hex(c) not in seen)]
+
+
 def _still_fits(planned: Step, fresh: Step) -> bool:
     """Whether a step planned for one release still does the job on the release the node really runs.
 
@@ -319,16 +325,35 @@ class StepWorker:
                 leaf = _certs(leaf_pem)[0]
                 cas = [c for p in chain_pems for c in _certs(p)]
                 source = str(getattr(self.ctx.signer, "label", "the signer"))
+        stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        held = _certs(self.job.read_artifact(f"chain-{node}.pem"))
+        chain = _merged(cas, held)
+        if len(chain) != len(held):  # CA certificates given now extend what the job had (a corrected chain)
+            self.job.write_artifact(f"chain-{node}.pem", "".join(pki.pem(c) for c in chain))
         if leaf is None:
-            stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
             if stored:
-                return f"certificate {_describe_cert(stored[0])} (stored earlier)"
+                added = len(chain) - len(held)
+                return (f"certificate {_describe_cert(stored[0])} (stored earlier)"
+                        + (f", with {added} CA certificate(s) given now" if added else ""))
             path = self.job.artifact_path(f"csr-{node}.pem")
             raise Waiting(f"waiting for the certificate the CA issues from {path}; then run "
                           f"`ucterm resume {self.job.id} --signed FILE [--chain FILE]`")
         self.job.write_artifact(f"cert-{node}.pem", pki.pem(leaf))
-        self.job.write_artifact(f"chain-{node}.pem", "".join(pki.pem(c) for c in cas))
         return f"certificate {_describe_cert(leaf)} from {source}"
+
+    def new_material_for(self, node: str, material: Material) -> str | None:
+        """What `material` changes for `node`'s certificate before it is uploaded (None: nothing):
+        a certificate other than the one the job holds, or CA certificates its chain lacks. The
+        runner then sends the node back to its obtain and validate steps."""
+        csrs = {node: self._csr_of(node)}
+        leaf = match_signed(csrs, material).get(node)
+        stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        if leaf is not None and (not stored or pki.sha256_hex(stored[0]) != pki.sha256_hex(leaf)):
+            return "a new certificate was given"
+        held = {pki.sha256_hex(c) for c in _certs(self.job.read_artifact(f"chain-{node}.pem"))}
+        if (stored or leaf is not None) and any(pki.sha256_hex(c) not in held for c in material.cas):
+            return "new CA certificates were given"
+        return None
 
     # ---- 5. validate ---------------------------------------------------------------------------
 
