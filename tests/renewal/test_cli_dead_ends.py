@@ -7,6 +7,10 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from ucterm import pki
 from ucterm.renewal import Journal
 
@@ -16,6 +20,7 @@ if TYPE_CHECKING:
     from .conftest import LabRig
 
 PUB125 = "cucm125-pub.lab.example"
+SUB125 = "cucm125-sub1.lab.example"
 
 
 async def _waiting_job(lab: LabRig, *nodes: str) -> dict[str, object]:
@@ -70,3 +75,29 @@ async def test_a_corrected_chain_with_the_same_certificate_again(lab: LabRig, tm
     r = await ucterm(lab, "resume", job, "--signed", cert, "--chain", _write(files, "full.p7", intermediate, root),
                      "--yes")
     assert r.code == 0, r.stderr + r.stdout
+
+
+def _other_key_certificate(lab: LabRig, csr_pem: str, extra: str) -> str:
+    """What the CA issued from *another* CSR with the node's subject and one name more: the wrong file."""
+    real = pki.load_csr_pem(csr_pem)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    names = [x509.DNSName(n) for n in sorted(pki.sans_of(real))] + [x509.DNSName(extra)]
+    other = (x509.CertificateSigningRequestBuilder().subject_name(real.subject)
+             .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(key, hashes.SHA256()))
+    leaf, _ = lab.estate.ca.sign(pki.pem(other))
+    return leaf
+
+
+async def test_a_certificate_that_fits_no_csr_is_named_with_the_check_findings(lab: LabRig, tmp_path: Path) -> None:
+    summary = await _waiting_job(lab)
+    job = str(summary["job"])
+    wrong = _write(tmp_path / "ca", "from-the-ca.cer", _other_key_certificate(lab, _csr(summary, SUB125),
+                                                                              "www.lab.example"))
+    r = await ucterm(lab, "resume", job, "--signed", wrong, "--yes", "--json")
+    assert r.code == 4, r.stderr
+    detail = json.loads(r.stdout)["detail"]
+    assert "from-the-ca.cer" in detail and f"matches no CSR of job {job}" in detail
+    assert f"the CSR of {SUB125}" in detail
+    assert detail.index("[key-mismatch]") < detail.index("[san-mismatch]")  # as `ucterm check --csr` orders them
+    assert "from-the-ca.cer" in r.stderr
+    assert lab.counts.identity == {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -42,35 +42,47 @@ def _is_ca(cert: x509.Certificate) -> bool:
 
 @dataclass
 class Material:
-    """Certificates handed over by the user (leaves and CAs), de-duplicated by fingerprint."""
+    """Certificates handed over by the user (leaves and CAs), de-duplicated by fingerprint.
+
+    `sources` names where each came from (fingerprint -> file), so that a certificate that fits
+    no CSR can be reported by its file name."""
 
     leaves: list[x509.Certificate]
     cas: list[x509.Certificate]
+    sources: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_pems(cls, pems: Iterable[str]) -> Material:
+    def from_pems(cls, pems: Iterable[str], source: str = "the certificate given") -> Material:
         leaves: dict[str, x509.Certificate] = {}
         cas: dict[str, x509.Certificate] = {}
+        sources: dict[str, str] = {}
         for text in pems:
-            bundle = pki.load_bundle(text.encode("utf-8"), "the certificate given")
+            bundle = pki.load_bundle(text.encode("utf-8"), source)
             for cert in bundle.certificates:
-                (cas if _is_ca(cert) else leaves)[pki.sha256_hex(cert)] = cert
-        return cls(list(leaves.values()), list(cas.values()))
+                fp = pki.sha256_hex(cert)
+                (cas if _is_ca(cert) else leaves)[fp] = cert
+                sources.setdefault(fp, source)
+        return cls(list(leaves.values()), list(cas.values()), sources)
 
     @classmethod
     def from_paths(cls, paths: Sequence[Path | str]) -> Material:
         """Files or folders (not recursive); unreadable files raise :class:`pki.PkiError` naming them."""
-        pems: list[str] = []
+        material = cls([], [])
         for bundle in pki.load_paths(paths):
             if bundle.empty:
                 raise pki.PkiError(f"{bundle.describe_problems()}: give the certificate files the CA returned")
-            pems += [pki.pem(c) for c in bundle.certificates]
-        return cls.from_pems(pems)
+            material.extend(cls.from_pems([pki.pem(c) for c in bundle.certificates], bundle.source))
+        return material
 
     def extend(self, other: Material) -> None:
         have = {pki.sha256_hex(c) for c in [*self.leaves, *self.cas]}
         self.leaves += [c for c in other.leaves if pki.sha256_hex(c) not in have]
         self.cas += [c for c in other.cas if pki.sha256_hex(c) not in have]
+        for fp, source in other.sources.items():
+            self.sources.setdefault(fp, source)
+
+    def source_of(self, cert: x509.Certificate) -> str:
+        return self.sources.get(pki.sha256_hex(cert), "a certificate given")
 
     @property
     def empty(self) -> bool:
@@ -79,9 +91,8 @@ class Material:
 
 def match_signed(csrs: dict[str, x509.CertificateSigningRequest], material: Material
                  ) -> dict[str, x509.Certificate]:
-    """Pair CSRs (by node) with leaves: by public key first; then, if exactly one CSR and one leaf are
-    left over, with each other, so that a certificate issued from the wrong CSR is *validated* (and
-    refused with `key-mismatch`, as `ucterm check` says) instead of silently ignored."""
+    """Pair CSRs (by node) with leaves by public key. A leaf that fits no CSR is paired with none:
+    :mod:`ucterm.renewal.unmatched` says which file it was and why it fits no CSR."""
     out: dict[str, x509.Certificate] = {}
     used: set[str] = set()
     for node, csr in csrs.items():
@@ -91,10 +102,6 @@ def match_signed(csrs: dict[str, x509.CertificateSigningRequest], material: Mate
                 out[node] = leaf
                 used.add(fp)
                 break
-    left_csrs = [n for n in csrs if n not in out]
-    left_leaves = [c for c in material.leaves if pki.sha256_hex(c) not in used]
-    if len(left_csrs) == 1 and len(left_leaves) == 1:
-        out[left_csrs[0]] = left_leaves[0]
     return out
 
 

@@ -336,10 +336,21 @@ class StepWorker:
                 return (f"certificate {_describe_cert(stored[0])} (stored earlier)"
                         + (f", with {added} CA certificate(s) given now" if added else ""))
             path = self.job.artifact_path(f"csr-{node}.pem")
-            raise Waiting(f"waiting for the certificate the CA issues from {path}; then run "
-                          f"`ucterm resume {self.job.id} --signed FILE [--chain FILE]`")
+            wrong = self._unmatched_given()
+            raise Waiting("; ".join([*wrong, f"waiting for the certificate the CA issues from {path}; then run "
+                                              f"`ucterm resume {self.job.id} --signed FILE [--chain FILE]`"]))
         self.job.write_artifact(f"cert-{node}.pem", pki.pem(leaf))
         return f"certificate {_describe_cert(leaf)} from {source}"
+
+    def _unmatched_given(self) -> list[str]:
+        """A sentence per certificate given that fits no CSR of the job (file name, findings)."""
+        from ucterm.renewal.unmatched import explain_all, unmatched_leaves
+
+        csrs = {n: self._csr_of(n) for n in self.job.plan.csr_nodes
+                if "generate" in self.job.steps[f"generate_csr:{n}"].done}
+        files = {n: self.job.artifact_path(f"csr-{n}.pem").name for n in csrs}
+        material = self.ctx.material
+        return explain_all(unmatched_leaves(csrs, material), material, csrs, job=self.job.id, csr_files=files)
 
     def new_material_for(self, node: str, material: Material) -> str | None:
         """What `material` changes for `node`'s certificate before it is uploaded (None: nothing):
