@@ -344,13 +344,9 @@ class StepWorker:
 
     def _unmatched_given(self) -> list[str]:
         """A sentence per certificate given that fits no CSR of the job (file name, findings)."""
-        from ucterm.renewal.unmatched import explain_all, unmatched_leaves
+        from ucterm.renewal.unmatched import explain_unmatched
 
-        csrs = {n: self._csr_of(n) for n in self.job.plan.csr_nodes
-                if "generate" in self.job.steps[f"generate_csr:{n}"].done}
-        files = {n: self.job.artifact_path(f"csr-{n}.pem").name for n in csrs}
-        material = self.ctx.material
-        return explain_all(unmatched_leaves(csrs, material), material, csrs, job=self.job.id, csr_files=files)
+        return explain_unmatched(self.job, self.ctx.material)
 
     def new_material_for(self, node: str, material: Material) -> str | None:
         """What `material` changes for `node`'s certificate before it is uploaded (None: nothing):

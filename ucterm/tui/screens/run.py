@@ -33,6 +33,10 @@ JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "p
                   "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted")}
 
 
+#: Steps whose trouble new material from the CA fixes: the CA dialog (c) is offered there.
+CA_STEPS = frozenset({"obtain_signed", "validate"})
+
+
 class RunEnded(Message, bubble=False):
     def __init__(self, state: str, error: str = "") -> None:
         super().__init__()
@@ -72,6 +76,8 @@ class RunScreen(BaseScreen):
         self.state = "ready"
         self.running = False
         self.detail = ""
+        #: The node whose certificate the CA dialog (c) takes: its obtain step waits for the CA, or its
+        #: obtain or validate step refused what was given (a corrected certificate or chain then helps).
         self.waiting_node: str | None = None
         self.failed_step: str | None = None
         self._pending: list[Event] = []
@@ -126,8 +132,8 @@ class RunScreen(BaseScreen):
                     table.set_state(step.id, record.state, record.detail)
                     if record.state == "failed":
                         self.failed_step = step.id
-                    if record.state == "waiting":
-                        self.waiting_node = step.node if step.kind == "obtain_signed" else None
+                    if record.state in ("waiting", "failed"):
+                        self.waiting_node = step.node if step.kind in CA_STEPS else None
             self.detail = self.job.detail or ""
         table.focus()
         self._show()
@@ -161,8 +167,8 @@ class RunScreen(BaseScreen):
             parts += ["\n", ("⚠ ", "bold $warning"), step.risk_note or "risky"]
         if detail:
             parts += ["\n", (f"{state}: ", "bold $text-muted"), detail]
-        if self.waiting_node and step.node == self.waiting_node and step.kind == "obtain_signed":
-            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued"]
+        if self.waiting_node and step.node == self.waiting_node and step.kind in CA_STEPS:
+            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued (or a corrected chain)"]
         box.update(Content.assemble(*parts))
 
     @on(DataTable.RowHighlighted, "#steps")
@@ -246,6 +252,8 @@ class RunScreen(BaseScreen):
             table.set_state(event.step or "", "failed", text, follow=True)
             self.failed_step = event.step
             self.state = "held" if self.running else "failed"
+            failed = self.plan.step(event.step) if event.step else None
+            self.waiting_node = event.node if failed is not None and failed.kind in CA_STEPS else None
             logs.write(event.node, "info", f"✖ {text}")
         elif isinstance(event, ev.StepSkipped):
             table.set_state(event.step or "", "skipped", event.reason)
@@ -337,7 +345,7 @@ class RunScreen(BaseScreen):
         if action == "abort" and self.state in ("done", "aborted"):
             return f"the job is {self.state} already"
         if action == "signed" and self.waiting_node is None:
-            return "no step is waiting for the CA's answer"
+            return "no step is waiting for the CA's answer or refused what it issued"
         return None
 
     def action_pause(self) -> None:
@@ -424,10 +432,11 @@ class RunScreen(BaseScreen):
         def accepted(pems: list[str] | None) -> None:
             if not pems or self.runner is None:
                 return
-            self.runner.provide_signed(pems)
-            self.query_one("#logs", NodeLogs).write(self.waiting_node, "info",
-                                                    f"{len(pems)} certificate(s) given; resuming")
-            self.start()
+            node = self.waiting_node
+            self.runner.provide_signed(pems)  # a run held on the refused step goes back to it at once
+            self.query_one("#logs", NodeLogs).write(node, "info", f"{len(pems)} certificate(s) given; resuming")
+            self.waiting_node = None
+            self._carry_on()
 
         self.app.push_screen(SignedCertScreen(self.job, self.waiting_node, session=self.session), accepted)
 

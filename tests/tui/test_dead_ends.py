@@ -1,0 +1,113 @@
+"""No dead ends (issue 14) in the TUI, driven with Pilot against the embedded lab: the CA dialog with
+a wrong file, a corrected chain for a refused certificate, the resume key, retry and skip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import rsa
+from textual.pilot import Pilot
+
+from ucterm import pki
+from ucterm.tui.app import UctermApp
+from ucterm.tui.launch import DemoStartup
+from ucterm.tui.screens.run import RunScreen
+from ucterm.tui.screens.signed import SignedCertScreen
+
+from .test_lab import scanned, start_renewal, until_state, wait_for
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def findings_text(dialog: SignedCertScreen) -> str:
+    content: Any = dialog.query_one("#findings").content  # type: ignore[attr-defined]
+    return str(getattr(content, "plain", content))
+
+
+def other_key_certificate(ca: Any, csr_pem: str, extra: str) -> str:
+    """Issued from another CSR with the same subject and one name more (the wrong file from the CA)."""
+    real = pki.load_csr_pem(csr_pem)
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    names = [x509.DNSName(n) for n in sorted(pki.sans_of(real))] + [x509.DNSName(extra)]
+    other = (x509.CertificateSigningRequestBuilder().subject_name(real.subject)
+             .add_extension(x509.SubjectAlternativeName(names), critical=False).sign(key, hashes.SHA256()))
+    return str(ca.sign(pki.pem(other))[0])
+
+
+async def waiting_dialog(pilot: Pilot[Any], app: UctermApp) -> tuple[RunScreen, SignedCertScreen]:
+    await scanned(pilot, app)
+    run = await start_renewal(pilot, app, "callmanager branch cucm125-pub", signer="files")
+    await until_state(pilot, run, "waiting")
+    await pilot.press("c")
+    await pilot.pause()
+    dialog = app.screen
+    assert isinstance(dialog, SignedCertScreen)
+    return run, dialog
+
+
+async def test_the_ca_dialog_names_a_wrong_file_and_keeps_the_right_one(tmp_path: Path) -> None:
+    startup = DemoStartup("fast")
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run, dialog = await waiting_dialog(pilot, app)
+        ca = startup.estate.ca
+        wrong = tmp_path / "wrong.cer"
+        wrong.write_text(other_key_certificate(ca, dialog.csr_pem, "www.lab.example"))
+        leaf, chain = ca.sign(dialog.csr_pem)
+        right = tmp_path / "right.cer"
+        right.write_text(leaf + "".join(chain))
+
+        dialog.query_one("#signed-paths").value = str(wrong)  # type: ignore[attr-defined]
+        await pilot.pause()
+        text = findings_text(dialog)
+        assert not dialog.ok and "wrong.cer" in text and "matches no CSR of this job" in text
+        assert text.index("[key-mismatch]") < text.index("[san-mismatch]")
+
+        # Both filled: the path names the wrong file, the paste area holds the right certificate.
+        dialog.query_one("#signed-pem").text = leaf + "".join(chain)  # type: ignore[attr-defined]
+        await pilot.pause()
+        text = findings_text(dialog)
+        assert dialog.ok, text
+        assert "wrong.cer" in text and "left out" in text and "from the pasted text" in text
+        assert pki.sha256_hex(pki.load_bundle(leaf.encode(), "t").certificates[0]) in \
+            {pki.sha256_hex(pki.load_bundle(p.encode(), "t").certificates[0]) for p in dialog.pems}
+        assert all("www.lab.example" not in str(pki.sans_of(pki.load_bundle(p.encode(), "t").certificates[0]))
+                   for p in dialog.pems)
+
+        # And the other way round: the right file in the path, the wrong one pasted.
+        dialog.query_one("#signed-paths").value = str(right)  # type: ignore[attr-defined]
+        dialog.query_one("#signed-pem").text = wrong.read_text()  # type: ignore[attr-defined]
+        await pilot.pause()
+        assert dialog.ok and "from right.cer" in findings_text(dialog)
+        await pilot.press("f4")
+        await until_state(pilot, run, "done")
+
+
+async def test_a_refused_chain_is_corrected_from_the_ca_dialog() -> None:
+    """Validation refused the chain (the intermediate was missing): `c` opens the dialog on the refused
+    step, the missing CA alone completes what the job holds, and the held run goes on."""
+    startup = DemoStartup("fast")
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        run, dialog = await waiting_dialog(pilot, app)
+        leaf, (intermediate, root) = startup.estate.ca.sign(dialog.csr_pem, issuer="untrusted")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is run, what="the run screen")
+        run.runner.provide_signed([leaf, root])  # as `ucterm resume JOB --signed leaf --chain root` does
+        run.start()
+        await until_state(pilot, run, "held", "failed")
+        assert run.failed_step and run.failed_step.startswith("validate:")
+        assert run.disabled_reason("signed") is None
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SignedCertScreen)
+        dialog.query_one("#signed-pem").text = intermediate  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: dialog.ok, what=f"the completed chain to validate: {findings_text(dialog)}")
+        await pilot.press("f4")
+        await until_state(pilot, run, "done")
+        assert run.job.steps["validate:cucm125-pub.lab.example"].state == "done"
