@@ -101,3 +101,72 @@ async def test_a_certificate_that_fits_no_csr_is_named_with_the_check_findings(l
     assert detail.index("[key-mismatch]") < detail.index("[san-mismatch]")  # as `ucterm check --csr` orders them
     assert "from-the-ca.cer" in r.stderr
     assert lab.counts.identity == {}
+
+
+async def test_a_failed_job_blocks_a_new_one_until_abandoned(lab: LabRig) -> None:
+    node = lab.estate.node(PUB125)
+    node.service("Cisco CallManager").status = "STOPPED"  # the preflight refuses: the job fails
+    r = await ucterm(lab, "renew", "--cluster", "branch", "--unit", "CallManager", "--node", PUB125, "--yes",
+                     "--json")
+    assert r.code == 2, r.stderr
+    job = json.loads(r.stdout)["job"]
+    assert f"`ucterm jobs --abandon {job}`" in r.stderr
+    node.service("Cisco CallManager").status = "STARTED"
+    r = await ucterm(lab, "renew", "--cluster", "branch", "--unit", "CallManager", "--node", PUB125, "--yes")
+    assert r.code == 2
+    assert f"job {job} for CallManager on cluster branch failed at step 1" in r.stderr
+    assert "still running" not in r.stderr
+    assert f"`ucterm resume {job}`" in r.stderr and f"`ucterm jobs --abandon {job}`" in r.stderr
+
+    before = lab.served_fp(PUB125, "CallManager"), dict(lab.counts.csr), dict(lab.counts.identity)
+    r = await ucterm(lab, "jobs", "--abandon", job)
+    assert r.code == 0, r.stderr
+    assert f"job {job}: abandoned" in r.stdout and "nothing was changed on the nodes" in r.stdout
+    assert (lab.served_fp(PUB125, "CallManager"), dict(lab.counts.csr), dict(lab.counts.identity)) == before
+    listed = {j["job"]: j for j in json.loads((await ucterm(lab, "jobs", "--json")).stdout)}
+    assert listed[job]["status"] == "abandoned" and listed[job]["state"] == "failed"
+    assert any(r["type"] == "job" and r["state"] == "abandoned" for r in Journal.open(job).records())
+    r = await ucterm(lab, "resume", job, "--yes")
+    assert r.code == 2 and "was abandoned" in r.stderr and "ucterm renew --cluster branch" in r.stderr
+
+    r = await ucterm(lab, "renew", "--cluster", "branch", "--unit", "CallManager", "--node", PUB125, "--lab-ca",
+                     "--yes", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["job"] != job
+
+
+async def test_ctrl_c_during_a_step_names_the_job_and_jobs_says_interrupted(lab: LabRig) -> None:
+    import asyncio
+    import os
+    import signal
+    import sys
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "ucterm", "--inventory", str(lab.inventory_path), "renew", "--cluster", "branch",
+        "--unit", "CallManager", "--node", PUB125, "--lab-ca", "--yes",
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "NO_COLOR": "1"}, start_new_session=True)
+    assert proc.stderr is not None
+    job = ""
+    while True:
+        line = (await asyncio.wait_for(proc.stderr.readline(), 60)).decode()
+        assert line, "ucterm renew ended before its restart"
+        if line.startswith("ucterm: job "):
+            job = line.split()[2]
+        if "utils service restart Cisco CallManager" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = (await asyncio.wait_for(proc.stderr.read(), 20)).decode()
+    assert await proc.wait() == 130
+    assert f"job {job} keeps everything done so far" in rest and f"`ucterm resume {job}`" in rest
+    assert "during step" in rest and "Restart" in rest and "Traceback" not in rest
+
+    r = await ucterm(lab, "jobs")
+    row = next(line for line in r.stdout.splitlines() if line.startswith(job))
+    assert "interrupted" in row.split() and "running" not in row.split() and f"ucterm resume {job}" in row
+    listed = {j["job"]: j for j in json.loads((await ucterm(lab, "jobs", "--json")).stdout)}[job]
+    assert listed["status"] == "interrupted" and listed["state"] == "failed"
+    assert listed["next"] == f"ucterm resume {job}" and listed["stopped_at"]["id"] == f"restart:{PUB125}"
+    r = await ucterm(lab, "resume", job, "--yes", "--json")
+    assert r.code == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "done"

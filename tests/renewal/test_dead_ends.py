@@ -65,3 +65,45 @@ async def test_retry_called_from_the_sink_at_step_failed_runs_the_step_again(lab
     runner = lab.runner(job, sink=sink, hold_on_failure=True, settings=replace(FAST, verify_timeout=0.3))
     assert await asyncio.wait_for(runner.run(), 60) == "done"
     assert retried == 1 and Journal.open(job.id).steps[f"verify:{PUB125}"].state == "done"
+
+
+def test_a_job_nobody_runs_reads_interrupted_and_a_stale_lock_file_is_not_trusted(lab: LabRig) -> None:
+    import os
+
+    import pytest
+
+    from ucterm.renewal import JournalError
+
+    job = lab.job("branch", "CallManager", nodes=(PUB125,))
+    job.set_step(f"preflight:{PUB125}", "running")
+    summary = Journal.open(job.id).summary()
+    assert summary.status == "interrupted" and summary.to_json()["state"] == "failed"
+    assert summary.stopped_at is not None and summary.stopped_at["id"] == f"preflight:{PUB125}"
+    assert summary.next == f"ucterm resume {job.id}"
+    # A lock file naming a process, left behind by a crash, proves nothing: the kernel's lock decides.
+    (job.folder / "lock").write_text("999999 12345 2026-01-01T00:00:00Z\n")
+    assert Journal.open(job.id).summary().status == "interrupted"
+    job.lock()
+    try:
+        other = Journal.open(job.id)
+        assert other.summary().status == "running"
+        holder = other.holder()
+        assert holder is not None and holder.pid == os.getpid()
+        with pytest.raises(JournalError, match=f"ucterm process {os.getpid()}"):
+            other.abandon()
+    finally:
+        job.unlock()
+    assert "abandoning it" in Journal.open(job.id).abandon()
+    assert Journal.open(job.id).summary().status == "abandoned"
+
+
+async def test_an_abandoned_job_does_not_run(lab: LabRig) -> None:
+    import pytest
+
+    from ucterm.renewal import RenewalError
+
+    job = lab.job("branch", "CallManager", nodes=(PUB125,))
+    Journal.open(job.id).abandon()
+    with pytest.raises(RenewalError, match="was abandoned"):
+        await lab.runner(job).run()
+    assert lab.counts.csr == {}

@@ -111,3 +111,61 @@ async def test_a_refused_chain_is_corrected_from_the_ca_dialog() -> None:
         await pilot.press("f4")
         await until_state(pilot, run, "done")
         assert run.job.steps["validate:cucm125-pub.lab.example"].state == "done"
+
+
+async def test_declining_a_question_pauses_the_job_and_p_is_labelled_resume() -> None:
+    from ucterm.tui.screens.modals import ConfirmModal
+
+    app = UctermApp(startup=DemoStartup("fast"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "callmanager branch cucm125-pub")
+
+        def asks_upload() -> bool:
+            screen = app.screen
+            return isinstance(screen, ConfirmModal) and "Upload" in str(screen._body)
+
+        await wait_for(pilot, asks_upload, what="the upload question")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: run.state == "paused", what="the job to pause")
+        await pilot.pause()
+        assert app.screen is run
+        title = str(run.query_one("#title").render())
+        assert "paused" in title and "FAILED" not in title and "aborted" not in title
+        assert run.failed_step is None and run.job.summary().status == "paused"
+        assert "you declined" in run.job.detail and "changed nothing" in run.job.detail
+        binding = app.screen.active_bindings["p"]
+        assert binding.binding.description == "Resume" and binding.enabled
+        await pilot.press("p")  # asks again
+        await wait_for(pilot, asks_upload, what="the upload question, asked again")
+        await until_state(pilot, run, "done")
+        assert app.screen.active_bindings["p"].binding.description == "Resume"  # nothing runs: p would resume
+        assert not app.screen.active_bindings["p"].enabled  # ... but the job is done
+
+
+async def test_an_interrupted_job_reads_interrupted_in_the_jobs_screen_with_its_step(tmp_path: Path) -> None:
+    from ucterm.renewal import Journal
+    from ucterm.tui.screens.jobs import JobsScreen
+
+    app = UctermApp(startup=DemoStartup("fast"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        session = app.session
+        assert session is not None
+        plan = session.build_plan(session.renewal_defaults("branch", "CallManager", False))
+        job = Journal.create(plan, session.inventory_path)  # as a ucterm that was killed left it
+        job.set_step(plan.steps[0].id, "done")
+        job.set_step(plan.steps[1].id, "running")
+        await pilot.press("J")
+        await pilot.pause()
+        jobs = app.screen
+        assert isinstance(jobs, JobsScreen)
+        detail: Any = jobs.query_one("#jobs-detail").content  # type: ignore[attr-defined]
+        text = str(getattr(detail, "plain", detail))
+        assert "interrupted" in text and f"step 2: {plan.steps[1].name}" in text
+        assert f"ucterm resume {job.id}" in text
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, RunScreen), what="the job's screen")
+        run = app.screen
+        assert isinstance(run, RunScreen) and run.state == "interrupted"
+        assert app.screen.active_bindings["p"].binding.description == "Resume"

@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("jobs", help="list journaled renewals and their state")
     _inventory_arg(p)
     p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--abandon", metavar="JOB",
+                   help="give up an unfinished job (journaled; nothing on the nodes is touched) so that a new "
+                        "renewal of its unit can start")
 
     p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
     _inventory_arg(p)

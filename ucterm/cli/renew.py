@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -31,7 +31,7 @@ from ucterm.renewal.events import (
     StepStarted,
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
-from ucterm.renewal.model import EXIT_CODES, SUMMARY_STATE, Plan
+from ucterm.renewal.model import EXIT_CODES, Plan
 from ucterm.renewal.plan import build_plan, defaults_for, render, unit_for
 from ucterm.renewal.runner import Confirm, RenewalError, Runner
 from ucterm.renewal.signers import Material, Signer, lab_ca_signer
@@ -86,8 +86,7 @@ class Printer:
 
 def summary_text(summary: JobSummary, plan: Plan) -> str:
     """The end-of-run report: state, every step's outcome, the CSR files and what to do next."""
-    lines = [f"job {summary.job}: {SUMMARY_STATE[summary.state]}"
-             + (f" ({summary.detail})" if summary.detail else ""),
+    lines = [f"job {summary.job}: {summary.status}" + (f" ({summary.detail})" if summary.detail else ""),
              f"renew {summary.unit} on cluster {summary.cluster}"
              + (" (multi-server)" if summary.multi_server else "")]
     for s in summary.steps:
@@ -95,18 +94,34 @@ def summary_text(summary: JobSummary, plan: Plan) -> str:
     if summary.csrs:
         lines.append("CSR files:")
         lines += [f"  {c['node']}: {c['path']}" for c in summary.csrs]
-    if summary.state == "waiting":
-        lines.append(f"next: `ucterm resume {summary.job} --signed FILE [--chain FILE]` once the CA has issued, "
-                     "or follow the step above and run `ucterm resume` again")
-    elif summary.state in ("failed", "aborted"):
-        lines.append(f"next: fix what the failed step says, then `ucterm resume {summary.job}`")
+    lines += next_steps(summary)
     return "\n".join(lines) + "\n"
 
 
+def next_steps(summary: JobSummary) -> list[str]:
+    """What the user can do with a job that is not done: one way on, and one way out where it blocks."""
+    job = summary.job
+    give_up = f"or give the job up with `ucterm jobs --abandon {job}` and start again"
+    if summary.status == "waiting":
+        return [f"next: `ucterm resume {job} --signed FILE [--chain FILE]` once the CA has issued, or follow "
+                "the step above and run `ucterm resume` again"]
+    if summary.status == "paused":
+        return [f"next: `ucterm resume {job}` asks again"]
+    if summary.status == "failed":
+        return [f"next: fix what the failed step says, then `ucterm resume {job}` (a corrected certificate or "
+                f"chain: `--signed FILE --chain FILE`), {give_up}"]
+    if summary.status in ("aborted", "interrupted"):
+        where = f" at step {summary.stopped_at['number']}" if summary.stopped_at else ""
+        return [f"next: `ucterm resume {job}` continues{where} without repeating what is done, {give_up}"]
+    return []
+
+
 def _output(job: Job, state: str, args: argparse.Namespace, out: TextIO) -> int:
-    summary = job.summary()
+    summary = Journal.open(job.id).summary()  # read back from the journal, lock released: the truth now
     if getattr(args, "json", False):
         out.write(json.dumps(summary.to_json(), indent=2) + "\n")
+        for line in next_steps(summary):  # stdout is the JSON alone; the way on goes with the progress
+            print(f"ucterm: {line}", file=sys.stderr)
     else:
         out.write(summary_text(summary, job.plan))
     return EXIT_CODES.get(state, 2)
@@ -166,6 +181,21 @@ async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, 
     return await runner.run()
 
 
+def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory, credentials: CredentialStore,
+           **run: Any) -> int:
+    """Run the job to its end; Ctrl+C stops it at once (the journal keeps every step) and says how to
+    go on: the job id and `ucterm resume JOB`."""
+    try:
+        state = asyncio.run(_run(job, inventory, credentials, **run))
+    except KeyboardInterrupt:
+        stopped = Journal.open(job.id).stopped_at()
+        where = f" during step {stopped['number']} ({stopped['name']})" if stopped else ""
+        print(f"\nucterm: interrupted{where}; job {job.id} keeps everything done so far: continue it with "
+              f"`ucterm resume {job.id}`.", file=sys.stderr)
+        return 130
+    return _output(job, state, args, out)
+
+
 # --------------------------------------------------------------------------------------------
 # ucterm renew
 
@@ -184,10 +214,7 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     jobs = list_jobs()
     busy = active_jobs(cluster.name, args.unit, jobs)
     if busy and not args.dry_run:
-        j = busy[0]
-        raise RenewalError(f"job {j.job} is still {SUMMARY_STATE[j.state]} for {j.unit} on cluster {j.cluster}; "
-                           f"continue it with `ucterm resume {j.job}` (its CSR may be at the CA) instead of "
-                           "starting another that would replace that CSR.")
+        raise RenewalError(busy_sentence(busy[0]))
     confirm = None if args.dry_run else _confirm_for(args)
     material = _material(args)
     signer = _signer(inventory, cluster.name, args.lab_ca)
@@ -209,9 +236,21 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
         print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
-    state = asyncio.run(_run(job, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                             read_only=read_only))
-    return _output(job, state, args, out)
+    return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
+                  read_only=read_only)
+
+
+def busy_sentence(j: JobSummary) -> str:
+    """Why `renew` will not start a second job for a unit, and the ways forward, in one sentence."""
+    what = f"job {j.job} for {j.unit} on cluster {j.cluster}"
+    where = f" at step {j.stopped_at['number']} ({j.stopped_at['name']})" if j.stopped_at else ""
+    if j.status == "running":
+        return (f"{what} is running now; wait for it (`ucterm jobs` shows it) instead of starting another that "
+                "would replace its CSR.")
+    state = {"waiting": "is waiting", "paused": "is paused", "failed": "failed", "aborted": "was aborted",
+             "interrupted": "was interrupted"}.get(j.status, f"is {j.status}")
+    return (f"{what} {state}{where}; continue it with `ucterm resume {j.job}` (its CSR may be at the CA), or "
+            f"give it up with `ucterm jobs --abandon {j.job}` and run this again.")
 
 
 def _survey(inventory: Inventory, cluster: str, unit: str, credentials: CredentialStore, nodes: Sequence[str],
@@ -243,6 +282,9 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     if job.state == "done":
         print(f"ucterm: job {job.id} is done already; nothing to resume.", file=sys.stderr)
         return _output(job, "done", args, out)
+    if job.state == "abandoned":
+        raise RenewalError(f"job {job.id} was abandoned ({job.updated[:10]}); start a new one with "
+                           f"`ucterm renew --cluster {job.plan.cluster} --unit {job.plan.unit}`.")
     read_only = _read_only(args, inventory, job.plan.cluster)
     if read_only:
         raise RenewalError(f'renewals are disabled: the inventory (or --read-only) makes cluster "{job.plan.cluster}"'
@@ -251,13 +293,14 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     material = _material(args)
     signer = _signer(inventory, job.plan.cluster, job.plan.options.signer == "lab")
     print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
-    state = asyncio.run(_run(job, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
-                             read_only=read_only))
-    return _output(job, state, args, out)
+    return _drive(job, args, out, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
+                  read_only=read_only)
 
 
 def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if getattr(args, "abandon", None):
+        return _abandon(args.abandon, out)
     jobs = list_jobs()
     if getattr(args, "json", False):
         out.write(json.dumps([j.to_json() for j in jobs], indent=2) + "\n")
@@ -267,11 +310,29 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return 0
     rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
-        rows.append((j.job, SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else ""), j.cluster,
-                     j.unit, j.updated[:19].replace("T", " "), _clip(j.detail, 60)))
+        rows.append((j.job, j.status, j.cluster, j.unit, j.updated[:19].replace("T", " "), _job_detail(j)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
+    return 0
+
+
+def _job_detail(j: JobSummary) -> str:
+    """An interrupted job has no detail of its own: where it stopped and how to go on are the news."""
+    if j.status == "interrupted" and j.stopped_at:
+        step = _clip(j.stopped_at["name"], 40)
+        return f"stopped in step {j.stopped_at['number']} ({step}): `ucterm resume {j.job}`"
+    return _clip(j.detail, 60)
+
+
+def _abandon(job_id: str, out: TextIO) -> int:
+    job = Journal.open(job_id)
+    if job.state == "abandoned":
+        out.write(f"job {job.id} was abandoned already ({job.updated[:10]}).\n")
+        return 0
+    detail = job.abandon()
+    out.write(f"job {job.id}: abandoned; {detail.split('; ', 1)[-1]}\n"
+              f"next: `ucterm renew --cluster {job.plan.cluster} --unit {job.plan.unit}` starts a new renewal\n")
     return 0
 
 

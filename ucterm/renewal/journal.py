@@ -23,6 +23,7 @@ import json
 import os
 import re
 import secrets
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from typing import Any
 from ucterm import paths
 from ucterm.errors import UctermError
 from ucterm.files import atomic_write
-from ucterm.renewal.model import SUMMARY_STATE, JobState, Plan, StepState
+from ucterm.renewal.model import SUMMARY_STATE, JobState, JobStatus, Plan, StepState
 
 LOG = "log.jsonl"
 META = "job.json"
@@ -96,7 +97,12 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class JobSummary:
-    """One job for `ucterm jobs` and the `--json` summary (design.md §3)."""
+    """One job for `ucterm jobs` and the `--json` summary (design.md §3).
+
+    `state` is the journal's; `status` adds what only a look at the lock can tell (`interrupted`:
+    the journal says running and no process runs it). `stopped_at` is the step a job that is not
+    running stopped in (or would start with), `next` the command that continues it.
+    """
 
     job: str
     state: JobState
@@ -109,13 +115,38 @@ class JobSummary:
     detail: str = ""
     folder: str = ""
     multi_server: bool = False
+    status: JobStatus = "running"
+    stopped_at: dict[str, Any] | None = None
+    next: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras."""
-        return {"job": self.job, "state": SUMMARY_STATE[self.state], "cluster": self.cluster,
+        """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras:
+        `state` stays one of done|failed|waiting|running; `status` says which kind (see SUMMARY_STATE)."""
+        return {"job": self.job, "state": SUMMARY_STATE[self.status], "cluster": self.cluster,
                 "unit": self.unit, "steps": self.steps, "csrs": self.csrs, "detail": self.detail,
                 "created": self.created,
-                "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server}
+                "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server,
+                "status": self.status, "stopped_at": self.stopped_at, "next": self.next}
+
+    @property
+    def unfinished(self) -> bool:
+        """Neither done nor given up: its CSRs and uploads may still be on their way (blocks a new job)."""
+        return self.status not in ("done", "abandoned")
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The ucterm process that runs a job (from the lock file; the kernel's lock says it is alive)."""
+
+    pid: int | None
+    #: When that process took the lock (UTC, as the journal writes times).
+    since: str | None
+
+    def describe(self) -> str:
+        if self.pid is None:
+            return "another ucterm process"
+        return f"ucterm process {self.pid}" + (f" (since {self.since[:19].replace('T', ' ')} UTC)"
+                                               if self.since else "")
 
 
 class Job:
@@ -253,29 +284,85 @@ class Job:
                 out.append({"node": node, "path": str(path)})
         return out
 
+    def status(self) -> JobStatus:
+        """The journal's state, or `interrupted` when it says running and no process holds the lock
+        (a job the TUI held on a failed step when it quit reads `failed`)."""
+        if self.state != "running" or self._lock_fd is not None or self.holder() is not None:
+            return self.state
+        return "failed" if any(r.state == "failed" for r in self.steps.values()) else "interrupted"
+
+    def stopped_at(self) -> dict[str, Any] | None:
+        """The step a job stopped in: the one running or failed, else the next unfinished one."""
+        steps = self.plan.steps
+        step = (next((s for s in steps if self.steps[s.id].state in ("running", "failed", "waiting")), None)
+                or next((s for s in steps if self.steps[s.id].state not in ("done", "skipped")), None))
+        if step is None:
+            return None
+        return {"id": step.id, "name": step.name, "node": step.node, "number": steps.index(step) + 1}
+
     def summary(self) -> JobSummary:
         steps = [{"id": s.id, "name": s.name, "node": s.node, "kind": s.kind, "state": self.steps[s.id].state,
                   "detail": self.steps[s.id].detail} for s in self.plan.steps]
+        status = self.status()
+        resumable = status not in ("done", "abandoned", "running")
         return JobSummary(job=self.id, state=self.state, cluster=self.plan.cluster, unit=self.plan.unit,
                           steps=steps, csrs=self.csr_files(), created=self.created, updated=self.updated,
-                          detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server)
+                          detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server,
+                          status=status, stopped_at=self.stopped_at() if status != "done" else None,
+                          next=f"ucterm resume {self.id}" if resumable else None)
 
     # ---- one runner at a time ------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Hold the job's lock for this process; JournalError if another ucterm runs the job."""
+        """Hold the job's lock for this process; JournalError if another ucterm runs the job.
+
+        The kernel's lock (flock) is the truth: it dies with its process, kill -9 included, so a
+        lock file left behind is never trusted. The file says who holds it (pid and start time),
+        for the message another process shows. A `ucterm jobs` looking at the lock holds it for an
+        instant: a few tries ride that out."""
         if self._lock_fd is not None:
             return
         fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise JournalError(f"job {self.id} is being run by another ucterm process; wait for it to "
-                               "finish (see `ucterm jobs`) before resuming it.") from None
+        for attempt in range(10):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if attempt == 9:
+                    holder = self.holder()
+                    os.close(fd)
+                    who = holder.describe() if holder is not None else "another ucterm process"
+                    raise JournalError(f"job {self.id} is being run by {who}; wait for it to finish (see "
+                                       "`ucterm jobs`) before resuming it.") from None
+                time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        pid = os.getpid()
+        os.write(fd, f"{pid} {_process_start(pid) or '-'} {_now()}\n".encode())
         self._lock_fd = fd
+
+    def holder(self) -> LockHolder | None:
+        """The process that runs this job now, or None: nobody holds the lock (after a crash the file
+        may still name a process; that proves nothing)."""
+        path = self.folder / "lock"
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                pass  # held: somebody runs the job
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            words = os.read(fd, 200).decode("ascii", "replace").split()
+        finally:
+            os.close(fd)
+        pid = int(words[0]) if words and words[0].isdigit() else None
+        if pid is not None and len(words) > 1 and words[1] != "-" and _process_start(pid) != words[1]:
+            pid = None  # that process is gone (its pid may be another's now): whoever holds the lock is unnamed
+        return LockHolder(pid, words[2] if pid is not None and len(words) > 2 else None)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -283,6 +370,52 @@ class Job:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def abandon(self) -> str:
+        """Give the job up (journaled; nothing on any node is touched) so a new renewal of its unit may
+        start. Returns what stays on the nodes, in one sentence; JournalError if it runs or is done."""
+        if self.state == "done":
+            raise JournalError(f"job {self.id} is done; there is nothing to abandon.")
+        if self.state == "abandoned":
+            return self.detail
+        self.lock()
+        try:
+            left = self._left_on_nodes()
+            self.set_state("abandoned", "abandoned by the user; nothing was changed on the nodes by abandoning it"
+                           + (f"; {left}" if left else ""))
+        finally:
+            self.unlock()
+        return self.detail
+
+    def _left_on_nodes(self) -> str:
+        """What the job's finished steps left on the nodes (what abandoning it does not undo)."""
+        parts: list[str] = []
+        for s in self.plan.steps:
+            record = self.steps[s.id]
+            if s.kind == "generate_csr" and "generate" in record.done:
+                parts.append(f"the {self.plan.unit} CSR it made on {s.node} stays there until a new one "
+                             "replaces it")
+            elif s.kind == "upload_identity" and "identity" in record.done:
+                parts.append(f"the certificate it uploaded on {s.node} stays installed")
+            elif s.kind == "ha_disable" and record.state == "done" and self.steps.get(
+                    s.id.replace("ha_disable", "ha_enable"), StepRecord()).state != "done":
+                parts.append("High Availability stays disabled: enable it again in CM Administration")
+        uploaded = any(s.kind == "upload_identity" and "identity" in self.steps[s.id].done for s in self.plan.steps)
+        restarted = all(self.steps[s.id].state in ("done", "skipped") for s in self.plan.steps if s.kind == "restart")
+        if uploaded and not restarted:
+            parts.append("its services were not all restarted, so nodes may still serve the old certificate")
+        return "; ".join(parts)
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, /proc): with the pid it names one process, even
+    after the pid is reused. None where /proc has no such file."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 class Journal:
@@ -343,10 +476,11 @@ def list_jobs() -> list[JobSummary]:
 
 
 def active_jobs(cluster: str, unit: str, jobs: Sequence[JobSummary] | None = None) -> list[JobSummary]:
-    """Unfinished jobs for the same cluster and unit: a second one would regenerate their CSRs.
-    `jobs`: a list_jobs() the caller has already read (it replays every journal)."""
+    """Unfinished jobs for the same cluster and unit (see JobSummary.unfinished): a second one would
+    fight them over the node's CSR. `jobs`: a list_jobs() the caller has already read (it replays
+    every journal)."""
     return [j for j in (list_jobs() if jobs is None else jobs)
-            if j.cluster == cluster and j.unit.lower() == unit.lower() and j.state in ("running", "paused", "waiting")]
+            if j.cluster == cluster and j.unit.lower() == unit.lower() and j.unfinished]
 
 
 def recent_units(cluster: str, jobs: Sequence[JobSummary] | None = None, *,

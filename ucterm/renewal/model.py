@@ -25,13 +25,22 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset({"generate_csr", "upload_trust", "
 
 Transport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
 StepState = Literal["pending", "running", "done", "failed", "skipped", "waiting"]
-#: `paused` exists only inside a running process; in the journal a paused job is `running`.
-JobState = Literal["running", "paused", "waiting", "done", "failed", "aborted"]
-#: The job summary's states (design.md §3): an aborted job reports `failed`, a paused one `running`.
-SUMMARY_STATE: dict[str, str] = {"running": "running", "paused": "running", "waiting": "waiting",
-                                 "done": "done", "failed": "failed", "aborted": "failed"}
-#: design.md §3 exit codes of `renew`/`resume`.
-EXIT_CODES: dict[str, int] = {"done": 0, "failed": 2, "aborted": 2, "waiting": 4, "running": 2, "paused": 2}
+#: What the journal records. `paused`: stopped before a step because the user declined its
+#: question (nothing was changed by that step), resumable; a pause asked with `p` in the TUI is
+#: not journaled. `abandoned`: given up with `ucterm jobs --abandon` (no longer blocks a new job).
+JobState = Literal["running", "paused", "waiting", "done", "failed", "aborted", "abandoned"]
+#: What `ucterm jobs` and the TUI show: the journal's state, or `interrupted` for a job the journal
+#: says is running while no process holds its lock (Ctrl+C, a dropped session, kill -9).
+JobStatus = Literal["running", "paused", "waiting", "done", "failed", "aborted", "abandoned", "interrupted"]
+#: The job summary's `state` (design.md §3 keeps it to done|failed|waiting|running, which scripts
+#: test): a paused job waits for the user's approval (exit 4), and a job that stopped without
+#: finishing (aborted, abandoned, interrupted) reports `failed`. The precise word is `status`.
+SUMMARY_STATE: dict[str, str] = {"running": "running", "paused": "waiting", "waiting": "waiting",
+                                 "done": "done", "failed": "failed", "aborted": "failed", "abandoned": "failed",
+                                 "interrupted": "failed"}
+#: design.md §3 exit codes of `renew`/`resume`: 4 waiting (for the CA, an approval or the window).
+EXIT_CODES: dict[str, int] = {"done": 0, "failed": 2, "aborted": 2, "abandoned": 2, "waiting": 4, "running": 2,
+                              "paused": 4, "interrupted": 2}
 
 
 @dataclass(frozen=True)

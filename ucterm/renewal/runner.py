@@ -195,7 +195,7 @@ class Runner:
         if outcome == "waiting":
             return await self._finish("waiting", message)
         if outcome == "declined":
-            return await self._finish("aborted", f"you declined: {message}")
+            return await self._paused_by_no(step)
         if not self._hold:
             return await self._finish("failed", message)
         decision = await self._wait_decision()
@@ -224,9 +224,8 @@ class Runner:
             await self._emit(StepSkipped(job=self.job.id, step=step.id, node=step.node, reason=str(exc)))
             return "skipped", str(exc)
         except Declined as exc:
-            self.job.set_step(step.id, "pending", f"declined: {exc}")
-            await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node,
-                                        error=f"declined: {exc}", fix="resume the job when you are ready"))
+            # Not a failure: the user's no. The step is as it was before it asked (pending).
+            self.job.set_step(step.id, "pending", f"you declined: {exc}")
             return "declined", str(exc)
         except UctermError as exc:
             return await self._failed(step, str(exc), getattr(exc, "fix", ""))
@@ -262,12 +261,31 @@ class Runner:
                 f"{self.job.plan.unit} certificate")
         return text + (f"; {len(skipped)} step(s) skipped" if skipped else "")
 
-    async def _pause_here(self, step: Step) -> None:
+    async def _pause_here(self, step: Step, message: str = "") -> None:
         self._paused = True
         await self._emit(JobPaused(job=self.job.id, step=step.id, node=step.node,
-                                   message=f"paused before: {step.name}"))
+                                   message=message or f"paused before: {step.name}"))
         await self._resumed.wait()
         self._paused = False
+
+    async def _paused_by_no(self, step: Step) -> JobState | None:
+        """The user declined a step's question: the job is paused at that step, which changed nothing.
+        With a person at the controls (the TUI) the run waits for `resume()` and asks again; headless,
+        the job ends paused and `ucterm resume` asks again."""
+        number = self.job.plan.steps.index(step) + 1
+        where = f" on {step.node}" if step.node else ""
+        detail = (f'paused at step {number} ("{step.name}"): you declined, so that step changed nothing{where}; '
+                  + ("resume (p) asks again" if self._hold else f"`ucterm resume {self.job.id}` asks again"))
+        if not self._hold:
+            return await self._finish("paused", detail)
+        self.job.set_state("paused", detail)
+        self._pause_requested = True
+        self._resumed.clear()
+        await self._pause_here(step, detail)
+        self._pause_requested = False
+        if not self._abort_requested:
+            self.job.set_state("running", "")
+        return None
 
     async def _wait_decision(self) -> Decision:
         try:
@@ -304,6 +322,9 @@ class Runner:
                                f'"{cluster.name}" read-only; remove read_only to renew.')
         if self._running:
             raise RenewalError(f"job {self.job.id} is running already.")
+        if self.job.state == "abandoned":
+            raise RenewalError(f"job {self.job.id} was abandoned ({self.job.updated[:10]}); start a new one with "
+                               f"`ucterm renew --cluster {cluster.name} --unit {self.job.plan.unit}`.")
         known = {n.fqdn for n in cluster.nodes}
         missing = [n for n in self.job.plan.nodes if n not in known]
         everywhere = {n.fqdn.lower() for c in self.inventory.clusters for n in c.nodes}

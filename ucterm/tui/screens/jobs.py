@@ -18,7 +18,8 @@ from ucterm.tui.widgets.common.style import muted, theme_color
 
 STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
          "waiting": ("⏸", "waiting", "warning"), "done": ("✔", "done", "success"),
-         "failed": ("✖", "FAILED", "error"), "aborted": ("■", "aborted", "error")}
+         "failed": ("✖", "FAILED", "error"), "aborted": ("■", "aborted", "error"),
+         "interrupted": ("↯", "interrupted", "warning"), "abandoned": ("∅", "abandoned", "foreground")}
 
 
 class JobsScreen(BaseScreen):
@@ -31,8 +32,9 @@ class JobsScreen(BaseScreen):
         Binding("k", "cursor('up')", "Up", show=False, id="jobs.up"),
     ]
 
-    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed or was "
-            "interrupted resumes from where it stopped, without regenerating its CSR.")
+    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed, was paused or "
+            "interrupted resumes from where it stopped, without regenerating its CSR; `ucterm jobs --abandon JOB` "
+            "gives one up.")
 
     def __init__(self) -> None:
         super().__init__(classes="jobs")
@@ -61,7 +63,7 @@ class JobsScreen(BaseScreen):
         running = self.uc.running_jobs
         rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
-            state = "running" if s.job in running and getattr(running[s.job], "running", False) else s.state
+            state = "running" if s.job in running and getattr(running[s.job], "running", False) else s.status
             glyph, word, color = STATE.get(state, ("·", state, "foreground"))
             rows.append((s.job, [Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
                                  Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
@@ -91,6 +93,12 @@ class JobsScreen(BaseScreen):
         parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{len(s.steps)} steps"]
         if s.detail:
             parts += ["\n", s.detail]
+        if s.status == "interrupted" and s.stopped_at:
+            parts += ["\n", ("interrupted ", "bold $warning"),
+                      f"in step {s.stopped_at['number']}: {s.stopped_at['name']} (no ucterm runs it)"]
+        if s.next:
+            parts += ["\n", ("enter", "bold $accent"), " opens it, ", ("p", "bold $accent"),
+                      " resumes it; headless: ", (s.next, "bold")]
         for csr in s.csrs:
             parts += ["\n", ("CSR ", "$text-muted"), csr["path"]]
         box.update(Content.assemble(*parts))

@@ -30,7 +30,9 @@ from ucterm.tui.widgets.renewal.steps import StepTable
 JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "paused", "$warning"),
                   "waiting": ("⏸", "waiting", "$warning"), "done": ("✔", "done", "$success"),
                   "failed": ("✖", "FAILED", "$error"), "aborted": ("■", "aborted", "$error"),
-                  "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted")}
+                  "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted"),
+                  "interrupted": ("↯", "interrupted: p resumes", "$warning"),
+                  "abandoned": ("∅", "abandoned", "$text-muted")}
 
 
 #: Steps whose trouble new material from the CA fixes: the CA dialog (c) is offered there.
@@ -50,6 +52,9 @@ class RunScreen(BaseScreen):
                 tooltip="Back to the estate; the job goes on (J lists jobs)"),
         Binding("p", "pause", "Pause", id="run.pause",
                 tooltip="Pause before the next step (the current one finishes); p again resumes"),
+        # The same key while nothing runs, or the job is paused: labelled for what it does then.
+        Binding("p", "resume_job", "Resume", id="run.resume",
+                tooltip="Resume the job where it stopped (a question you declined is asked again)"),
         Binding("r", "retry", "Retry", id="run.retry", tooltip="Run the failed step again"),
         Binding("s", "skip", "Skip", id="run.skip", tooltip="Skip the failed step; asks why (journaled)"),
         Binding("a", "abort", "Abort", id="run.abort",
@@ -106,7 +111,8 @@ class RunScreen(BaseScreen):
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
                                read_only=bool(session.read_only_reason), now=session.clock)
-        screen.state = {"running": "ready", "paused": "ready"}.get(job.state, job.state)
+        status = job.status()
+        screen.state = {"running": "ready"}.get(status, status)
         return screen
 
     autostart = False
@@ -327,14 +333,26 @@ class RunScreen(BaseScreen):
         return bool(answer)
 
     # ---- controls ----------------------------------------------------------------------------------
+    @property
+    def _resumes(self) -> bool:
+        """Whether `p` resumes now (nothing runs, or the run is paused or pausing) rather than pauses."""
+        runner = self.runner
+        return not self.running or self.state == "paused" or bool(getattr(runner, "_pause_requested", False))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause" and self._resumes:
+            return False  # hidden: the Resume binding on the same key shows instead
+        if action == "resume_job" and not self._resumes:
+            return False
+        return super().check_action(action, parameters)
+
     def disabled_reason(self, action: str) -> str | None:
-        if self.runner is None and action in ("pause", "retry", "skip", "abort", "signed"):
+        if self.runner is None and action in ("pause", "resume_job", "retry", "skip", "abort", "signed"):
             return "this is a recorded job: nothing can run from here"
-        if action == "pause":
-            if self.state in ("done", "aborted"):
-                return f"the job is {self.state}"
-            if self.state == "failed" and self.failed_step is None:
-                return "the job failed before a step ran: see the log"
+        if self.state == "abandoned" and action in ("resume_job", "retry", "skip", "abort", "signed"):
+            return "the job was abandoned (ucterm jobs --abandon): start a new renewal"
+        if action == "resume_job" and self.state == "done":
+            return "the job is done"
         if action == "retry" and self.failed_step is None:
             return "no step has failed"
         if action == "skip":
@@ -347,6 +365,9 @@ class RunScreen(BaseScreen):
         if action == "signed" and self.waiting_node is None:
             return "no step is waiting for the CA's answer or refused what it issued"
         return None
+
+    def action_resume_job(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         runner = self.runner
