@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ucterm.cli.terminal import Terminal, tell
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
 from ucterm.inventory import Inventory, load_inventory
@@ -131,31 +133,53 @@ def _output(job: Job, state: str, args: argparse.Namespace, out: TextIO) -> int:
 # Shared pieces
 
 
-def _terminal() -> bool:
-    return sys.stdin.isatty() and sys.stderr.isatty()
-
-
-def _terminal_confirm() -> Confirm:
-    async def ask(question: str) -> bool:
-        def read() -> str:
-            print(f"{question} [y/N] ", end="", file=sys.stderr, flush=True)
-            return sys.stdin.readline()
-        answer = await asyncio.to_thread(read)
-        return answer.strip().lower() in ("y", "yes")
-    return ask
-
-
 def _confirm_for(args: argparse.Namespace) -> Confirm | None:
+    """The questions before risky steps, asked on the controlling terminal (stdin or stderr may be a
+    file or a pipe); with --yes none. No terminal at all: stop before anything happens."""
     if args.yes:
         return None
-    if not _terminal():
-        raise RenewalError("a renewal asks before risky steps and there is no terminal to ask on; pass --yes to "
-                           "accept them in advance (read the plan first with --dry-run).")
-    return _terminal_confirm()
+    terminal = Terminal.open()
+    if terminal is None:
+        message = ("a renewal asks before risky steps and there is no terminal to ask on (this process has no "
+                   "controlling terminal); pass --yes to accept them in advance (read the plan first with "
+                   "--dry-run).")
+        if not sys.stderr.isatty() and sys.stdout.isatty():
+            print(f"ucterm: {message}", file=sys.stdout, flush=True)  # the only stream a person sees
+        raise RenewalError(message)
+    return terminal.confirm
 
 
 def _credentials() -> CredentialStore:
-    return CredentialStore(prompter=terminal_prompter if _terminal() else None)
+    """`prompt` passwords are asked on the controlling terminal (getpass uses /dev/tty), if there is one."""
+    terminal = Terminal.open()
+    if terminal is None:
+        return CredentialStore()
+    terminal.close()
+    return CredentialStore(prompter=terminal_prompter)
+
+
+def _ask_passwords_first(inventory: Inventory, credentials: CredentialStore, nodes: Sequence[str], *,
+                         axl_of: str | None = None) -> None:
+    """The `prompt` passwords of `nodes` (and, with `axl_of`, the AXL user of that IM&P cluster's CUCM
+    publisher), asked before the event loop starts: Ctrl+C at a password prompt then ends ucterm at
+    once (inside the loop it would wait for Enter). Failures are left for the step that needs it."""
+    from ucterm.errors import CredentialError
+
+    wanted = []
+    for fqdn in nodes:
+        cluster = next((c for c in inventory.clusters if any(n.fqdn.lower() == fqdn.lower() for n in c.nodes)), None)
+        if cluster is not None:
+            wanted.append((cluster, cluster.node(fqdn), "os_password"))
+    imp = inventory.cluster(axl_of) if axl_of else None
+    if imp is not None and imp.cucm_cluster:
+        cucm = inventory.cluster(imp.cucm_cluster)
+        wanted.append((cucm, cucm.publisher, "app_password"))
+    for cluster, node, name in wanted:
+        settings = cluster.settings_for(node)
+        reference = getattr(settings, name)
+        if reference == "prompt" and (name == "os_password" or settings.app_user):
+            with contextlib.suppress(CredentialError):
+                credentials.resolve(reference, what=cluster.password_what(name, node))
 
 
 def _read_only(args: argparse.Namespace, inventory: Inventory, cluster: str) -> bool:
@@ -190,8 +214,8 @@ def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory
     except KeyboardInterrupt:
         stopped = Journal.open(job.id).stopped_at()
         where = f" during step {stopped['number']} ({stopped['name']})" if stopped else ""
-        print(f"\nucterm: interrupted{where}; job {job.id} keeps everything done so far: continue it with "
-              f"`ucterm resume {job.id}`.", file=sys.stderr)
+        tell(f"\nucterm: interrupted{where}; job {job.id} keeps everything done so far: continue it with "
+             f"`ucterm resume {job.id}`.")
         return 130
     return _output(job, state, args, out)
 
@@ -219,6 +243,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     material = _material(args)
     signer = _signer(inventory, cluster.name, args.lab_ca)
     credentials = _credentials()
+    _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
+                         or [n.fqdn for n in cluster.ordered_nodes()])
     scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
     options = defaults_for(inventory, scan, cluster.name, args.unit, args.multi_server)
     from dataclasses import replace
@@ -232,6 +258,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         else:
             out.write(render(plan) + "\n")
         return 0
+    _ask_passwords_first(inventory, credentials, plan.all_nodes,
+                         axl_of=plan.cluster if any(s.transport == "axl" for s in plan.steps) else None)
     job = Journal.create(plan, inventory.path)
     print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
@@ -293,7 +321,10 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     material = _material(args)
     signer = _signer(inventory, job.plan.cluster, job.plan.options.signer == "lab")
     print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
-    return _drive(job, args, out, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
+    credentials = _credentials()
+    _ask_passwords_first(inventory, credentials, job.plan.all_nodes,
+                         axl_of=job.plan.cluster if any(s.transport == "axl" for s in job.plan.steps) else None)
+    return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
                   read_only=read_only)
 
 
