@@ -107,3 +107,45 @@ async def test_an_abandoned_job_does_not_run(lab: LabRig) -> None:
     with pytest.raises(RenewalError, match="was abandoned"):
         await lab.runner(job).run()
     assert lab.counts.csr == {}
+
+
+async def test_verification_proves_on_the_ports_that_answer_and_names_the_filtered_one(lab: LabRig) -> None:
+    """Only 22 and 8443 open between the jumpbox and a v14 node: 443 refuses. The tomcat renewal ends
+    done (8443 shows the new certificate), with a warning naming 443, and without waiting it out."""
+    import time
+
+    from ucterm.inventory import load_inventory
+
+    sub = "cucm14-sub1.lab.example"
+    refused = await lab.estate.filter_port(sub, "rest")
+    lab.estate.write_inventory(lab.inventory_path)  # the inventory names 443 (here: the refused number)
+    inventory = load_inventory(lab.inventory_path)
+    lab.inventory = replace(inventory, clusters=tuple(  # 443 closed: uploads go over SSH
+        replace(c, settings=replace(c.settings, transport="cli")) if c.name == "hq" else c
+        for c in inventory.clusters))
+    job = lab.job("hq", "tomcat", nodes=(sub,))
+    started = time.monotonic()
+    assert await lab.runner(job).run() == "done", Journal.open(job.id).detail
+    assert time.monotonic() - started < FAST.verify_timeout + 20
+    final = Journal.open(job.id)
+    verify = final.steps[f"verify:{sub}"]
+    assert verify.state == "done" and f"port {refused} (rest) not checked: connection refused" in verify.detail
+    assert f"port {lab.inventory.cluster('hq').node(sub).port('https')}" in verify.detail
+    assert "warning:" in final.detail and f"port {refused} (rest) not checked" in final.detail
+    assert lab.served_fp(sub, "tomcat") == final.steps[f"validate:{sub}"].done["validated"]["leaf"]
+
+
+async def test_verification_still_fails_when_no_port_answers(lab: LabRig) -> None:
+    sub = "cucm14-sub1.lab.example"
+    job = lab.job("hq", "tomcat", nodes=(sub,))
+    filtered = False
+
+    async def firewall(event: Event) -> None:
+        nonlocal filtered
+        if isinstance(event, StepStarted) and event.step == f"verify:{sub}" and not filtered:
+            filtered = True
+            await lab.estate.filter_port(sub, "https")
+
+    runner = lab.runner(job, sink=firewall, settings=replace(FAST, verify_timeout=0.5))
+    assert await runner.run() == "failed"
+    assert "does not serve the new tomcat certificate on any port" in Journal.open(job.id).detail

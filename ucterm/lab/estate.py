@@ -227,6 +227,16 @@ class LabEstate:
         if not server.running:
             await server.start()
 
+    async def filter_port(self, fqdn: str, name: str) -> int:
+        """A firewall refuses port `name` of the node (see NodeServer.filter); returns the number it
+        refuses on. `rest` then has a number of its own: write the inventory after filtering it."""
+        server = self._server(fqdn)
+        await server.filter(name)
+        return server.node.ports[name]
+
+    async def unfilter_port(self, fqdn: str, name: str) -> None:
+        await self._server(fqdn).unfilter(name)
+
     # ---- files for clients -------------------------------------------------------------------
 
     def known_hosts_lines(self) -> list[str]:

@@ -3,7 +3,8 @@
 A jumpbox session drops mid-command, a command never gives the prompt back, the CLI takes a
 minute to start, a node is down. Each is armed on :attr:`LabNode.faults` (a node being down is
 :meth:`LabEstate.take_down` / :meth:`LabEstate.bring_up`, since it closes sockets) and acts on the
-next matching command of any SSH session to that node.
+next matching command of any SSH session to that node. A firewall that refuses one port between
+the client and a node (only 22 and 8443 open is common) is :meth:`LabEstate.filter_port`.
 """
 
 from __future__ import annotations

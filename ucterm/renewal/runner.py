@@ -259,7 +259,9 @@ class Runner:
         skipped = [s for s in self.job.plan.steps if self.job.steps[s.id].state == "skipped"]
         text = (f"{len(verified)} of {len(self.job.plan.all_nodes)} node(s) proven to serve the new "
                 f"{self.job.plan.unit} certificate")
-        return text + (f"; {len(skipped)} step(s) skipped" if skipped else "")
+        unchecked = [u for s in verified for u in self.job.steps[s.id].done.get("verify", {}).get("unchecked", ())]
+        text += f"; {len(skipped)} step(s) skipped" if skipped else ""
+        return text + (f"; warning: {'; '.join(unchecked)}" if unchecked else "")
 
     async def _pause_here(self, step: Step, message: str = "") -> None:
         self._paused = True

@@ -29,6 +29,7 @@ from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
 from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
+from ucterm.vos.probe import PORT_KINDS
 
 
 class Waiting(Exception):
@@ -599,8 +600,8 @@ class StepWorker:
             results = await a.served(self.unit, self.ctx.settings.probe_timeout)
         except (TimeoutError, OSError, UctermError):
             return False
-        return bool(results) and all(r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == fp
-                                     for r in results)
+        heard = [r for r in results if r.answered]  # a filtered port proves nothing either way
+        return bool(heard) and all(r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == fp for r in heard)
 
     async def _wait_started(self, step: Step, a: NodeAccess, item: RestartItem, new_fp: str) -> None:
         """Until the service reports STARTED (or, for the serving service, the new certificate is served:
@@ -639,20 +640,36 @@ class StepWorker:
                                 f"check `show cert own {self.unit}` on {node}")
             return f"{node} holds the new certificate (SHA-256 {short(new_fp)})"
         deadline = time.monotonic() + self.ctx.settings.verify_timeout
+        names = [p for p in catalog.unit_spec(self.unit).served_on if p in PORT_KINDS]
         while True:
             results = await a.served(self.unit, self.ctx.settings.probe_timeout)
-            wrong = [r for r in results if not (r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == new_fp)]
-            if results and not wrong:
-                ports = ", ".join(dict.fromkeys(str(r.port) for r in results))
-                return f"{node} serves the new certificate (SHA-256 {short(new_fp)}) on port {ports}"
+            named = list(zip(names, results, strict=False))
+            # A port that does not answer at all (refused, filtered) says nothing about the certificate:
+            # it is "not checked". The ports that answer must all show the new one, and one must answer.
+            heard = [(n, r) for n, r in named if r.answered]
+            silent = [(n, r) for n, r in named if not r.answered]
+            wrong = [r for _, r in heard if not (r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == new_fp)]
+            if heard and not wrong:
+                ports = ", ".join(dict.fromkeys(str(r.port) for _, r in heard))
+                detail = f"{node} serves the new certificate (SHA-256 {short(new_fp)}) on port {ports}"
+                if silent:
+                    unchecked = [f"port {r.port} ({n}) not checked: {r.error or 'no answer'}" for n, r in silent]
+                    self.job.done(step.id, "verify", {"unchecked": [f"{node} {u}" for u in unchecked]})
+                    await self.ctx.progress(step, f"warning: {'; '.join(unchecked)}; {node} serves the new "
+                                                  f"certificate on port {ports}, which proves it")
+                    detail += "; " + "; ".join(unchecked)
+                return detail
             if time.monotonic() > deadline:
-                r = wrong[0] if wrong else None
+                r = wrong[0] if wrong else (silent[0][1] if silent else None)
                 if r is not None and r.leaf is not None:
                     seen = f"it serves {_describe_cert(r.leaf)}"
                 else:
                     seen = f"it does not answer ({r.error if r is not None else 'no TLS endpoint'})"
                 serving = catalog.serving_service(a.cluster.product, None, self.unit) or "the service"
-                raise StepError(f"{node} does not serve the new {self.unit} certificate"
-                                + (f" on port {r.port}" if r is not None else "") + f": {seen}",
-                                f"restart {serving} on {node} (utils service restart {serving}), then retry")
+                where = f" on port {r.port}" if r is not None else ""
+                if not heard and silent:
+                    where = " on any port (" + ", ".join(str(x.port) for _, x in silent) + ")"
+                raise StepError(f"{node} does not serve the new {self.unit} certificate{where}: {seen}",
+                                f"restart {serving} on {node} (utils service restart {serving}), check that "
+                                "ucterm can reach a port that serves it, then retry")
             await asyncio.sleep(self.ctx.settings.poll_interval)
