@@ -170,3 +170,23 @@ async def test_ctrl_c_during_a_step_names_the_job_and_jobs_says_interrupted(lab:
     r = await ucterm(lab, "resume", job, "--yes", "--json")
     assert r.code == 0, r.stderr
     assert json.loads(r.stdout)["status"] == "done"
+
+
+async def test_renew_plans_like_for_like_and_warns_about_the_opposite(lab: LabRig) -> None:
+    """hq's tomcat certificate is multi-server over its three nodes: renew keeps it so unless told."""
+    r = await ucterm(lab, "renew", "--cluster", "hq", "--unit", "tomcat", "--dry-run", "--json")
+    assert r.code == 0, r.stderr
+    plan = json.loads(r.stdout)["plan"]
+    assert plan["multi_server"] is True and plan["csr_nodes"] == ["cucm14-pub.lab.example"]
+    assert "multi-server" in r.stderr and "like for like" in r.stderr and "--single-server" in r.stderr
+
+    r = await ucterm(lab, "renew", "--cluster", "hq", "--unit", "tomcat", "--single-server", "--dry-run")
+    assert r.code == 0, r.stderr
+    assert "single-server)" in r.stdout.splitlines()[0]
+    assert "the current tomcat certificate is multi-server (CN cucm14-pub-ms.lab.example" in r.stdout
+
+    r = await ucterm(lab, "renew", "--cluster", "branch", "--unit", "CallManager", "--dry-run", "--json")
+    assert r.code == 0 and json.loads(r.stdout)["plan"]["multi_server"] is False
+    r = await ucterm(lab, "renew", "--cluster", "hq", "--unit", "tomcat", "--single-server", "--multi-server",
+                     "--dry-run")
+    assert r.code != 0 and "not allowed with argument" in r.stderr

@@ -85,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--cluster", required=True, metavar="C")
             p.add_argument("--unit", required=True, metavar="U")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
-            p.add_argument("--multi-server", action="store_true", help="one certificate for the whole cluster")
+            distribution = p.add_mutually_exclusive_group()
+            distribution.add_argument("--multi-server", action="store_true",
+                                      help="one certificate for the whole cluster (default: like the current one)")
+            distribution.add_argument("--single-server", action="store_true",
+                                      help="one certificate per node, even where the current one is multi-server")
             p.add_argument("--lab-ca", action="store_true", help="have the lab CA sign (lab inventories only)")
             p.add_argument("--dry-run", action="store_true", help="print the plan with exact commands and stop")
             _read_only_arg(p)

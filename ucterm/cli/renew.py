@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from ucterm import catalog
 from ucterm.cli.terminal import Terminal, tell
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -34,7 +35,14 @@ from ucterm.renewal.events import (
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
 from ucterm.renewal.model import EXIT_CODES, Plan
-from ucterm.renewal.plan import build_plan, defaults_for, render, unit_for
+from ucterm.renewal.plan import (
+    build_plan,
+    current_multi_server,
+    defaults_for,
+    multi_server_possible,
+    render,
+    unit_for,
+)
 from ucterm.renewal.runner import Confirm, RenewalError, Runner
 from ucterm.renewal.signers import Material, Signer, lab_ca_signer
 from ucterm.renewal.survey import survey
@@ -246,7 +254,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
                          or [n.fqdn for n in cluster.ordered_nodes()])
     scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
-    options = defaults_for(inventory, scan, cluster.name, args.unit, args.multi_server)
+    multi = _distribution(args, inventory, scan, cluster.name)
+    options = defaults_for(inventory, scan, cluster.name, args.unit, multi)
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
@@ -266,6 +275,30 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
                   read_only=read_only)
+
+
+def _distribution(args: argparse.Namespace, inventory: Inventory, scan: ScanResult | None, cluster: str) -> bool:
+    """Multi-server or not: what the user said (--multi-server, --single-server, --node), else like for
+    like with the certificate the cluster has now (the TUI preselects the same). The opposite of
+    what the cluster has is allowed, and the plan warns about it."""
+    if args.multi_server:
+        return True
+    if getattr(args, "single_server", False) or args.node:
+        return False
+    c = inventory.cluster(cluster)
+    spec = unit_for(c, args.unit)
+    current = current_multi_server(scan, c, spec.name)
+    if current is None:
+        return False
+    pub = scan.node_result(c.name, c.publisher.fqdn) if scan is not None else None
+    possible, why = multi_server_possible(c, catalog.parse_version(pub.version if pub else None), spec.name)
+    if not possible:
+        raise RenewalError(f"the current {spec.name} certificate of cluster {c.name} is multi-server ({current}), "
+                           f"but {why}; pass --single-server to replace it with a certificate per node.")
+    print(f"ucterm: the current {spec.name} certificate of cluster {c.name} is multi-server ({current}): "
+          "renewing it multi-server, like for like (--single-server renews one certificate per node instead)",
+          file=sys.stderr)
+    return True
 
 
 def busy_sentence(j: JobSummary) -> str:

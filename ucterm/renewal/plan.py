@@ -58,6 +58,27 @@ def _current(scan: ScanResult | None, cluster: str, node: str, unit: str) -> Cer
     return None
 
 
+def current_multi_server(scan: ScanResult | None, cluster: Cluster, unit: str) -> str | None:
+    """How the unit's current certificate on the cluster is multi-server ("CN x, on 3 nodes"), or None
+    when it is not (or the scan does not say): the like-for-like default of `ucterm renew`.
+
+    Multi-server means one CA-signed certificate for several nodes: the same certificate on more than
+    one node, or the publisher's naming several nodes of the cluster (SANs) or carrying VOS's
+    `-ms.` CN (§2.1). A self-signed certificate is always a node's own."""
+    current = _current(scan, cluster.name, cluster.publisher.fqdn, unit)
+    if current is None or current.self_signed:
+        return None
+    fqdns = {n.fqdn.lower() for n in cluster.nodes}
+    holders = [n for n in cluster.nodes
+               if (rec := _current(scan, cluster.name, n.fqdn, unit)) is not None
+               and rec.fingerprint_sha256 == current.fingerprint_sha256]
+    covered = fqdns & {s.lower() for s in current.sans}
+    if len(holders) < 2 and len(covered) < 2 and not _MS_CN.match(current.subject_cn):
+        return None
+    reach = max(len(holders), len(covered))
+    return f"CN {current.subject_cn}" + (f", on {reach} nodes" if reach > 1 else "")
+
+
 # --------------------------------------------------------------------------------------------
 # Defaults for the CSR subject
 
@@ -329,6 +350,14 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
                         "`utils ha status`.")
     if cluster.settings.read_only:
         warnings.append("the inventory is read-only: this plan can be shown but not run.")
+    current_ms = current_multi_server(scan, cluster, unit)
+    if current_ms and not multi:
+        warnings.append(f"the current {unit} certificate is multi-server ({current_ms}): this plan replaces it "
+                        "with a single-server certificate on each node in scope, and clients that use the "
+                        "shared name must accept each node's own.")
+    elif multi and current_ms is None and _current(scan, cluster.name, pub.fqdn, unit) is not None:
+        warnings.append(f"the current {unit} certificates are single-server (one per node): this plan replaces "
+                        "them with one multi-server certificate for every node of the cluster.")
     return Plan(cluster=cluster.name, product=cluster.product, unit=unit, multi_server=multi,
                 nodes=tuple(n.fqdn for n in scope), csr_nodes=tuple(n.fqdn for n in csr_nodes), steps=steps,
                 options=replace(options, unit=unit, csr=requests), versions=versions,
