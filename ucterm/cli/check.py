@@ -43,6 +43,9 @@ def run(args: argparse.Namespace, *, now: dt.datetime | None = None,
     except UctermError as exc:
         print(f"ucterm: {exc}", file=err)
         return EXIT_COULD_NOT_RUN
+    if report.nothing_to_check:  # design.md §3: a file that is no certificate at all is a bad file (3)
+        print(f"ucterm: {report.nothing_to_check}", file=err)
+        return EXIT_COULD_NOT_RUN
     if args.json:
         out.write(json.dumps(report.to_json_dict(), indent=2) + "\n")
     else:
