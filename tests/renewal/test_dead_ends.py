@@ -149,3 +149,23 @@ async def test_verification_still_fails_when_no_port_answers(lab: LabRig) -> Non
     runner = lab.runner(job, sink=firewall, settings=replace(FAST, verify_timeout=0.5))
     assert await runner.run() == "failed"
     assert "does not serve the new tomcat certificate on any port" in Journal.open(job.id).detail
+
+
+def test_the_ha_step_names_the_cucm_publisher_where_the_axl_request_goes() -> None:
+    from ucterm.renewal import Plan, PlanOptions, build_plan, render
+
+    from .conftest import estate
+
+    plan = build_plan(estate(), None, PlanOptions("presence", "cup-xmpp", multi_server=True))
+    for kind in ("ha_disable", "ha_enable"):
+        step = plan.step(f"{kind}:imp-pub.hq.example.com")
+        assert step.transport == "axl" and step.target == "cucm-pub.hq.example.com"
+        assert step.node == "imp-pub.hq.example.com"  # where `utils ha status` shows the result
+        assert "to the CUCM publisher cucm-pub.hq.example.com" in step.commands[0]
+        assert "utils ha status on imp-pub.hq.example.com" in step.commands[1]
+        assert "(AXL on cucm-pub)" in step.name
+    text = render(plan)
+    assert "node cucm-pub.hq.example.com, via axl (checked on imp-pub.hq.example.com)" in text
+    assert "node imp-pub.hq.example.com, via axl" not in text
+    assert Plan.from_dict(plan.to_dict()).step("ha_disable:imp-pub.hq.example.com").via_node == \
+        "cucm-pub.hq.example.com"

@@ -137,6 +137,14 @@ class Step:
     csr: CsrRequest | None = None
     #: Whether the user may skip the step (with a reason): never for the steps a certificate needs.
     skippable: bool = True
+    #: Where the step's requests go when that is not `node`: the CUCM publisher that takes the AXL
+    #: request of an IM&P HA toggle, whose result `node` (the IM&P publisher) shows in `utils ha status`.
+    via_node: str | None = None
+
+    @property
+    def target(self) -> str | None:
+        """The node the step's requests go to (what a plan names as the step's node)."""
+        return self.via_node or self.node
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -151,7 +159,7 @@ class Step:
                    risk_note=d.get("risk_note", ""), csr_node=d.get("csr_node"),
                    restarts=tuple(RestartItem(**r) for r in d.get("restarts") or ()),
                    csr=CsrRequest.from_dict(d["csr"]) if d.get("csr") else None,
-                   skippable=bool(d.get("skippable", True)))
+                   skippable=bool(d.get("skippable", True)), via_node=d.get("via_node"))
 
 
 @dataclass(frozen=True)

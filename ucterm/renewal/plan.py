@@ -285,6 +285,9 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     group = cluster.presence_redundancy_group
     ha_transport: Transport = ("axl" if group and cluster.cucm_cluster and _app_user(inventory, cluster)
                                else "manual")
+    # The AXL request goes to the CUCM publisher (Runner.axl_access); the plan names that node.
+    axl_node = (inventory.cluster(cluster.cucm_cluster).publisher
+                if ha_transport == "axl" and cluster.cucm_cluster else None)
 
     steps: list[Step] = []
     requests = {n.fqdn.lower(): options.csr.get(n.fqdn.lower()) or defaults.csr[n.fqdn.lower()]
@@ -326,7 +329,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     for n in csr_nodes:
         steps += _upload_steps(n, spec, transports[n.fqdn][1], multi)
     if ha:
-        steps.append(_ha_step(pub, ha_transport, group, enable=False))
+        steps.append(_ha_step(pub, ha_transport, group, enable=False, axl_node=axl_node))
     for c, n in [(cluster, n) for n in scope] + linked:
         # A linked IM&P node of unknown release gets the catalog's superset, never the CUCM publisher's
         # release: the preflight then finds the plan still fits whatever it runs.
@@ -335,7 +338,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         if items:
             steps.append(_restart_step(n, items))
     if ha:
-        steps.append(_ha_step(pub, ha_transport, group, enable=True))
+        steps.append(_ha_step(pub, ha_transport, group, enable=True, axl_node=axl_node))
     steps += [_verify_step(n, spec) for n in scope]
     steps += [_verify_step(n, spec) for _, n in linked]
 
@@ -429,17 +432,23 @@ def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: Transport, multi: bool)
     ]
 
 
-def _ha_step(pub: Node, transport: Transport, group: str | None, *, enable: bool) -> Step:
+def _ha_step(pub: Node, transport: Transport, group: str | None, *, enable: bool, axl_node: Node | None = None) -> Step:
+    """HA off or on again. `node` is the IM&P publisher, where `utils ha status` shows the result;
+    over AXL the request itself goes to `axl_node`, the CUCM publisher (`via_node`)."""
     label = f'Presence Redundancy Group "{group}"' if group else "the Presence Redundancy Group"
+    via = axl_node.fqdn if axl_node is not None else None
+    over = f" (AXL on {axl_node.hostname})" if axl_node is not None else ""
     if enable:
         return Step(id=f"ha_enable:{pub.fqdn}",
-                    name=f"Re-enable High Availability on {label}, wait for Normal", kind="ha_enable",
+                    name=f"Re-enable High Availability on {label}{over}, wait for Normal", kind="ha_enable",
                     node=pub.fqdn, transport=transport,
-                    commands=_ha_commands(transport, label, group, enable=True))
-    return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}",
+                    commands=_ha_commands(transport, label, group, enable=True, axl_node=via, ha_node=pub.fqdn),
+                    via_node=via)
+    return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}{over}",
                 kind="ha_disable", node=pub.fqdn, transport=transport,
-                commands=_ha_commands(transport, label, group, enable=False), risky=True,
-                risk_note="users are not protected by failover until HA is enabled again (§3.4)")
+                commands=_ha_commands(transport, label, group, enable=False, axl_node=via, ha_node=pub.fqdn),
+                risky=True, risk_note="users are not protected by failover until HA is enabled again (§3.4)",
+                via_node=via)
 
 
 def _restart_step(n: Node, items: tuple[RestartItem, ...]) -> Step:
@@ -477,15 +486,18 @@ def _app_user(inventory: Inventory, cluster: Cluster) -> str | None:
     return cluster.settings.app_user
 
 
-def _ha_commands(transport: Transport, group_label: str, group: str | None, *, enable: bool) -> list[str]:
+def _ha_commands(transport: Transport, group_label: str, group: str | None, *, enable: bool,
+                 axl_node: str | None = None, ha_node: str | None = None) -> list[str]:
     flag = "true" if enable else "false"
     if transport == "axl":
-        first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}"
+        first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}" + (
+            f"    (to the CUCM publisher {axl_node})" if axl_node else "")
     else:
         first = (f"by hand: CM Administration > System > Presence Redundancy Group > {group_label}: "
                  f"{'check' if enable else 'uncheck'} Enable High Availability, Save")
-    wait = "utils ha status    (until every node shows State: Normal)" if enable else \
-        "utils ha status    (until it shows High Availability Not Enabled)"
+    on = f" on {ha_node}" if ha_node else ""
+    wait = f"utils ha status{on}    (until every node shows State: Normal)" if enable else \
+        f"utils ha status{on}    (until it shows High Availability Not Enabled)"
     return [first, wait]
 
 
@@ -534,7 +546,8 @@ def render(plan: Plan, job: str | None = None) -> str:
     for i, s in enumerate(plan.steps, 1):
         mark = " [RISKY]" if s.risky else ""
         lines.append(f"{i:3d}. {s.name}{mark}")
-        lines.append(f"     node {s.node or '-'}, via {s.transport}")
+        checked = f" (checked on {s.node})" if s.via_node and s.via_node != s.node else ""
+        lines.append(f"     node {s.target or '-'}, via {s.transport}{checked}")
         for cmd in s.commands:
             lines.append(f"       $ {cmd.replace('<job>', job) if job else cmd}")
         if s.risk_note:

@@ -37,7 +37,7 @@ class PlanStepTable(DataTable[Text | str]):
         dim = muted(self.app)
         rows: list[tuple[str, list[Text | str]]] = [
             (step.id, [Text(str(i), style=dim), Text("⚠", style=warning(self.app)) if step.risky else "",
-                       Text(short_host(step.node or ""), style=dim),
+                       Text(short_host(step.target or ""), style=dim),
                        Text(TRANSPORT_LABEL.get(step.transport, step.transport), style=dim), Text(step.name)])
             for i, step in enumerate(self.plan.steps, 1)]
         tables.fill(self, [("#", "n"), ("⚠", "risk"), ("node", "node"), ("via", "via"), ("step", "name")], rows)
@@ -52,7 +52,9 @@ class PlanStepDetail(VerticalScroll, can_focus=True):
     def show_step(self, plan: Any, step: Any, index: int) -> None:
         self.border_title = f"step {index + 1} · {step.kind.replace('_', ' ')}"
         lines: list[Content] = [Content.styled(step.name, "bold")]
-        where = step.node or "—"
+        where = step.target or "—"
+        if step.via_node and step.via_node != step.node:
+            where += f" (result checked on {step.node})"
         lines.append(Content.assemble(("node ", "$text-muted"), where, ("   via ", "$text-muted"),
                                       TRANSPORT_LABEL.get(step.transport, step.transport)))
         if step.risky:
