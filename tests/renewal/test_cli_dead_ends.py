@@ -190,3 +190,22 @@ async def test_renew_plans_like_for_like_and_warns_about_the_opposite(lab: LabRi
     r = await ucterm(lab, "renew", "--cluster", "hq", "--unit", "tomcat", "--single-server", "--multi-server",
                      "--dry-run")
     assert r.code != 0 and "not allowed with argument" in r.stderr
+
+
+async def test_a_node_with_its_own_administrator_is_scanned_and_renewed(lab: LabRig) -> None:
+    """VOS gives each node its own platform administrator: the subscriber's login is not the cluster's."""
+    from ucterm.lab import LabCredentials
+
+    lab.estate.set_credentials(SUB125, LabCredentials(os_user="ccmadmin", os_password="sub1-own-secret"))
+    lab.estate.write_inventory(lab.inventory_path)
+    text = lab.inventory_path.read_text()
+    assert 'os_user = "ccmadmin"' in text
+    r = await ucterm(lab, "scan", "--json", "--cluster", "branch", "--no-probe")
+    nodes = {n["node"]: n for n in json.loads(r.stdout)["nodes"]}
+    assert nodes[SUB125]["reachable"] and nodes[PUB125]["reachable"], r.stderr
+    r = await ucterm(lab, "renew", "--cluster", "branch", "--unit", "CallManager", "--lab-ca", "--yes", "--json")
+    assert r.code == 0, r.stderr
+    job = json.loads(r.stdout)["job"]
+    assert lab.counts.identity == {PUB125: 1, SUB125: 1}
+    folder = Journal.open(job).folder
+    assert not any("sub1-own-secret" in p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())

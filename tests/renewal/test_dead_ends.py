@@ -169,3 +169,20 @@ def test_the_ha_step_names_the_cucm_publisher_where_the_axl_request_goes() -> No
     assert "node imp-pub.hq.example.com, via axl" not in text
     assert Plan.from_dict(plan.to_dict()).step("ha_disable:imp-pub.hq.example.com").via_node == \
         "cucm-pub.hq.example.com"
+
+
+def test_axl_is_planned_with_the_cucm_publishers_own_application_user() -> None:
+    """No app_user in [defaults] or on the cluster, only on the CUCM publisher that takes AXL."""
+    from ucterm.inventory import parse_inventory
+    from ucterm.renewal import PlanOptions, build_plan
+
+    from .conftest import ESTATE
+
+    text = ESTATE.replace('app_user = "axladmin"\napp_password = "env:UCTERM_TEST_PW"\n', "", 1).replace(
+        'fqdn = "cucm-pub.hq.example.com"\nrole = "publisher"\n',
+        'fqdn = "cucm-pub.hq.example.com"\nrole = "publisher"\napp_user = "axl-hq"\n'
+        'app_password = "env:UCTERM_TEST_PW"\n', 1)
+    inventory = parse_inventory(text)
+    assert inventory.cluster("presence").settings.app_user is None
+    plan = build_plan(inventory, None, PlanOptions("presence", "cup-xmpp", multi_server=True))
+    assert plan.step("ha_disable:imp-pub.hq.example.com").transport == "axl"

@@ -25,7 +25,7 @@ from ucterm.lab import certs, layouts
 from ucterm.lab.ca import LabCA
 from ucterm.lab.clock import LabClock
 from ucterm.lab.cluster import LabCluster, PresenceRedundancyGroup
-from ucterm.lab.credentials import CREDENTIALS
+from ucterm.lab.credentials import CREDENTIALS, LabCredentials
 from ucterm.lab.errors import LabError
 from ucterm.lab.keys import KeySource
 from ucterm.lab.node import Identity, LabNode
@@ -158,6 +158,11 @@ class LabEstate:
         raise LabError(f'the lab has no cluster "{name}"; its clusters are '
                        + ", ".join(c.name for c in self.clusters) + ".")
 
+    def set_credentials(self, fqdn: str, credentials: LabCredentials) -> None:
+        """Give one node its own administrator and application user (VOS lets each node have its own
+        platform administrator); the inventory written afterwards names them on that node."""
+        self.node(fqdn).credentials = credentials
+
     def set_ha(self, prg_name: str, enabled: bool) -> None:
         """Enable or disable High Availability of a Presence Redundancy Group (AXL `haEnabled`, §4.3)."""
         for cluster in self.clusters:
@@ -177,8 +182,7 @@ class LabEstate:
         if self._servers:
             return
         for node in self.nodes:
-            self._servers[node.fqdn] = NodeServer(node, self._host_keys[node.fqdn], self.credentials.os_user,
-                                                  self.credentials.os_password)
+            self._servers[node.fqdn] = NodeServer(node, self._host_keys[node.fqdn])
         try:
             await asyncio.gather(*(s.start() for s in self._servers.values()))
         except BaseException:
@@ -282,7 +286,8 @@ class LabEstate:
             if cluster.prg is not None:
                 entry["presence_redundancy_group"] = cluster.prg.name
             entry["node"] = [{"fqdn": n.fqdn, "address": LOOPBACK, "role": n.role,
-                              "ports": {name: n.ports[name] for name in n.port_names}} for n in cluster.nodes]
+                              "ports": {name: n.ports[name] for name in n.port_names}, **_own_credentials(n, creds)}
+                             for n in cluster.nodes]
             document["cluster"].append(entry)
         return document
 
@@ -302,6 +307,14 @@ class LabEstate:
         if not self._servers:
             raise LabError("the lab estate is not running, so its ports are not known yet; "
                            "start it first (await estate.start()).")
+
+
+def _own_credentials(node: LabNode, defaults: LabCredentials) -> dict[str, str]:
+    """The inventory fields of a node whose credentials are not the estate's (design.md §3)."""
+    own = node.credentials
+    fields = {"os_user": own.os_user, "os_password": own.os_password, "app_user": own.app_user,
+              "app_password": own.app_password}
+    return {k: v for k, v in fields.items() if v != getattr(defaults, k)}
 
 
 def _default_plan(node: LabNode, unit: str) -> layouts.CertPlan:

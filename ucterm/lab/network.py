@@ -41,8 +41,8 @@ class NodeEndpoints:
         self.node = node
         self.ports = {name: TlsPort(node, name, contexts) for name in node.port_names
                       if name != "rest" and unit_behind(node, name) is not None}
-        self.certmgr = CertMgrApi(node, estate.credentials)
-        self.control_center = ControlCenterApi(node, estate.credentials)
+        self.certmgr = CertMgrApi(node)
+        self.control_center = ControlCenterApi(node)
         self.axl = AxlApi(node, estate) if node.product == "cucm" and node.is_publisher else None
 
     def handlers(self) -> dict[str, PortHandler]:

@@ -31,11 +31,9 @@ LOOPBACK = "127.0.0.1"
 class NodeServer:
     """Listeners and live connections of one node."""
 
-    def __init__(self, node: LabNode, host_key: asyncssh.SSHKey, user: str, password: str) -> None:
+    def __init__(self, node: LabNode, host_key: asyncssh.SSHKey) -> None:
         self.node = node
         self.host_key = host_key
-        self._user = user
-        self._password = password
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._servers: dict[str, asyncio.Server] = {}
         self._ssh: set[asyncssh.SSHServerConnection] = set()
@@ -60,7 +58,9 @@ class NodeServer:
         node = self.node
         self._acceptor = await asyncssh.listen(
             LOOPBACK, node.ports.get("ssh", 0),
-            server_factory=lambda: VosServer(node, self._user, self._password, self._ssh),
+            # The node's administrator at the time of each login (LabNode.credentials).
+            server_factory=lambda: VosServer(node, node.credentials.os_user, node.credentials.os_password,
+                                             self._ssh),
             server_host_keys=[self.host_key], line_editor=False, agent_forwarding=False,
             allow_scp=False, reuse_address=True)
         node.ports["ssh"] = self._acceptor.get_port()

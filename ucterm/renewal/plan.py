@@ -478,12 +478,13 @@ def _verify_step(n: Node, spec: catalog.UnitSpec) -> Step:
 
 
 def _app_user(inventory: Inventory, cluster: Cluster) -> str | None:
-    if cluster.cucm_cluster:
-        try:
-            return inventory.cluster(cluster.cucm_cluster).settings.app_user or cluster.settings.app_user
-        except UctermError:
-            return None
-    return cluster.settings.app_user
+    """The application user AXL calls run as: the CUCM publisher's own (it takes the request), which
+    may differ from its cluster's (design.md §3: a node may override credentials)."""
+    try:
+        cucm = inventory.cluster(cluster.cucm_cluster) if cluster.cucm_cluster else cluster
+    except UctermError:
+        return None
+    return cucm.settings_for(cucm.publisher).app_user
 
 
 def _ha_commands(transport: Transport, group_label: str, group: str | None, *, enable: bool,

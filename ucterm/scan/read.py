@@ -99,7 +99,7 @@ async def read_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
         if own_left or trust_left:
             await report(f"reading {len(own_left) + len(trust_left)} certificates over the CLI")
         await _read_own_cli(cli, own_left, read, rows)
-        await _read_trust_cli(cli, trust_left, read, rows, share, wait=cluster.settings.command_timeout)
+        await _read_trust_cli(cli, trust_left, read, rows, share, wait=cluster.settings_for(node).command_timeout)
 
 
 def _strip_node(exc: BaseException, node: Node) -> str:

@@ -212,7 +212,7 @@ class Session:
             shown = fingerprint_of(key)
             raise UctermError(f"{n.fqdn} now presents the host key {shown}, not the {fingerprint} you accepted; "
                               "nothing was recorded: check the node before connecting.")
-        accept_host_key(c.settings.known_hosts_path, n.fqdn, port, key, address=n.address)
+        accept_host_key(c.settings_for(n).known_hosts_path, n.fqdn, port, key, address=n.address)
 
     # ---- renewal -------------------------------------------------------------------------------
     def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> Any:
