@@ -18,7 +18,7 @@ from ucterm.tui.launch import DemoStartup
 from ucterm.tui.screens.run import RunScreen
 from ucterm.tui.screens.signed import SignedCertScreen
 
-from .test_lab import scanned, start_renewal, until_state, wait_for
+from .test_lab import events, scanned, start_renewal, until_state, wait_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -169,3 +169,53 @@ async def test_an_interrupted_job_reads_interrupted_in_the_jobs_screen_with_its_
         run = app.screen
         assert isinstance(run, RunScreen) and run.state == "interrupted"
         assert app.screen.active_bindings["p"].binding.description == "Resume"
+
+
+async def test_retry_and_skip_from_the_run_screen() -> None:
+    """A verify step that cannot see the node fails and the run holds: r runs it again (it fails again
+    while the firewall is there, and passes once it is gone); on a second job s asks why and skips it."""
+    from dataclasses import replace
+
+    from ucterm.tui.screens.modals import TextModal
+
+    startup = DemoStartup("fast")
+    messages: list[Any] = []
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        session = app.session
+        assert session is not None
+        session.runner_settings = replace(session.runner_settings, verify_timeout=0.5)
+        pub, sub = "cucm125-pub.lab.example", "cucm125-sub1.lab.example"
+        for node in (pub, sub):
+            await startup.estate.filter_port(node, "sip_tls")  # a firewall: verification sees nothing
+        run = await start_renewal(pilot, app, "callmanager branch cucm125-pub")
+        await until_state(pilot, run, "held", "failed")
+        assert run.failed_step == f"verify:{pub}" and run.state == "held"
+        assert app.screen.active_bindings["r"].enabled and app.screen.active_bindings["s"].enabled
+
+        await pilot.press("r")  # the firewall is still there: the step runs again and fails again
+        await wait_for(pilot, lambda: len(events(messages, "StepFailed")) >= 2, what="the second failure")
+        await until_state(pilot, run, "held", "failed")
+        await startup.estate.unfilter_port(pub, "sip_tls")
+        await pilot.press("r")
+        await until_state(pilot, run, "done")
+        assert run.job.steps[f"verify:{pub}"].state == "done"
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: app.screen is app.main_screen, what="the main screen")
+        await pilot.press("escape")  # clear the filter
+        second = await start_renewal(pilot, app, "callmanager branch cucm125-sub1")
+        await until_state(pilot, second, "held", "failed")
+        assert second.failed_step == f"verify:{sub}"
+        await pilot.press("s")
+        await wait_for(pilot, lambda: isinstance(app.screen, TextModal), what="the reason question")
+        await pilot.press("enter")  # no reason: refused, the dialog stays
+        await pilot.pause()
+        assert isinstance(app.screen, TextModal)
+        await pilot.press(*"firewall blocks 5061 here; checked from the phone VLAN")
+        await pilot.press("enter")
+        await until_state(pilot, second, "done")
+        assert second.job.steps[f"verify:{sub}"].state == "skipped"
+        assert "firewall blocks 5061" in second.job.steps[f"verify:{sub}"].detail
+        assert "1 step(s) skipped" in second.job.detail
