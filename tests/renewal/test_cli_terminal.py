@@ -53,7 +53,7 @@ async def test_questions_go_to_the_terminal_when_stderr_is_a_file_and_no_is_one_
     assert "no terminal to ask on" not in text and "Traceback" not in text
     assert "FAILED" not in text and "aborted" not in text and "fix what the failed step says" not in text
     job = next(line.split()[2] for line in text.splitlines() if line.startswith("ucterm: job "))
-    assert f"job {job}: paused (paused at step" in text
+    assert f"job {job}: paused (you declined step" in text
     assert f"`ucterm resume {job}` asks again" in child.before + text
 
     # Ctrl+C at the question ends ucterm at once, and says how to go on.

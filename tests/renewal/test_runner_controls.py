@@ -74,7 +74,7 @@ async def test_declining_a_confirmation_changes_nothing(lab: LabRig) -> None:
     summary = declined.summary()
     assert summary.status == "paused" and summary.to_json()["state"] == "waiting"
     assert declined.steps[f"upload_identity:{PUB125}"].state == "pending"
-    assert declined.detail.startswith('paused at step ') and "you declined" in declined.detail
+    assert declined.detail.startswith("you declined step ") and "so it changed nothing" in declined.detail
     assert f"ucterm resume {job.id}` asks again" in declined.detail
     assert not any(isinstance(e, StepFailed) for e in lab.events)
 

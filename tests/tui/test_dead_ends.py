@@ -133,7 +133,7 @@ async def test_declining_a_question_pauses_the_job_and_p_is_labelled_resume() ->
         title = str(run.query_one("#title").render())
         assert "paused" in title and "FAILED" not in title and "aborted" not in title
         assert run.failed_step is None and run.job.summary().status == "paused"
-        assert "you declined" in run.job.detail and "changed nothing" in run.job.detail
+        assert "you declined step" in run.job.detail and "changed nothing" in run.job.detail
         binding = app.screen.active_bindings["p"]
         assert binding.binding.description == "Resume" and binding.enabled
         await pilot.press("p")  # asks again

@@ -276,7 +276,7 @@ class Runner:
         the job ends paused and `ucterm resume` asks again."""
         number = self.job.plan.steps.index(step) + 1
         where = f" on {step.node}" if step.node else ""
-        detail = (f'paused at step {number} ("{step.name}"): you declined, so that step changed nothing{where}; '
+        detail = (f'you declined step {number} ("{step.name}"), so it changed nothing{where}; '
                   + ("resume (p) asks again" if self._hold else f"`ucterm resume {self.job.id}` asks again"))
         if not self._hold:
             return await self._finish("paused", detail)
