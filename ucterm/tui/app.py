@@ -18,6 +18,7 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import Input
 
 from ucterm.errors import UctermError
 from ucterm.scan.model import MergedCert, NodeResult
@@ -140,7 +141,24 @@ class UctermApp(ReasonedActions, App[int]):
         self.notify(message, severity=severity, markup=False)
 
     def on_key(self, event: events.Key) -> None:
-        """A key bound to a disabled action says why (lazygit); nothing else reaches here."""
+        """Keys no binding took: a stray key goes to the widget that has focus, a disabled one says why.
+
+        Textual queues each key for the widget focused when it arrives and checks bindings when the
+        key has bubbled up here, against the focus at *that* moment. In a burst (`/cup` typed at
+        once, or a slow jumpbox) the keys after `/` were queued for the table before `/` moved the
+        focus to the filter; they bubble here unhandled. An Input never lets a key it consumes
+        bubble, so a consumable key arriving here while one is focused was meant for it. It is typed
+        at once (not posted to the input's queue), so that it lands before the keys behind it that
+        are still to come through here, `enter` among them.
+        """
+        focused = self.focused
+        if focused is not None and focused.check_consume_key(event.key, event.character):
+            event.stop()
+            if isinstance(focused, Input) and event.character is not None:
+                focused.insert_text_at_cursor(event.character)
+            else:
+                focused.post_message(events.Key(event.key, event.character))
+            return
         active = self.screen.active_bindings.get(event.key)
         if active is None or active.enabled:
             return

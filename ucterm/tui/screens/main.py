@@ -27,8 +27,10 @@ class MainScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False, id="main.back",
                 tooltip="Leave the zoomed pane, clear the filter or return to the table"),
-        # Priority: the filter must take the keys typed right after `/`, however fast (k9s habit).
-        Binding("slash", "filter", "Filter", id="main.filter", priority=True,
+        # Not a priority binding: `/` is handled in the order typed. A priority binding jumps ahead of
+        # keys already queued for the table (`x/cup`: the `x` was lost). The keys typed right after it
+        # still reach the filter: the app hands them on (UctermApp.on_key).
+        Binding("slash", "filter", "Filter", id="main.filter",
                 tooltip="Filter the table as you type; !word excludes"),
         Binding("n", "renew", "Renew", id="main.renew",
                 tooltip="Renew the highlighted certificate: choose options, preview the plan, run it"),
