@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["tui", "demo", "scan", "check", "renew", "resume", "jobs", "lab", "info"]
+COMMANDS = ["tui", "demo", "scan", "check", "renew", "resume", "jobs", "report", "lab", "info"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

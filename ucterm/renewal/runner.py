@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -43,6 +44,13 @@ from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, Step
 
 Confirm = Callable[[str], Awaitable[bool]]
 Decision = Literal["retry", "skip", "abort"]
+
+
+def _command_line() -> str:
+    """How this process was started, for the change record (`ucterm resume JOB --signed …`)."""
+    if sys.argv and sys.argv[0].endswith(("ucterm", "__main__.py")):
+        return " ".join(["ucterm", *sys.argv[1:]])
+    return "ucterm (embedded)"
 
 
 class RenewalError(UctermError):
@@ -156,6 +164,7 @@ class Runner:
         self._check_may_run()
         self.job.lock()
         self._running = True
+        self.job.ran(_command_line())
         try:
             self._reset_for_new_material()
             self.job.set_state("running", "")
