@@ -404,7 +404,7 @@ class Runner:
     def _redacted(self, event: Event) -> Event:
         """The event as the front ends get it: its texts through the journal's redactor, so that a
         secret quoted in an error or a progress message reaches neither the journal nor the screen."""
-        changes = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
+        changes: dict[str, Any] = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
                    if f.init and isinstance(value := getattr(event, f.name), str)}
         return dataclasses.replace(event, **changes)
 
