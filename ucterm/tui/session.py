@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
@@ -23,6 +23,14 @@ if TYPE_CHECKING:
     from ucterm.inventory import Cluster, Inventory
 
 Clock = Callable[[], dt.datetime]
+
+
+class AskCredentials(Protocol):
+    """The app's way of asking every `prompt` password the engine will need, in a modal, before the
+    engine starts (`UctermApp.ask_credentials`); False if the user cancelled. Screens that start
+    engine work get it in their constructor."""
+
+    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool: ...
 
 
 def system_clock() -> dt.datetime:

@@ -1,7 +1,12 @@
-"""Jobs from the journal: every renewal with its state; enter opens one (and resumes it with p)."""
+"""Jobs from the journal: every renewal with its state; enter opens one (and resumes it with p).
+
+Opening is the app's: enter posts OpenJob, and the app shows the job's one run screen (the live
+one, the one already on the stack, or a new one from the journal).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -12,6 +17,7 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
+from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, theme_color
@@ -34,8 +40,10 @@ class JobsScreen(BaseScreen):
     HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed or was "
             "interrupted resumes from where it stopped, without regenerating its CSR.")
 
-    def __init__(self) -> None:
+    def __init__(self, running: Collection[str] = ()) -> None:
+        """`running`: the ids of the jobs running in this app (the app's own set, read at each reload)."""
         super().__init__(classes="jobs")
+        self.running = running
         self.summaries: list[Any] = []
 
     def compose(self) -> ComposeResult:
@@ -56,12 +64,11 @@ class JobsScreen(BaseScreen):
         try:
             self.summaries = list_jobs()
         except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             self.summaries = []
-        running = self.uc.running_jobs
         rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
-            state = "running" if s.job in running and getattr(running[s.job], "running", False) else s.state
+            state = "running" if s.job in self.running else s.state
             glyph, word, color = STATE.get(state, ("·", state, "foreground"))
             rows.append((s.job, [Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
                                  Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
@@ -96,11 +103,8 @@ class JobsScreen(BaseScreen):
         box.update(Content.assemble(*parts))
 
     def disabled_reason(self, action: str) -> str | None:
-        if action == "open":
-            if self._current() is None:
-                return "there is no job to open"
-            if self.uc.session is None or self.uc.session.inventory is None:
-                return "the estate is not loaded yet"
+        if action == "open" and self._current() is None:
+            return "there is no job to open"
         return None
 
     def action_cursor(self, direction: str) -> None:
@@ -113,22 +117,5 @@ class JobsScreen(BaseScreen):
 
     def action_open(self) -> None:
         s = self._current()
-        session = self.uc.session
-        if s is None or session is None:
-            return
-        screen = self.uc.running_jobs.get(s.job)
-        if screen is not None:
-            self.app.pop_screen()
-            self.app.push_screen(f"job-{s.job}")
-            return
-        from ucterm.renewal import Journal
-        from ucterm.tui.screens.run import RunScreen
-
-        try:
-            job = Journal.open(s.job)
-            run = RunScreen.for_job(session, job)
-        except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
-            return
-        self.app.pop_screen()
-        self.uc._show_job(run)
+        if s is not None:
+            self.post_message(OpenJob(s.job))

@@ -5,6 +5,7 @@ the reason), nodes (the certificate's node when opened from one), CN and SANs (p
 engine's defaults, editable per CSR), key options where the CSR transport allows them, and who
 signs. PlanScreen: every step with its node, transport and
 exact commands, risky ones marked, plan warnings and risks; `x` runs it after a confirmation.
+Both get the session in their constructor; `p` and `x` post PreviewPlan and StartJob to the app.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.renewal.plan import multi_server_possible
 from ucterm.scan.model import MergedCert
+from ucterm.tui.messages import PreviewPlan, StartJob
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.screens.modals import ConfirmModal
+from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
@@ -58,8 +62,9 @@ class RenewalScreen(BaseScreen):
             "key sizes only where the CSR is made over the REST API. Space toggles a node; ● / X mark the "
             "chosen options.")
 
-    def __init__(self, cluster: str, unit: str, cert: MergedCert | None = None) -> None:
+    def __init__(self, session: Session, cluster: str, unit: str, cert: MergedCert | None = None) -> None:
         super().__init__(classes="renewal")
+        self.session = session
         self.cluster = cluster
         self.unit = unit
         self.cert = cert
@@ -75,13 +80,12 @@ class RenewalScreen(BaseScreen):
 
     # ---- facts --------------------------------------------------------------------------------
     def _cluster(self) -> Any:
-        session = self.uc.session
-        assert session is not None and session.inventory is not None
-        return session.inventory.cluster(self.cluster)
+        assert self.session.inventory is not None
+        return self.session.inventory.cluster(self.cluster)
 
     def _pub_version(self) -> catalog.Version | None:
         c = self._cluster()
-        scan = self.uc.session.scan if self.uc.session else None
+        scan = self.session.scan
         result = scan.node_result(c.name, c.publisher.fqdn) if scan else None
         return catalog.parse_version((result.version if result else None) or c.publisher.version or c.version)
 
@@ -130,7 +134,7 @@ class RenewalScreen(BaseScreen):
                 yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
-                    for choice in (self.uc.session.signers if self.uc.session else ()):
+                    for choice in self.session.signers:
                         yield StateRadioButton(choice.label, id=f"signer-{choice.key}")
                     yield StateRadioButton("my CA: save the CSR, then bring back what it issued", id="signer-files")
             yield Static("", id="form-error")
@@ -138,7 +142,7 @@ class RenewalScreen(BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        signers = self.uc.session.signers if self.uc.session else ()
+        signers = self.session.signers
         self.signer = signers[0].key if signers else "files"
         self.query_one(f"#signer-{self.signer}", RadioButton).value = True
         self._load_defaults()
@@ -146,8 +150,7 @@ class RenewalScreen(BaseScreen):
 
     # ---- state → widgets ------------------------------------------------------------------------
     def _load_defaults(self) -> None:
-        session = self.uc.session
-        assert session is not None
+        session = self.session
         reason = self.multi_reason()
         if reason:
             self.multi = False
@@ -363,8 +366,8 @@ class RenewalScreen(BaseScreen):
                        include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files")
 
     def _try_plan(self, *, quiet: bool = False) -> Any | None:
-        session = self.uc.session
-        if session is None or self.defaults is None:
+        session = self.session
+        if self.defaults is None:
             return None
         if not self.multi and not self._chosen_nodes():
             if not quiet:
@@ -387,7 +390,7 @@ class RenewalScreen(BaseScreen):
                 return
         plan = self._try_plan()
         if plan is not None:
-            self.app.push_screen(PlanScreen(plan, signer=self.signer))
+            self.post_message(PreviewPlan(plan, self.signer))
 
     def action_reset(self) -> None:
         self._load_defaults()
@@ -408,9 +411,10 @@ class PlanScreen(BaseScreen):
             "lines). ⚠ marks risky steps (restarts that drop calls, uploads that replace a certificate, "
             "HA off). The plan's warnings and risks follow the step detail.")
 
-    def __init__(self, plan: Any, *, signer: str = "files") -> None:
+    def __init__(self, plan: Any, *, session: Session | None = None, signer: str = "files") -> None:
         super().__init__(classes="plan")
         self.plan = plan
+        self.session = session
         self.signer = signer
 
     def compose(self) -> ComposeResult:
@@ -445,10 +449,9 @@ class PlanScreen(BaseScreen):
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "run":
-            session = self.uc.session
-            if session is None:
+            if self.session is None:
                 return "the estate is not loaded"
-            return session.cluster_read_only(self.plan.cluster)
+            return self.session.cluster_read_only(self.plan.cluster)
         return None
 
     def action_run(self) -> None:
@@ -466,12 +469,10 @@ class PlanScreen(BaseScreen):
         for r in plan.risks[:3]:
             lines.append((f"\n▲ {r}", "$warning"))
         lines.append(("\n\nEvery step is journaled: a dropped session loses nothing (Jobs, J).", "$text-muted"))
-        from ucterm.tui.screens.modals import ConfirmModal
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                # After the modal is gone: start_job rearranges the screen stack.
-                self.app.call_after_refresh(self.uc.start_job, plan, signer=self.signer)
+            if yes:  # the modal is off the stack by now: the app may rearrange it
+                self.post_message(StartJob(plan, self.signer))
 
         self.app.push_screen(ConfirmModal("Run the renewal?", Content.assemble(*lines), yes="Run",
                                           no="Not now", danger=bool(risky)), answered)

@@ -1,9 +1,10 @@
 """A renewal job running: the step list with live states, one log per node plus "all", controls.
 
 The runner works in a worker on this screen; its events come back batched as EngineEvents messages, so
-the UI never blocks on I/O. The screen is installed while its job runs: `esc` goes back to the
-estate and the job goes on (Jobs, J, or the palette bring it back). Pause and retry are easy to
-undo; skip asks for a reason, abort asks first.
+the UI never blocks on I/O. The app installs the screen and keeps it while its job runs: `esc` goes
+back to the estate and the job goes on (Jobs, J, brings it back). The screen tells the app when its
+runner starts and stops (JobStarted, JobEnded); the app keeps the running jobs. Pause and retry
+are easy to undo; skip asks for a reason, abort asks first.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
-from ucterm.tui.messages import EngineEvents
+from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
-from ucterm.tui.session import Session
+from ucterm.tui.session import AskCredentials, Session
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
@@ -62,13 +63,14 @@ class RunScreen(BaseScreen):
             "session or a crash loses nothing, and the job resumes from the jobs list (J).")
 
     def __init__(self, plan: Any, job_id: str, *, job: Any = None, runner: Any = None,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, ask_credentials: AskCredentials | None = None) -> None:
         super().__init__(classes="run")
         self.plan = plan
         self.job_id = job_id
         self.job = job
         self.runner = runner
         self.session = session
+        self.ask_credentials = ask_credentials
         self.state = "ready"
         self.running = False
         self.detail = ""
@@ -79,23 +81,25 @@ class RunScreen(BaseScreen):
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, session: Session, plan: Any, *, signer: str = "files") -> RunScreen:
+    def create(cls, session: Session, plan: Any, *, signer: str = "files",
+               ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A new journaled job for `plan`, ready to run (the screen starts it when it mounts)."""
         from ucterm.renewal import Journal
 
         job = Journal.create(plan, session.inventory_path)
-        screen = cls.for_job(session, job, signer=signer)
+        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials)
         screen.autostart = True
         return screen
 
     @classmethod
-    def for_job(cls, session: Session, job: Any, *, signer: str | None = None) -> RunScreen:
+    def for_job(cls, session: Session, job: Any, *, signer: str | None = None,
+                ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A screen on a journaled job (new or resumed); nothing runs until started."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
         key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
-        screen = cls(job.plan, job.id, job=job, session=session)
+        screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
@@ -274,7 +278,7 @@ class RunScreen(BaseScreen):
         self.state = "running"
         self.failed_step = None
         self.waiting_node = None
-        self.uc.running_jobs[self.job_id] = self
+        self.post_message(JobStarted(self.job_id))
         self._show()
         self._run()
 
@@ -284,7 +288,7 @@ class RunScreen(BaseScreen):
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if not await self.uc.ask_credentials(clusters, app_user=True):
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
@@ -301,16 +305,10 @@ class RunScreen(BaseScreen):
             self.state = message.state
             self.detail = message.error
             self.query_one("#logs", NodeLogs).write(None, "info", message.error)
-            self.uc.say(message.error, severity="error")
+            self.say(message.error, severity="error")
         else:
             self.state = message.state
-        if self.state in ("done", "aborted"):
-            self.uc.running_jobs.pop(self.job_id, None)
-        if self.state == "done":
-            self.uc.say(f"renewal {self.job_id} done: {self.detail}")
-            main = self.uc.main_screen
-            if main is not None and self.session is not None and self.session.inventory is not None:
-                main.scan_estate((self.plan.cluster,))
+        self.post_message(JobEnded(self.job_id, self.plan.cluster, self.state, self.detail))
         self._show()
 
     async def _confirm(self, question: str) -> bool:
@@ -354,7 +352,7 @@ class RunScreen(BaseScreen):
         else:
             runner.pause()
             self.query_one("#logs", NodeLogs).write(None, "info", "pause requested: after the current step")
-            self.uc.say("pausing after the current step")
+            self.say("pausing after the current step")
         self._show()
 
     def action_retry(self) -> None:
@@ -363,7 +361,7 @@ class RunScreen(BaseScreen):
         try:
             self.runner.retry()
         except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             return
         self._carry_on()
 
@@ -387,7 +385,7 @@ class RunScreen(BaseScreen):
             try:
                 self.runner.skip(reason)
             except UctermError as exc:
-                self.uc.say(str(exc), severity="error")
+                self.say(str(exc), severity="error")
                 return
             self._carry_on()
 
@@ -433,10 +431,6 @@ class RunScreen(BaseScreen):
 
     def action_log(self, delta: int) -> None:
         self.query_one("#logs", NodeLogs).cycle(delta)
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
 
     def on_screen_resume(self) -> None:
         self._show()

@@ -91,7 +91,7 @@ class SignedCertScreen(BaseScreen):
 
     def action_copy_csr(self) -> None:
         self.app.copy_to_clipboard(self.csr_pem)
-        self.uc.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
+        self.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
 
     @on(Button.Pressed, "#lab")
     def _lab_pressed(self) -> None:
