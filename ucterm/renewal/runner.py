@@ -108,6 +108,11 @@ class Runner:
         """A person can answer (the TUI, a terminal without --yes): manual steps ask instead of waiting."""
         return self._confirm is not None
 
+    @property
+    def pause_requested(self) -> bool:
+        """A pause was asked for and not resumed yet (it takes effect before the next step)."""
+        return self._pause_requested
+
     def pause(self) -> None:
         """Stop before the next step (the current one finishes: half a restart helps nobody)."""
         self._pause_requested = True

@@ -7,7 +7,7 @@ one, the one already on the stack, or a new one from the journal).
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -21,6 +21,9 @@ from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, theme_color
+
+if TYPE_CHECKING:
+    from ucterm.renewal.journal import JobSummary
 
 STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
          "waiting": ("⏸", "waiting", "warning"), "done": ("✔", "done", "success"),
@@ -44,7 +47,7 @@ class JobsScreen(BaseScreen):
         """`running`: the ids of the jobs running in this app (the app's own set, read at each reload)."""
         super().__init__(classes="jobs")
         self.running = running
-        self.summaries: list[Any] = []
+        self.summaries: list[JobSummary] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Content.assemble(("Jobs", "bold $accent"), ("  renewals in the journal", "$text-muted")),
@@ -81,7 +84,7 @@ class JobsScreen(BaseScreen):
     def _highlighted(self) -> None:
         self._detail()
 
-    def _current(self) -> Any | None:
+    def _current(self) -> JobSummary | None:
         table = self.query_one("#jobs-table", DataTable)
         if not self.summaries or table.cursor_row >= len(self.summaries):
             return None

@@ -11,7 +11,7 @@ Both get the session in their constructor; `p` and `x` post PreviewPlan and Star
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -42,6 +42,10 @@ from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
+
+if TYPE_CHECKING:
+    from ucterm.inventory import Cluster
+    from ucterm.renewal.model import Plan, PlanOptions
 
 KEY_LENGTHS = (2048, 3072, 4096)
 
@@ -75,11 +79,11 @@ class RenewalScreen(BaseScreen):
         self.key_length = 2048
         self.include_ou = False
         self.signer = "files"
-        self.defaults: Any = None
+        self.defaults: PlanOptions | None = None
         self._loading = False
 
     # ---- facts --------------------------------------------------------------------------------
-    def _cluster(self) -> Any:
+    def _cluster(self) -> Cluster:
         assert self.session.inventory is not None
         return self.session.inventory.cluster(self.cluster)
 
@@ -230,7 +234,7 @@ class RenewalScreen(BaseScreen):
         self._show_key(plan)
         self._show_linked(plan)
 
-    def _key_reason(self, plan: Any | None) -> str | None:
+    def _key_reason(self, plan: Plan | None) -> str | None:
         spec = catalog.unit_spec(self.unit)
         if spec.is_ecdsa:
             return "EC units use the platform's curve; there is no key size to choose"
@@ -243,7 +247,7 @@ class RenewalScreen(BaseScreen):
                     "(§1.3); key sizes need the REST API (v14+)")
         return None
 
-    def _show_key(self, plan: Any | None) -> None:
+    def _show_key(self, plan: Plan | None) -> None:
         reason = self._key_reason(plan)
         key = self.query_one("#key", Select)
         key.disabled = reason is not None
@@ -254,7 +258,7 @@ class RenewalScreen(BaseScreen):
         why.update(Content.styled(f"key size fixed: {reason}", "$text-muted") if reason else "")
         why.display = reason is not None
 
-    def _show_linked(self, plan: Any | None) -> None:
+    def _show_linked(self, plan: Plan | None) -> None:
         """Name the IM&P nodes a CUCM multi-server tomcat certificate reaches through its SANs (§2.1):
         they are not in this cluster's list, yet the job restarts and verifies them."""
         linked = tuple(plan.linked_nodes) if plan is not None and self.multi else ()
@@ -347,7 +351,7 @@ class RenewalScreen(BaseScreen):
         self.action_preview()
 
     # ---- the plan -------------------------------------------------------------------------------
-    def options(self) -> Any:
+    def options(self) -> PlanOptions:
         from ucterm.renewal.model import CsrRequest
 
         self._keep_edit()
@@ -365,7 +369,7 @@ class RenewalScreen(BaseScreen):
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
                        include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files")
 
-    def _try_plan(self, *, quiet: bool = False) -> Any | None:
+    def _try_plan(self, *, quiet: bool = False) -> Plan | None:
         session = self.session
         if self.defaults is None:
             return None
@@ -411,7 +415,7 @@ class PlanScreen(BaseScreen):
             "lines). ⚠ marks risky steps (restarts that drop calls, uploads that replace a certificate, "
             "HA off). The plan's warnings and risks follow the step detail.")
 
-    def __init__(self, plan: Any, *, session: Session | None = None, signer: str = "files") -> None:
+    def __init__(self, plan: Plan, *, session: Session | None = None, signer: str = "files") -> None:
         super().__init__(classes="plan")
         self.plan = plan
         self.session = session

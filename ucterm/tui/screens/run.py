@@ -9,7 +9,7 @@ are easy to undo; skip asks for a reason, abort asks first.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -27,6 +27,11 @@ from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
+
+if TYPE_CHECKING:
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.model import Plan
+    from ucterm.renewal.runner import Runner
 
 JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "paused", "$warning"),
                   "waiting": ("⏸", "waiting", "$warning"), "done": ("✔", "done", "$success"),
@@ -62,7 +67,7 @@ class RunScreen(BaseScreen):
     HELP = ("A renewal running step by step. The journal records every step: quitting, a dropped SSH "
             "session or a crash loses nothing, and the job resumes from the jobs list (J).")
 
-    def __init__(self, plan: Any, job_id: str, *, job: Any = None, runner: Any = None,
+    def __init__(self, plan: Plan, job_id: str, *, job: Job | None = None, runner: Runner | None = None,
                  session: Session | None = None, ask_credentials: AskCredentials | None = None) -> None:
         super().__init__(classes="run")
         self.plan = plan
@@ -81,7 +86,7 @@ class RunScreen(BaseScreen):
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, session: Session, plan: Any, *, signer: str = "files",
+    def create(cls, session: Session, plan: Plan, *, signer: str = "files",
                ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A new journaled job for `plan`, ready to run (the screen starts it when it mounts)."""
         from ucterm.renewal import Journal
@@ -92,7 +97,7 @@ class RunScreen(BaseScreen):
         return screen
 
     @classmethod
-    def for_job(cls, session: Session, job: Any, *, signer: str | None = None,
+    def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
                 ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A screen on a journaled job (new or resumed); nothing runs until started."""
         from ucterm.renewal import Runner
@@ -284,6 +289,8 @@ class RunScreen(BaseScreen):
 
     @work(exclusive=True, group="renewal")
     async def _run(self) -> None:
+        runner = self.runner
+        assert runner is not None  # start() runs nothing without one
         clusters = [self.plan.cluster]
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
@@ -292,7 +299,7 @@ class RunScreen(BaseScreen):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
-            state = await self.runner.run()
+            state = await runner.run()
         except UctermError as exc:
             self.post_message(RunEnded("failed", str(exc)))
             return
@@ -345,7 +352,7 @@ class RunScreen(BaseScreen):
         if not self.running:
             self.start()
             return
-        if self.state == "paused" or getattr(runner, "_pause_requested", False):
+        if self.state == "paused" or runner.pause_requested:
             runner.resume()
             self.state = "running"
             self.query_one("#logs", NodeLogs).write(None, "info", "resumed")
@@ -375,7 +382,8 @@ class RunScreen(BaseScreen):
             self._show()
 
     def action_skip(self) -> None:
-        if self.runner is None or self.failed_step is None:
+        runner = self.runner
+        if runner is None or self.failed_step is None:
             return
         step = self.plan.step(self.failed_step)
 
@@ -383,7 +391,7 @@ class RunScreen(BaseScreen):
             if not reason:
                 return
             try:
-                self.runner.skip(reason)
+                runner.skip(reason)
             except UctermError as exc:
                 self.say(str(exc), severity="error")
                 return
@@ -395,13 +403,14 @@ class RunScreen(BaseScreen):
             required="a reason is required: it is kept in the journal"), answered)
 
     def action_abort(self) -> None:
-        if self.runner is None:
+        runner = self.runner
+        if runner is None:
             return
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            self.runner.abort()
+            runner.abort()
             self.query_one("#logs", NodeLogs).write(None, "info", "abort requested: at the next step boundary")
             if not self.running:
                 self.start()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -12,6 +12,9 @@ from textual.widgets import DataTable
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.style import muted, theme_color
+
+if TYPE_CHECKING:
+    from ucterm.renewal.model import Plan, Step
 
 STATE_GLYPH = {"pending": ("·", "pending"), "running": ("▶", "running"), "done": ("✔", "done"),
                "failed": ("✖", "FAILED"), "skipped": ("↷", "skipped"), "waiting": ("⏸", "waiting")}
@@ -28,7 +31,7 @@ class StepTable(DataTable[Text | str]):
     HELP = ("The job's steps with their live state: · pending, ▶ running, ✔ done, ✖ FAILED, ↷ skipped, "
             "⏸ waiting. The line under the list explains the highlighted step.")
 
-    def __init__(self, plan: Any, *, id: str | None = None) -> None:
+    def __init__(self, plan: Plan, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.plan = plan
         self.states: dict[str, tuple[str, str]] = {s.id: ("pending", "") for s in plan.steps}
@@ -60,7 +63,7 @@ class StepTable(DataTable[Text | str]):
                 self.move_cursor(row=self.get_row_index(step_id), animate=False)
 
     @property
-    def current_step(self) -> Any | None:
+    def current_step(self) -> Step | None:
         if not self.row_count:
             return None
         index = self.cursor_row
