@@ -29,6 +29,7 @@ from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
 from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
+from ucterm.vos.transport import Channel
 
 
 class Waiting(Exception):
@@ -163,8 +164,10 @@ class StepWorker:
         csr_node = self.job.plan.csr_nodes[0] if self.job.plan.multi_server else node
         return str(self._validated(csr_node)["leaf"])
 
-    def _read_transport(self, step: Step) -> str:
-        return "rest" if any(c.startswith("GET ") for c in step.commands) else "cli"
+    def _read_transport(self, step: Step) -> Channel:
+        """The channel the plan chose for reading this node (journals of 0.1.0 get it from their
+        commands when they load: Step.from_dict)."""
+        return step.read_transport or "cli"
 
     # ---- 1. preflight --------------------------------------------------------------------------
 
