@@ -20,14 +20,12 @@ from ucterm.errors import UctermError
 from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
 if TYPE_CHECKING:
     from ucterm.renewal.journal import JobSummary
 
-STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
-         "waiting": ("⏸", "waiting", "warning"), "done": ("✔", "done", "success"),
-         "failed": ("✖", "FAILED", "error"), "aborted": ("■", "aborted", "error")}
 
 
 class JobsScreen(BaseScreen):
@@ -72,8 +70,9 @@ class JobsScreen(BaseScreen):
         rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
             state = "running" if s.job in self.running else s.state
-            glyph, word, color = STATE.get(state, ("·", state, "foreground"))
-            rows.append((s.job, [Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
+            look = state_look(state)
+            style = (theme_color(self.app, look.color) or "") if look.color else muted(self.app)
+            rows.append((s.job, [Text(look.label, style=style), s.cluster, s.unit,
                                  Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
                                  Text(s.job, style=muted(self.app))]))
         tables.fill(table, [(name, name) for name in ("state", "cluster", "unit", "updated", "job")], rows)

@@ -25,6 +25,7 @@ from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
@@ -32,11 +33,6 @@ if TYPE_CHECKING:
     from ucterm.renewal.journal import Job
     from ucterm.renewal.model import Plan
     from ucterm.renewal.runner import Runner
-
-JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "paused", "$warning"),
-                  "waiting": ("⏸", "waiting", "$warning"), "done": ("✔", "done", "$success"),
-                  "failed": ("✖", "FAILED", "$error"), "aborted": ("■", "aborted", "$error"),
-                  "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted")}
 
 
 class RunEnded(Message, bubble=False):
@@ -148,10 +144,10 @@ class RunScreen(BaseScreen):
     def _show(self) -> None:
         """The title, the step detail and the keys (enabled or not) after the job's state changed."""
         done, total = self.query_one(StepTable).counts()
-        glyph, word, style = JOB_STATE_WORD.get(self.state, ("·", self.state, "$text-muted"))
+        look = state_look(self.state)
         title = Content.assemble(
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
-            (f"{glyph} {word}", f"bold {style}"), (f"  {done}/{total} steps", "$text-muted"),
+            (look.label, f"bold {look.content_style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
         self.query_one("#title", Static).update(title)
         self._show_step_detail()

@@ -11,15 +11,12 @@ from textual.widgets import DataTable
 
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
 if TYPE_CHECKING:
     from ucterm.renewal.model import Plan, Step
 
-STATE_GLYPH = {"pending": ("·", "pending"), "running": ("▶", "running"), "done": ("✔", "done"),
-               "failed": ("✖", "FAILED"), "skipped": ("↷", "skipped"), "waiting": ("⏸", "waiting")}
-_STATE_COLOR = {"running": "accent", "done": "success", "failed": "error", "skipped": "warning",
-                "waiting": "warning"}
 
 
 class StepTable(DataTable[Text | str]):
@@ -45,10 +42,10 @@ class StepTable(DataTable[Text | str]):
         tables.fill(self, [("state", "state"), ("node", "node"), ("step", "name")], rows, fixed={"state": 9})
 
     def _state_cell(self, state: str) -> Text:
-        glyph, word = STATE_GLYPH.get(state, ("?", state))
-        color = theme_color(self.app, _STATE_COLOR[state]) if state in _STATE_COLOR else None
+        look = state_look(state)
+        color = theme_color(self.app, look.color) if look.color else None
         style = Style(color=color, bold=state in ("running", "failed")) if color else muted(self.app)
-        return Text(f"{glyph} {word}", style=style)
+        return Text(look.label, style=style)
 
     def set_state(self, step_id: str, state: str, detail: str = "", *, follow: bool = False) -> None:
         if step_id not in self.states:
