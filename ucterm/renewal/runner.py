@@ -116,6 +116,11 @@ class Runner:
         """A person can answer (the TUI, a terminal without --yes): manual steps ask instead of waiting."""
         return self._confirm is not None
 
+    @property
+    def pause_requested(self) -> bool:
+        """A pause was asked for and not resumed yet (it takes effect before the next step)."""
+        return self._pause_requested
+
     def pause(self) -> None:
         """Stop before the next step (the current one finishes: half a restart helps nobody)."""
         self._pause_requested = True
@@ -413,7 +418,7 @@ class Runner:
     def _redacted(self, event: Event) -> Event:
         """The event as the front ends get it: its texts through the journal's redactor, so that a
         secret quoted in an error or a progress message reaches neither the journal nor the screen."""
-        changes = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
+        changes: dict[str, Any] = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
                    if f.init and isinstance(value := getattr(event, f.name), str)}
         return dataclasses.replace(event, **changes)
 
