@@ -48,7 +48,7 @@ _PROOF = re.compile(r"SHA-256 (?P<fp>[0-9A-F:]+)\)? on port (?P<port>\d+)")
 @dataclass
 class Table:
     headers: tuple[str, ...]
-    rows: list[tuple[str, ...]]
+    rows: Sequence[tuple[str, ...]]
 
 
 Block = str | Table | list[str]
@@ -223,7 +223,7 @@ def _certificates(job: Job, clean: _Cleaner) -> Section:
         try:
             cert = x509.load_pem_x509_certificate(text.encode("utf-8"))
         except ValueError:
-            rows.append((clean(node), "the stored certificate cannot be read", "", "", ""))
+            rows.append((clean(node), "the stored certificate cannot be read", "", "", "", ""))
             continue
         sans = ", ".join(pki.sans_of(cert))
         rows.append((clean(node), clean(pki.cn_of(cert.subject)), clean(sans), clean(pki.cn_of(cert.issuer)),
