@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ucterm.vos.transport import Channel
 
 StepKind = Literal["preflight", "generate_csr", "save_csr", "obtain_signed", "validate", "upload_trust",
                    "upload_identity", "ha_disable", "restart", "ha_enable", "verify"]
@@ -23,7 +26,9 @@ STEP_KINDS: tuple[StepKind, ...] = ("preflight", "generate_csr", "save_csr", "ob
 SIDE_EFFECT_KINDS: frozenset[str] = frozenset({"generate_csr", "upload_trust", "upload_identity",
                                                "ha_disable", "restart", "ha_enable"})
 
-Transport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
+#: How a step is carried out: a node's channel (`cli`, `rest`: :data:`ucterm.vos.transport.Channel`,
+#: chosen by :func:`ucterm.vos.transport.choose`), AXL, by hand, on this machine, or a TLS probe.
+StepTransport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
 StepState = Literal["pending", "running", "done", "failed", "skipped", "waiting"]
 #: What the journal records. `paused`: stopped before a step because the user declined its
 #: question (nothing was changed by that step), resumable; a pause asked with `p` in the TUI is
@@ -128,7 +133,7 @@ class Step:
     name: str
     kind: StepKind
     node: str | None
-    transport: Transport
+    transport: StepTransport
     commands: list[str] = field(default_factory=list)
     risky: bool = False
     risk_note: str = ""
@@ -137,6 +142,9 @@ class Step:
     csr: CsrRequest | None = None
     #: Whether the user may skip the step (with a reason): never for the steps a certificate needs.
     skippable: bool = True
+    #: The channel a preflight reads the node's certificates over (None for other steps), as the plan
+    #: chose it; the step's own `transport` is the CLI that reads the version and services.
+    read_transport: Channel | None = None
     #: Where the step's requests go when that is not `node`: the CUCM publisher that takes the AXL
     #: request of an IM&P HA toggle, whose result `node` (the IM&P publisher) shows in `utils ha status`.
     via_node: str | None = None
@@ -159,7 +167,17 @@ class Step:
                    risk_note=d.get("risk_note", ""), csr_node=d.get("csr_node"),
                    restarts=tuple(RestartItem(**r) for r in d.get("restarts") or ()),
                    csr=CsrRequest.from_dict(d["csr"]) if d.get("csr") else None,
-                   skippable=bool(d.get("skippable", True)), via_node=d.get("via_node"))
+                   skippable=bool(d.get("skippable", True)),
+                   read_transport=d.get("read_transport") or _journaled_read_transport(d),
+                   via_node=d.get("via_node"))
+
+
+def _journaled_read_transport(d: Mapping[str, Any]) -> Channel | None:
+    """The read channel of a preflight journaled before plans recorded it (ucterm 0.1.0): the plan
+    listed the certmgr GETs among its commands exactly when it read over REST."""
+    if d.get("kind") != "preflight":
+        return None
+    return "rest" if any(str(c).startswith("GET ") for c in d.get("commands") or ()) else "cli"
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -43,6 +44,13 @@ from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, Step
 
 Confirm = Callable[[str], Awaitable[bool]]
 Decision = Literal["retry", "skip", "abort"]
+
+
+def _command_line() -> str:
+    """How this process was started, for the change record (`ucterm resume JOB --signed …`)."""
+    if sys.argv and sys.argv[0].endswith(("ucterm", "__main__.py")):
+        return " ".join(["ucterm", *sys.argv[1:]])
+    return "ucterm (embedded)"
 
 
 class RenewalError(UctermError):
@@ -112,6 +120,11 @@ class Runner:
         """A person can answer (the TUI, a terminal without --yes): manual steps ask instead of waiting."""
         return self._confirm is not None
 
+    @property
+    def pause_requested(self) -> bool:
+        """A pause was asked for and not resumed yet (it takes effect before the next step)."""
+        return self._pause_requested
+
     def pause(self) -> None:
         """Stop before the next step (the current one finishes: half a restart helps nobody)."""
         self._pause_requested = True
@@ -167,6 +180,7 @@ class Runner:
         self._check_may_run()
         self.job.lock()
         self._running = True
+        self.job.ran(_command_line())
         try:
             self._reset_for_new_material()
             self.job.set_state("running", "")
@@ -448,7 +462,7 @@ class Runner:
     def _redacted(self, event: Event) -> Event:
         """The event as the front ends get it: its texts through the journal's redactor, so that a
         secret quoted in an error or a progress message reaches neither the journal nor the screen."""
-        changes = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
+        changes: dict[str, Any] = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
                    if f.init and isinstance(value := getattr(event, f.name), str)}
         return dataclasses.replace(event, **changes)
 

@@ -24,12 +24,13 @@ from ucterm import catalog, pki
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory
 from ucterm.renewal.journal import Job
-from ucterm.renewal.model import CsrRequest, RestartItem, Step
+from ucterm.renewal.model import CsrRequest, RestartItem, Step, StepKind
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
 from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
 from ucterm.vos.probe import PORT_KINDS
+from ucterm.vos.transport import Channel
 
 
 class Waiting(Exception):
@@ -129,6 +130,21 @@ class StepWorker:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: What each step kind does: every StepKind has its entry (tests/renewal checks that), so a
+        #: new kind without one fails there, not in the middle of somebody's renewal.
+        self.handlers: dict[StepKind, Callable[[Step], Awaitable[str]]] = {
+            "preflight": self._preflight,
+            "generate_csr": self._generate_csr,
+            "save_csr": self._save_csr,
+            "obtain_signed": self._obtain_signed,
+            "validate": self._validate,
+            "upload_trust": self._upload_trust,
+            "upload_identity": self._upload_identity,
+            "ha_disable": self._ha_disable,
+            "restart": self._restart,
+            "ha_enable": self._ha_enable,
+            "verify": self._verify,
+        }
 
     @property
     def job(self) -> Job:
@@ -147,8 +163,7 @@ class StepWorker:
         return catalog.unit_spec(self.unit).trust_store
 
     async def run(self, step: Step) -> str:
-        handler: Callable[[Step], Awaitable[str]] = getattr(self, f"_{step.kind}")
-        return await handler(step)
+        return await self.handlers[step.kind](step)
 
     # ---- shared facts --------------------------------------------------------------------------
 
@@ -170,8 +185,10 @@ class StepWorker:
         csr_node = self.job.plan.csr_nodes[0] if self.job.plan.multi_server else node
         return str(self._validated(csr_node)["leaf"])
 
-    def _read_transport(self, step: Step) -> str:
-        return "rest" if any(c.startswith("GET ") for c in step.commands) else "cli"
+    def _read_transport(self, step: Step) -> Channel:
+        """The channel the plan chose for reading this node (journals of 0.1.0 get it from their
+        commands when they load: Step.from_dict)."""
+        return step.read_transport or "cli"
 
     # ---- 1. preflight --------------------------------------------------------------------------
 

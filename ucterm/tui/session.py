@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Protocol
 
 from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
@@ -20,9 +20,22 @@ from ucterm.events import EventSink
 from ucterm.scan.model import ScanResult, load_scan, save_scan
 
 if TYPE_CHECKING:
+    # The engine's types, for the checker only: at run time these modules load on first use (the
+    # runner and the signers bring asyncssh and httpx, which opening the app must not pay for).
     from ucterm.inventory import Cluster, Inventory
+    from ucterm.renewal.model import Plan, PlanOptions
+    from ucterm.renewal.signers import Signer
+    from ucterm.renewal.steps import RunnerSettings
 
 Clock = Callable[[], dt.datetime]
+
+
+class AskCredentials(Protocol):
+    """The app's way of asking every `prompt` password the engine will need, in a modal, before the
+    engine starts (`UctermApp.ask_credentials`); False if the user cancelled. Screens that start
+    engine work get it in their constructor."""
+
+    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool: ...
 
 
 def system_clock() -> dt.datetime:
@@ -55,7 +68,7 @@ class SignerChoice:
 
     key: str
     label: str
-    factory: Callable[[], Any]
+    factory: Callable[[], Signer]
 
 
 @dataclass
@@ -78,7 +91,7 @@ class Session:
     _current: tuple[ScanResult, Inventory | None, dt.datetime, ScanResult] | None = field(
         default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
-    runner_settings: Any = None
+    runner_settings: RunnerSettings | None = None
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod
@@ -215,7 +228,7 @@ class Session:
         accept_host_key(c.settings_for(n).known_hosts_path, n.fqdn, port, key, address=n.address)
 
     # ---- renewal -------------------------------------------------------------------------------
-    def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> Any:
+    def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> PlanOptions:
         """The form's starting options, with the units renewed on this cluster lately (the plan's
         never-together warning). The journal is read here, once per form load, not per keystroke."""
         from dataclasses import replace
@@ -232,14 +245,14 @@ class Session:
             recent = {}  # an unreadable journal folder costs the warning, not the renewal
         return replace(options, recent_units=recent) if recent else options
 
-    def build_plan(self, options: Any) -> Any:
+    def build_plan(self, options: PlanOptions) -> Plan:
         """The plan for `options` (pure); raises PlanError/InventoryError with one sentence."""
         from ucterm.renewal.plan import build_plan
 
         assert self.inventory is not None
         return build_plan(self.inventory, self.scan, options)
 
-    def signer_for(self, key: str) -> Any | None:
+    def signer_for(self, key: str) -> Signer | None:
         for choice in self.signers:
             if choice.key == key:
                 return choice.factory()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,6 +21,12 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.signers import Material, Signer
 
 
 class SignedCertScreen(BaseScreen):
@@ -38,7 +44,7 @@ class SignedCertScreen(BaseScreen):
             "issued: one or more file paths, or paste the PEM. Findings appear at once with the fix; "
             "F4 accepts when there is no error, and the job continues with the upload.")
 
-    def __init__(self, job: Any, node: str, *, session: Session | None = None) -> None:
+    def __init__(self, job: Job, node: str, *, session: Session | None = None) -> None:
         super().__init__(classes="signed")
         self.job = job
         self.node = node
@@ -76,7 +82,7 @@ class SignedCertScreen(BaseScreen):
                                       "$text-muted"))
         self.query_one("#signed-paths", Input).focus()
 
-    def _lab_signer(self) -> Any | None:
+    def _lab_signer(self) -> Signer | None:
         if self.session is None:
             return None
         return self.session.signer_for("lab")
@@ -91,7 +97,7 @@ class SignedCertScreen(BaseScreen):
 
     def action_copy_csr(self) -> None:
         self.app.copy_to_clipboard(self.csr_pem)
-        self.uc.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
+        self.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
 
     @on(Button.Pressed, "#lab")
     def _lab_pressed(self) -> None:
@@ -193,7 +199,7 @@ class SignedCertScreen(BaseScreen):
             lines.append(Content.styled("✔ ready: F4 hands it to the job, which uploads it next", "bold $success"))
         self._findings(Content("\n").join(lines))
 
-    def _held(self) -> Any:
+    def _held(self) -> Material:
         """The certificate and chain this node's job folder holds from an earlier answer, if any."""
         from ucterm import pki
         from ucterm.renewal.signers import Material
@@ -202,7 +208,7 @@ class SignedCertScreen(BaseScreen):
         certs = pki.load_bundle(text.encode("utf-8"), "the job folder").certificates if text.strip() else []
         return Material.from_pems([pki.pem(c) for c in certs], "the job folder")
 
-    def _given(self) -> tuple[Any, list[str]]:
+    def _given(self) -> tuple[Material, list[str]]:
         """Everything in the path field and the paste area, each certificate with where it came from."""
         from ucterm import pki
         from ucterm.renewal.signers import Material
@@ -229,7 +235,7 @@ class SignedCertScreen(BaseScreen):
                 material.extend(Material.from_pems([pki.pem(c) for c in bundle.certificates], "the pasted text"))
         return material, problems
 
-    def _trusted(self) -> list[Any]:
+    def _trusted(self) -> list[x509.Certificate]:
         """The CA certificates the node holds in the unit's trust store (from the last scan)."""
         from cryptography import x509
 
