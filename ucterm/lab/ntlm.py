@@ -94,9 +94,8 @@ class NtlmAcceptor:
 
         self._binding = binding
         self._require = require_binding
-        self._context = spnego.server(protocol="ntlm",
-                                      channel_bindings=spnego.channel_bindings.GssChannelBindings(
-                                          application_data=binding))
+        bindings = spnego.channel_bindings.GssChannelBindings(application_data=binding) if require_binding else None
+        self._context = spnego.server(protocol="ntlm", channel_bindings=bindings)
         self.user: str | None = None
 
     def step(self, token: bytes) -> bytes | None:
