@@ -51,6 +51,7 @@ class DemoStartup:
         estate.write_inventory(target)
         scan_file = target.parent / "last-scan.json"
         scan_file.unlink(missing_ok=True)  # a new lab every run: yesterday's demo scan is not this estate
+        # The demo's corp CA (the lab's AD CS web enrollment, [[signer]] corp-adcs) comes first, from the inventory.
         signer = SignerChoice("lab", "the lab CA signs the CSR at once (demo)", lambda: LabCaSigner(estate.ca))
         from ucterm.renewal import RunnerSettings
 

@@ -99,7 +99,8 @@ class RunScreen(BaseScreen):
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
-        key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
+        options = job.plan.options
+        key = signer or session.signer_key(options.signer, options.signer_name)
         screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
