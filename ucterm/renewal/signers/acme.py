@@ -22,7 +22,7 @@ import asyncio
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -236,7 +236,7 @@ class AcmeSigner:
         order = await self._io(acme.poll_finalization, order, deadline)
         await self._clear(dns, ctx)
         leaf, chain = self._split(order.fullchain_pem, csr_pem)
-        chain += await self._root(chain or [leaf], ctx)
+        chain += await complete_chain(self.config, chain or [leaf], ctx.progress)
         ctx.remember({"phase": "issued"})
         await ctx.progress(f"{self.label}: order {order.uri} issued {pki.label(_cert(leaf))}")
         return leaf, chain
@@ -250,35 +250,40 @@ class AcmeSigner:
         leaf = next((c for c in certs if pki.public_keys_equal(c, csr)), certs[0])
         return pki.pem(leaf), [pki.pem(c) for c in certs if c is not leaf]
 
-    async def _root(self, chain: list[str], ctx: SigningContext) -> list[str]:
-        """The root above the last certificate of the chain: from `roots`, else its AIA caIssuers."""
-        top = _cert(chain[-1])
-        if top.issuer == top.subject:
-            return []
-        if self.config.roots is not None:
-            found = [c for b in pki.load_paths([self.config.roots]) for c in b.certificates if c.subject == top.issuer]
-            if found:
-                return [pki.pem(found[0])]
-            await ctx.progress(f"{self.label}: roots {self.config.roots} holds no {pki.cn_of(top.issuer)}")
-        for url in _ca_issuers(top):
-            try:
-                async with web.client(self.config) as http:
-                    response = await http.get(url)
-            except (httpx.HTTPError, OSError) as exc:
-                await ctx.progress(f"{self.label}: the issuer's certificate at {url} cannot be fetched ({exc})")
-                continue
-            if response.status_code == 200 and response.content:
-                try:
-                    bundle = pki.load_bundle(response.content, url)
-                except pki.PkiError:
-                    continue
-                issuers = [c for c in bundle.certificates if c.subject == top.issuer]
-                if issuers:
-                    await ctx.progress(f"{self.label}: root {pki.label(issuers[0])} fetched from {url}")
-                    return [pki.pem(issuers[0])]
-        await ctx.progress(f"{self.label}: the root above {pki.label(top)} is not known; set roots in the "
-                           "[[signer]] table (validation names what is missing)")
+
+async def complete_chain(config: SignerConfig, chain: list[str],
+                         progress: Callable[[str], Awaitable[None]]) -> list[str]:
+    """The root above the last certificate of `chain` (ACME returns none): from the signer's `roots`, else
+    fetched from that certificate's AIA caIssuers URL; [] (with a progress line) when neither has it,
+    and validation then says the chain is incomplete."""
+    label = f'signer "{config.name}"'
+    top = _cert(chain[-1])
+    if top.issuer == top.subject:
         return []
+    if config.roots is not None:
+        found = [c for b in pki.load_paths([config.roots]) for c in b.certificates if c.subject == top.issuer]
+        if found:
+            return [pki.pem(found[0])]
+        await progress(f"{label}: roots {config.roots} holds no {pki.cn_of(top.issuer)}")
+    for url in _ca_issuers(top):
+        try:
+            async with web.client(config) as http:
+                response = await http.get(url)
+        except (httpx.HTTPError, OSError) as exc:
+            await progress(f"{label}: the issuer's certificate at {url} cannot be fetched ({type(exc).__name__})")
+            continue
+        if response.status_code != 200 or not response.content:
+            continue
+        try:
+            bundle = pki.load_bundle(response.content, url)
+        except pki.PkiError:
+            continue
+        issuers = [c for c in bundle.certificates if c.subject == top.issuer]
+        if issuers:
+            await progress(f"{label}: root {pki.label(issuers[0])} fetched from {url} (AIA)")
+            return [pki.pem(issuers[0])]
+    await progress(f"{label}: the root above {pki.label(top)} is not known; set roots in its [[signer]] table")
+    return []
 
 
 def _cert(text: str) -> x509.Certificate:
