@@ -419,3 +419,51 @@ async def test_prompt_password_asked_once_and_never_shown(tmp_path: Path) -> Non
         assert not isinstance(app.screen, PasswordModal)
         assert all(node_state(app, "branch", n.fqdn) == "ok" for n in branch.nodes)
         assert password not in shown(app) and password not in app.export_screenshot()
+
+
+class PromptForSigner(DemoStartup):
+    """The demo lab with the corp CA's password set to `prompt` in the inventory."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("fast", inventory=folder / "inventory.toml")
+        self.password = ""
+
+    async def __call__(self, app: UctermApp) -> Session:
+        import tomllib
+
+        from ucterm.files import write_toml
+
+        first = await super().__call__(app)
+        assert self.inventory is not None
+        document = tomllib.loads(self.inventory.read_text())
+        self.password = document["signer"][0]["password"]
+        document["signer"][0]["password"] = "prompt"
+        write_toml(self.inventory, document)
+        session = Session.open(self.inventory, clock=first.clock, scan_file=first.scan_file,
+                               signers=first.signers, label=first.label)
+        session.runner_settings = first.runner_settings
+        return session
+
+
+async def test_a_signer_prompt_is_asked_before_the_job_runs(tmp_path: Path) -> None:
+    startup = PromptForSigner(tmp_path)
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        await pilot.press("slash", *"tomcat voicemail cuc15-pub", "enter")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordModal), what="the signer's password question")
+        await pilot.pause()
+        assert 'password for signer "corp-adcs"' in " ".join(shown(app).split())
+        await pilot.press(*startup.password, "enter")
+        await wait_for(pilot, lambda: any(isinstance(s, RunScreen) for s in app.screen_stack), what="the run")
+        run = next(s for s in app.screen_stack if isinstance(s, RunScreen))
+        await until_state(pilot, run, "done")
+        assert startup.password not in shown(app) and startup.password not in app.export_screenshot()

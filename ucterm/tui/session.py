@@ -37,7 +37,8 @@ class AskCredentials(Protocol):
     engine starts (`UctermApp.ask_credentials`); False if the user cancelled. Screens that start
     engine work get it in their constructor."""
 
-    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool: ...
+    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False,
+                       signer: str | None = None) -> bool: ...
 
 
 def system_clock() -> dt.datetime:
@@ -184,12 +185,13 @@ class Session:
         return None
 
     def credential_questions(self, clusters: Iterable[str] | None = None, *,
-                             app_user: bool = False) -> list[CredentialQuestion]:
-        """`prompt` credentials the engine will need for these clusters and not asked yet."""
+                             app_user: bool = False, signer: str | None = None) -> list[CredentialQuestion]:
+        """`prompt` credentials the engine will need for these clusters (and the `[[signer]]` named
+        `signer`) and not asked yet."""
         if self.inventory is None:
             return []
+        out = self._signer_questions(signer)
         wanted = set(clusters) if clusters is not None else None
-        out: list[CredentialQuestion] = []
         for c in self.inventory.clusters:
             if wanted is not None and c.name not in wanted:
                 continue
@@ -206,6 +208,15 @@ class Session:
                     if (reference, question.what) not in self.answered and question not in out:
                         out.append(question)
         return out
+
+    def _signer_questions(self, name: str | None) -> list[CredentialQuestion]:
+        if self.inventory is None or name is None or not any(s.name == name for s in self.inventory.signers):
+            return []
+        config = self.inventory.signer(name)
+        user = getattr(config.spec, "user", None)
+        return [CredentialQuestion(reference, config.what(field), user)
+                for field, reference in config.secret_references.items()
+                if reference == "prompt" and (reference, config.what(field)) not in self.answered]
 
     def remember(self, question: CredentialQuestion, value: str) -> None:
         self.credentials.remember(question.reference, question.what, value)

@@ -292,7 +292,10 @@ class RunScreen(BaseScreen):
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True):
+        options = self.plan.options
+        signer = options.signer_name if options.signer == "signer" else None
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True,
+                                                                                signer=signer):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
