@@ -107,7 +107,6 @@ class LabWebEnrollment:
         self._binding = channel_binding_data(self.server_cert)
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._user_file: Path | None = None
         self.port: int | None = None
 
     # ---- the CA manager's console ------------------------------------------------------------
@@ -134,7 +133,7 @@ class LabWebEnrollment:
     async def start(self) -> None:
         if self._server is not None:
             return
-        self._user_file = account_file(self.accounts)
+        account_file(self.accounts)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         with tempfile.TemporaryDirectory(prefix="ucterm-lab-adcs-") as folder:
@@ -156,10 +155,6 @@ class LabWebEnrollment:
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
             await server.wait_closed()
-        if self._user_file is not None:
-            self._user_file.unlink(missing_ok=True)
-            self._user_file.parent.rmdir()
-            self._user_file = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()

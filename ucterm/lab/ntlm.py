@@ -15,8 +15,10 @@ pyspnego's NTLM acceptor reads the accounts it accepts from the file named by `N
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import struct
 import tempfile
 from pathlib import Path
@@ -71,17 +73,29 @@ def client_binding(token: bytes) -> bytes | None:
     return None
 
 
-def account_file(accounts: dict[str, str], folder: Path | None = None) -> Path:
-    """Write `DOMAIN\\user → password` as pyspnego's NTLM_USER_FILE (0600) and point the variable at it."""
-    folder = folder or Path(tempfile.mkdtemp(prefix="ucterm-lab-ntlm-"))
-    path = folder / "ntlm-users"
-    lines = []
-    for principal, password in accounts.items():
-        domain, _, user = principal.rpartition("\\")
-        lines.append(f"{domain}:{user}:{password}")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(lines) + "\n")
+_ACCOUNT_FILES: dict[tuple[tuple[str, str], ...], Path] = {}
+
+
+def account_file(accounts: dict[str, str]) -> Path:
+    """pyspnego's NTLM_USER_FILE for `DOMAIN\\user → password` (0600), and the variable pointing at it.
+
+    One file per set of accounts for the life of the process (removed at exit): estates started
+    and stopped in any order, even side by side, keep working, since they share the lab's fixed accounts.
+    """
+    key = tuple(sorted(accounts.items()))
+    path = _ACCOUNT_FILES.get(key)
+    if path is None or not path.exists():
+        folder = Path(tempfile.mkdtemp(prefix="ucterm-lab-ntlm-"))
+        atexit.register(shutil.rmtree, folder, True)
+        path = folder / "ntlm-users"
+        lines = []
+        for principal, password in accounts.items():
+            domain, _, user = principal.rpartition("\\")
+            lines.append(f"{domain}:{user}:{password}")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write("\n".join(lines) + "\n")
+        _ACCOUNT_FILES[key] = path
     os.environ["NTLM_USER_FILE"] = str(path)
     return path
 
