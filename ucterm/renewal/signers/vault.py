@@ -10,6 +10,7 @@ OpenBao namespaces), never in a URL.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 import httpx
@@ -43,9 +44,13 @@ class VaultSigner:
         if not verbatim:
             csr = pki.load_csr_pem(csr_pem)
             body["common_name"] = pki.cn_of(csr.subject)
-            sans = sorted(pki.sans_of(csr) - {body["common_name"]})
-            if sans:
-                body["alt_names"] = ",".join(sans)
+            names = sorted(pki.sans_of(csr) - {body["common_name"]})
+            ips = [n for n in names if _is_ip(n)]
+            dns = [n for n in names if n not in ips]
+            if dns:
+                body["alt_names"] = ",".join(dns)
+            if ips:
+                body["ip_sans"] = ",".join(ips)
             body["exclude_cn_from_sans"] = False
         return body
 
@@ -92,6 +97,14 @@ class VaultSigner:
             ctx.remember({"serial": str(answer.get("serial_number", ""))})
             await ctx.progress(f"{self.label}: issued serial {answer.get('serial_number', '?')}")
         return leaf, chain
+
+
+def _is_ip(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:
