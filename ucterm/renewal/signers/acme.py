@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
@@ -68,6 +69,15 @@ def load_account_key(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
+def _account_url(key_path: Path) -> str | None:
+    """The account URL kept beside the key once the CA registered it (None: not registered yet)."""
+    try:
+        text = key_path.with_suffix(".account").read_text("utf-8").strip()
+    except OSError:
+        return None
+    return text if text.lower().startswith("https://") else None
+
+
 class AcmeSigner:
     """One `kind = "acme"` signer (see the module docstring)."""
 
@@ -109,6 +119,11 @@ class AcmeSigner:
                                "network, then resume the job.")
         return exc
 
+    async def _get(self, acme: Any, url: str) -> Any:
+        """POST-as-GET (RFC 8555 §6.3) of an order or authorization; a nonce from the directory's newNonce
+        when none is at hand (a resumed order is the first request of its process)."""
+        return await self._io(functools.partial(acme.net.post, url, None, new_nonce_url=acme.directory["newNonce"]))
+
     def _network(self, key: ec.EllipticCurvePrivateKey) -> Any:
         import josepy as jose
         from acme import client
@@ -122,10 +137,15 @@ class AcmeSigner:
     async def _client(self, ctx: SigningContext) -> Any:
         from acme import client, errors, messages
 
-        key = load_account_key(account_key_path(self.config))
+        key_path = account_key_path(self.config)
+        key = load_account_key(key_path)
         net = self._network(key)
         directory = await self._io(client.ClientV2.get_directory, self.spec.directory, net)
         acme = client.ClientV2(directory, net)
+        known = _account_url(key_path)
+        if known:  # registered before: no new-account request (and no second use of an EAB key id)
+            net.account = messages.RegistrationResource(uri=known, body=messages.Registration())
+            return acme
         eab = None
         if self.spec.eab_kid is not None:
             hmac_key = ctx.credentials.resolve(self.spec.eab_hmac_key, what=self.config.what("hmac_key")).reveal()
@@ -139,11 +159,16 @@ class AcmeSigner:
         registration = messages.NewRegistration.from_data(
             email=self.spec.email, terms_of_service_agreed=True, external_account_binding=eab)
         try:
-            await asyncio.to_thread(acme.new_account, registration)
+            account = await asyncio.to_thread(acme.new_account, registration)
+            url = account.uri
         except errors.ConflictError as exc:  # the key has an account already: use it
-            net.account = messages.RegistrationResource(uri=exc.location, body=messages.Registration())
+            url = exc.location
+            net.account = messages.RegistrationResource(uri=url, body=messages.Registration())
         except Exception as exc:
             raise self._translate(exc) from None
+        if url:
+            atomic_write(key_path.with_suffix(".account"), url.encode(), mode=0o600)
+        await ctx.progress(f"{self.label}: ACME account {url}")
         return acme
 
     # ---- the order ---------------------------------------------------------------------------
@@ -153,7 +178,7 @@ class AcmeSigner:
 
         url = ctx.recall().get("order")
         if url:
-            response = await self._io(acme.net.post, url, None)
+            response = await self._get(acme, url)
             body = messages.Order.from_json(response.json())
             if body.status != messages.STATUS_INVALID:
                 await ctx.progress(f"{self.label}: resuming order {url} ({body.status})")
@@ -170,7 +195,7 @@ class AcmeSigner:
     async def _authz(self, acme: Any, url: str) -> Any:
         from acme import messages
 
-        response = await self._io(acme.net.post, url, None)
+        response = await self._get(acme, url)
         return messages.AuthorizationResource(body=messages.Authorization.from_json(response.json()), uri=url)
 
     async def _challenges(self, acme: Any, order: Any, ctx: SigningContext, dns: dns01.DnsProvider) -> None:
@@ -229,7 +254,7 @@ class AcmeSigner:
                 await self._clear(dns, ctx)
                 raise
         await ctx.progress(f"{self.label}: finalizing order {order.uri} with the node's CSR")
-        fresh = messages.Order.from_json((await self._io(acme.net.post, order.uri, None)).json())
+        fresh = messages.Order.from_json((await self._get(acme, order.uri)).json())
         order = order.update(body=fresh)
         if fresh.status == messages.STATUS_READY:
             order = await self._io(acme.begin_finalization, order)
