@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -156,7 +156,7 @@ def _material(args: argparse.Namespace) -> Material | None:
     return Material.from_paths(paths) if paths else None
 
 
-SignerChoice = tuple[str, str | None]
+SignerChoice = tuple[Literal["files", "lab", "signer"], str | None]
 
 
 def _choose_signer(args: argparse.Namespace, inventory: Inventory, cluster: str,
@@ -186,7 +186,8 @@ def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer 
     return None
 
 
-async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, signer: Signer | None,
+async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
+               signer: Signer | JournaledSigner | None,
                confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
     printer = Printer(job.plan)
     runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)

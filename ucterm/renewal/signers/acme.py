@@ -31,7 +31,7 @@ import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import AuthorityInformationAccessOID, ExtensionOID
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from ucterm import paths, pki
 from ucterm.credentials import CredentialStore
@@ -317,7 +317,7 @@ def _cert(text: str) -> x509.Certificate:
 
 def _ca_issuers(cert: x509.Certificate) -> list[str]:
     try:
-        aia = cert.extensions.get_extension_for_oid(ExtensionOID.AUTHORITY_INFORMATION_ACCESS).value
+        aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
         return []
     return [d.access_location.value for d in aia

@@ -78,7 +78,7 @@ class Rfc2136:
             return str(ipaddress.ip_address(self.spec.server))
         except ValueError:
             try:
-                return socket.getaddrinfo(self.spec.server, self.spec.port, proto=socket.IPPROTO_UDP)[0][4][0]
+                return str(socket.getaddrinfo(self.spec.server, self.spec.port, proto=socket.IPPROTO_UDP)[0][4][0])
             except OSError as exc:
                 raise SignerError(f"{self.what}: the name cannot be resolved ({exc}); give its address in "
                                   "dns.server.") from None
@@ -120,7 +120,7 @@ class Rfc2136:
         except (ValueError, dns.exception.DNSException):
             raise SignerError(f"{self.what}: key_secret for TSIG key {self.spec.key_name} is not base64; check it "
                               "(tsig-keygen prints it as secret \"...\").") from None
-        update = dns.update.UpdateMessage(zone, keyring=keyring, keyname=self.spec.key_name,
+        update = dns.update.UpdateMessage(zone, keyring=keyring, keyname=dns.name.from_text(self.spec.key_name),
                                           keyalgorithm=dns.name.from_text(self.spec.key_algorithm))
         record = dns.name.from_text(name)
         if delete:
