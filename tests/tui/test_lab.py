@@ -156,39 +156,6 @@ async def test_demo_renewal_end_to_end_with_the_lab_ca() -> None:
         assert app.screen.job_id == run.job_id  # type: ignore[attr-defined]
 
 
-async def test_demo_renewal_signed_by_the_corp_ca_shows_the_signers_progress() -> None:
-    """The demo's form offers its corp CA (the lab's AD CS web enrollment) first; the run screen shows
-    what the signer did (submitted, request id, issued) in the step's detail and the node's log."""
-    messages: list[Message] = []
-    app = demo_app()
-    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
-        await scanned(pilot, app)
-        await pilot.press("slash", *"tomcat voicemail cuc15-pub", "enter")
-        await pilot.pause()
-        await pilot.press("n")
-        await pilot.pause()
-        form = app.screen
-        assert isinstance(form, RenewalScreen)
-        first = form.query("#signer RadioButton").first()
-        assert first.id == "signer-cfg0-corp-adcs" and first.value  # preselected
-        assert "corp-adcs: AD CS web enrollment signs the CSR" in str(first.label)
-        await pilot.press("p")
-        await pilot.pause()
-        assert isinstance(app.screen, PlanScreen)
-        await pilot.press("x")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: any(isinstance(s, RunScreen) for s in app.screen_stack), what="the run")
-        run = next(s for s in app.screen_stack if isinstance(s, RunScreen))
-        await until_state(pilot, run, "done")
-        progress = [e.message for e in events(messages, "StepProgress") if e.step.startswith("obtain_signed:")]
-        assert any("submitted with template CiscoUCServerClient, request" in m for m in progress)
-        assert any("issued" in m for m in progress)
-        obtain = next(s.id for s in run.plan.steps if s.kind == "obtain_signed")
-        assert 'signer "corp-adcs"' in run.query_one("#steps").states[obtain][1]  # type: ignore[attr-defined]
-        assert all("ucterm-lab-adcs" not in str(getattr(e, "message", "")) for e in events(messages, "StepProgress"))
-
-
 async def test_multi_server_tomcat_form_names_the_imp_nodes_it_reaches() -> None:
     """hq's multi-server tomcat certificate reaches the linked IM&P nodes (§2.1): the form says so,
     and follows SAN edits into the plan."""
@@ -445,17 +412,27 @@ class PromptForSigner(DemoStartup):
         return session
 
 
-async def test_a_signer_prompt_is_asked_before_the_job_runs(tmp_path: Path) -> None:
+async def test_demo_renewal_signed_by_the_corp_ca(tmp_path: Path) -> None:
+    """The demo's form offers its corp CA (the lab's AD CS web enrollment) first; its password, set to
+    prompt here, is asked in the modal before the job runs and never shown; the run screen shows what
+    the signer did (submitted, request id, issued) in the step's detail and the node's log."""
+    messages: list[Message] = []
     startup = PromptForSigner(tmp_path)
     app = UctermApp(startup=startup)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
         await scanned(pilot, app)
         await pilot.press("slash", *"tomcat voicemail cuc15-pub", "enter")
         await pilot.pause()
         await pilot.press("n")
         await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        first = form.query("#signer RadioButton").first()
+        assert first.id == "signer-cfg0-corp-adcs" and first.value  # preselected
+        assert "corp-adcs: AD CS web enrollment signs the CSR" in str(first.label)
         await pilot.press("p")
         await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
         await pilot.press("x")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
         await pilot.press("y")
@@ -466,4 +443,10 @@ async def test_a_signer_prompt_is_asked_before_the_job_runs(tmp_path: Path) -> N
         await wait_for(pilot, lambda: any(isinstance(s, RunScreen) for s in app.screen_stack), what="the run")
         run = next(s for s in app.screen_stack if isinstance(s, RunScreen))
         await until_state(pilot, run, "done")
+        progress = [e.message for e in events(messages, "StepProgress") if e.step.startswith("obtain_signed:")]
+        assert any("submitted with template CiscoUCServerClient, request" in m for m in progress)
+        assert any("issued" in m for m in progress)
+        obtain = next(s.id for s in run.plan.steps if s.kind == "obtain_signed")
+        assert 'signer "corp-adcs"' in run.query_one("#steps").states[obtain][1]  # type: ignore[attr-defined]
         assert startup.password not in shown(app) and startup.password not in app.export_screenshot()
+        assert all(startup.password not in str(getattr(e, "message", "")) for e in events(messages, "StepProgress"))
