@@ -19,10 +19,10 @@ What ucterm adds:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import hashlib
 import re
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -238,29 +238,63 @@ class AcmeSigner:
                 await ctx.progress(f"the TXT record {name} could not be removed: {exc}")
         ctx.remember({"dns": []})
 
+    async def _poll(self, acme: Any, url: str, parse: Callable[[Any], Any], what: str, deadline: float) -> Any:
+        """POST-as-GET `url` until its status is no longer pending/processing, backing off from 0.2 s (or as
+        Retry-After says, up to 10 s) on the event loop; SignerError when `timeout` runs out."""
+        from acme import messages
+
+        delay = 0.2
+        while True:
+            response = await self._get(acme, url)
+            body = parse(response.json())
+            if body.status not in (messages.STATUS_PENDING, messages.STATUS_PROCESSING):
+                return body
+            if time.monotonic() >= deadline:
+                raise SignerError(f"{self.label}: {what} is still {body.status} after {self.config.timeout:g} s; "
+                                  "resume the job to ask again (the same order), or raise timeout.")
+            retry = response.headers.get("Retry-After", "")
+            wait = min(float(retry), 10.0) if retry.isdigit() else delay
+            await asyncio.sleep(max(0.0, min(wait, deadline - time.monotonic())))
+            delay = min(delay * 2, 5.0)
+
+    async def _validated(self, acme: Any, order: Any, ctx: SigningContext, dns: dns01.DnsProvider,
+                         deadline: float) -> None:
+        """Wait for every authorization of the order to be valid; an invalid one ends the order."""
+        from acme import messages
+
+        for url in order.body.authorizations:
+            body = await self._poll(acme, url, messages.Authorization.from_json, "an authorization", deadline)
+            if body.status != messages.STATUS_VALID:
+                ctx.remember({"order": None})  # a failed validation makes the order invalid: start afresh
+                await self._clear(dns, ctx)
+                problem = _authz_problem(messages.AuthorizationResource(body=body, uri=url))
+                raise SignerError(f"{self.label}: the CA could not validate {body.identifier.value} ({problem}); "
+                                  "check the dns settings, then retry (a new order is made).")
+
     async def obtain(self, csr_pem: str, ctx: SigningContext) -> tuple[str, list[str]]:
         from acme import messages
 
         dns = dns01.provider(self.config, self.spec.dns, ctx.credentials)
         acme = await self._client(ctx)
         order = await self._order(acme, csr_pem, ctx)
-        deadline = dt.datetime.now() + dt.timedelta(seconds=self.config.timeout)
+        deadline = time.monotonic() + self.config.timeout
         if order.body.status == messages.STATUS_PENDING:
             await self._challenges(acme, order, ctx, dns)
-            try:
-                order = await self._io(acme.poll_authorizations, order, deadline)
-            except SignerError:
-                ctx.remember({"order": None})  # a failed validation makes the order invalid: start afresh
-                await self._clear(dns, ctx)
-                raise
-        await ctx.progress(f"{self.label}: finalizing order {order.uri} with the node's CSR")
-        fresh = messages.Order.from_json((await self._get(acme, order.uri)).json())
-        order = order.update(body=fresh)
-        if fresh.status == messages.STATUS_READY:
-            order = await self._io(acme.begin_finalization, order)
-        order = await self._io(acme.poll_finalization, order, deadline)
+            await self._validated(acme, order, ctx, dns, deadline)
+        body = messages.Order.from_json((await self._get(acme, order.uri)).json())
+        if body.status == messages.STATUS_READY:
+            await ctx.progress(f"{self.label}: finalizing order {order.uri} with the node's CSR")
+            order = await self._io(acme.begin_finalization, order.update(body=body))
+            body = order.body
+        if body.status != messages.STATUS_VALID:
+            body = await self._poll(acme, order.uri, messages.Order.from_json, f"order {order.uri}", deadline)
+        if body.status != messages.STATUS_VALID or body.certificate is None:
+            ctx.remember({"order": None})
+            raise SignerError(f"{self.label}: order {order.uri} ended {body.status} ({_problem(body.error)}); "
+                              "retry the step (a new order is made).")
+        fullchain = (await self._get(acme, body.certificate)).text
         await self._clear(dns, ctx)
-        leaf, chain = self._split(order.fullchain_pem, csr_pem)
+        leaf, chain = self._split(fullchain, csr_pem)
         chain += await complete_chain(self.config, chain or [leaf], ctx.progress)
         ctx.remember({"phase": "issued"})
         await ctx.progress(f"{self.label}: order {order.uri} issued {pki.label(_cert(leaf))}")
