@@ -124,27 +124,25 @@ async def test_adcs_issues_and_the_renewal_ends_proven(lab: LabRig, monkeypatch:
     _secret_free(lab, job_id, "ucterm-lab-adcs")
 
 
-async def test_adcs_pending_waits_then_resume_fetches_the_same_request(lab: LabRig) -> None:
+async def test_adcs_pending_waits_then_resume_fetches_the_same_requests(lab: LabRig) -> None:
     config = _adcs(lab, template="CiscoUCApproval")
     job_id, state = await _renew(lab, config)
     assert state == "waiting"
     job = Journal.open(job_id)
     site = lab.estate.web_enrollment
     pending = sorted(site.requests)
-    assert len(pending) == 1  # the first CSR waits; the job stops there
+    # Every CSR of the job went to the CA at once: one approval round for the whole cluster.
+    assert len(pending) == len(NODES) and all(r.state == "pending" for r in site.requests.values())
     assert f"AD CS request {pending[0]}" in job.detail and "CA manager's approval" in job.detail
-    assert f"ucterm resume {job_id}" in job.detail
-    # Still pending: resume asks again and waits again, without a second request.
+    assert f"request {pending[1]}" in job.detail and f"ucterm resume {job_id}" in job.detail
+    # Still pending: resume asks again and waits again, without a new request.
     assert await lab.runner(job, signer=build_signer(config)).run() == "waiting"
     assert sorted(site.requests) == pending
-    site.approve(pending[0])
-    state = await lab.runner(Journal.open(job_id), signer=build_signer(config)).run()
-    # The second node's CSR is a new request, pending in turn: approve it as the CA manager would.
-    assert state == "waiting"
-    second = max(site.requests)
-    site.approve(second)
+    for rid in pending:
+        site.approve(rid)
     assert await lab.runner(Journal.open(job_id), signer=build_signer(config)).run() == "done"
-    assert len(site.requests) == len(NODES)
+    assert sorted(site.requests) == pending  # the approved requests, never a second submission
+    _proven(lab, job_id, waited=True)
     _secret_free(lab, job_id, "ucterm-lab-adcs")
 
 

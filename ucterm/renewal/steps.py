@@ -364,9 +364,35 @@ class StepWorker:
         try:
             leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
         except SignerPending as exc:
-            raise Waiting(f"{str(exc).rstrip('.')}; run `ucterm resume {self.job.id}` to ask again") from None
+            also = await self._submit_the_others(step, signer)
+            more = f" ({len(also)} more CSR(s) submitted: {'; '.join(also)})" if also else ""
+            raise Waiting(f"{str(exc).rstrip('.')}{more}; run `ucterm resume {self.job.id}` to ask again") \
+                from None
         self.job.done(step.id, "sign", {**signing.recall(), "signer": signer.label})
         return leaf_pem, chain_pems
+
+    async def _submit_the_others(self, waiting: Step, signer: JournaledSigner) -> list[str]:
+        """While one CSR waits (a CA manager's approval, DNS), hand the job's other CSRs to the CA too, so
+        that one approval round (or one DNS propagation) serves them all instead of one per resume.
+
+        Each goes through its own step's journal record: when its step runs, the signer resumes that
+        request (its request id, its order) instead of submitting again. A certificate issued at once is
+        fetched again then; an error is left for its own step to report."""
+        said: list[str] = []
+        for other in self.job.plan.steps_of("obtain_signed"):
+            rec = self.job.steps[other.id]
+            node = other.node or ""
+            if other.id == waiting.id or rec.state == "done" or "sign" in rec.intents \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+                continue
+            try:
+                await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
+                said.append(f"{node}: issued")
+            except SignerPending as exc:
+                said.append(f"{node}: {str(exc).rstrip('.')}")
+            except UctermError as exc:
+                await self.ctx.progress(other, f"not submitted yet: {exc}")
+        return said
 
     # ---- 5. validate ---------------------------------------------------------------------------
 
