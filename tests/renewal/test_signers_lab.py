@@ -183,20 +183,23 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.Bao]:
         yield server
 
 
-@pytest.mark.parametrize("verbatim", [True, False], ids=["sign-verbatim", "sign"])
+@pytest.mark.parametrize(("verbatim", "namespace"), [(True, None), (False, None), (True, servers.NAMESPACE)],
+                         ids=["sign-verbatim", "sign", "namespace"])
 async def test_vault_signs_and_the_renewal_ends_proven(lab: LabRig, bao: servers.Bao, verbatim: bool,
+                                                        namespace: str | None,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("UCTERM_TEST_BAO_TOKEN", bao.token)
     config = SignerConfig("bao", "vault", VaultSpec(url=bao.url, role=bao.role, token="env:UCTERM_TEST_BAO_TOKEN",
-                                                   mount=bao.mount, verbatim=verbatim), ca_bundle=bao.ca_bundle)
+                                                   mount=bao.mount, verbatim=verbatim, namespace=namespace),
+                          ca_bundle=bao.ca_bundle)
     job_id, state = await _renew(lab, config)
     assert state == "done", Journal.open(job_id).detail
     _proven(lab, job_id)
-    _time(f"vault ({'sign-verbatim' if verbatim else 'sign'})", job_id)
+    _time(f"vault ({'sign-verbatim' if verbatim else 'sign'}{', namespace' if namespace else ''})", job_id)
     job = Journal.open(job_id)
     chain = job.read_artifact(f"chain-{NODES[0]}.pem") or ""
-    assert "BEGIN CERTIFICATE" in chain and pki.cn_of(
-        pki.load_bundle(chain.encode(), "t").certificates[0].subject) == "ucterm Test Bao Root"
+    root = "ucterm Test Bao Namespace Root" if namespace else "ucterm Test Bao Root"
+    assert pki.cn_of(pki.load_bundle(chain.encode(), "t").certificates[0].subject) == root
     _secret_free(lab, job_id, bao.token)
 
 

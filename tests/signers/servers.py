@@ -143,18 +143,30 @@ def openbao(folder: Path) -> Iterator[Bao]:
         wait_until(lambda: ca.exists() and httpx.get(f"{url}/v1/sys/health", verify=_ctx(ca)).status_code == 200,
                    "bao server -dev", log)
         headers = {"X-Vault-Token": token}
-        with httpx.Client(base_url=url, verify=_ctx(ca), headers=headers, trust_env=False) as http:
-            http.post("/v1/sys/mounts/pki", json={"type": "pki", "config": {"max_lease_ttl": "87600h"}}
-                      ).raise_for_status()
-            root = http.post("/v1/pki/root/generate/internal",
-                             json={"common_name": "ucterm Test Bao Root", "ttl": "87600h", "key_type": "ec"})
-            root.raise_for_status()
-            http.post("/v1/pki/roles/cisco-uc", json={
-                "allow_any_name": True, "enforce_hostnames": True, "allow_subdomains": True,
-                "server_flag": True, "client_flag": True, "use_csr_common_name": True, "use_csr_sans": True,
-                "key_type": "any", "key_usage": ["DigitalSignature", "KeyEncipherment", "DataEncipherment",
-                                                 "KeyAgreement"], "ttl": "8760h"}).raise_for_status()
-        yield Bao(url, token, ca, root.json()["data"]["certificate"])
+        with httpx.Client(base_url=url, verify=_ctx(ca), headers=headers, trust_env=False) as http:  # type: ignore[arg-type]
+            root = _pki(http, {})
+            http.post(f"/v1/sys/namespaces/{NAMESPACE}").raise_for_status()
+            _pki(http, {"X-Vault-Namespace": NAMESPACE}, cn="ucterm Test Bao Namespace Root")
+        yield Bao(url, token, ca, root)
+
+
+#: The OpenBao namespace the fixture also sets a PKI up in (X-Vault-Namespace).
+NAMESPACE = "uc"
+
+
+def _pki(http: httpx.Client, headers: dict[str, str], cn: str = "ucterm Test Bao Root") -> str:
+    """Mount pki, make a root and the role `cisco-uc` (in the namespace the headers name); the root's PEM."""
+    http.post("/v1/sys/mounts/pki", json={"type": "pki", "config": {"max_lease_ttl": "87600h"}},
+              headers=headers).raise_for_status()
+    root = http.post("/v1/pki/root/generate/internal", json={"common_name": cn, "ttl": "87600h", "key_type": "ec"},
+                     headers=headers)
+    root.raise_for_status()
+    http.post("/v1/pki/roles/cisco-uc", headers=headers, json={
+        "allow_any_name": True, "enforce_hostnames": True, "allow_subdomains": True,
+        "server_flag": True, "client_flag": True, "use_csr_common_name": True, "use_csr_sans": True,
+        "key_type": "any", "key_usage": ["DigitalSignature", "KeyEncipherment", "DataEncipherment", "KeyAgreement"],
+        "ttl": "8760h"}).raise_for_status()
+    return str(root.json()["data"]["certificate"])
 
 
 def _ctx(ca: Path) -> object:
