@@ -104,13 +104,15 @@ def _adcs(rig: LabRig, **changes: Any) -> SignerConfig:
     return dataclasses.replace(config, spec=dataclasses.replace(config.spec, **changes))
 
 
-async def test_adcs_issues_and_the_renewal_ends_proven(lab: LabRig, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("auth", ["ntlm", "basic"])
+async def test_adcs_issues_and_the_renewal_ends_proven(lab: LabRig, monkeypatch: pytest.MonkeyPatch,
+                                                       auth: str) -> None:
     monkeypatch.setenv("UCTERM_TEST_ADCS", "ucterm-lab-adcs")
-    config = _adcs(lab, password="env:UCTERM_TEST_ADCS")
+    config = _adcs(lab, password="env:UCTERM_TEST_ADCS", auth=auth)
     job_id, state = await _renew(lab, config)
     assert state == "done"
     _proven(lab, job_id)
-    _time("adcs", job_id)
+    _time(f"adcs ({auth})", job_id)
     site = lab.estate.web_enrollment
     assert len(site.requests) == len(NODES) and all(r.state == "issued" for r in site.requests.values())
     assert {r.requester for r in site.requests.values()} == {"LAB\\ucterm-enroll"}

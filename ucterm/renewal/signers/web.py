@@ -2,8 +2,9 @@
 
 Verification is always on. With `ca_bundle` only that bundle is trusted (an enterprise CA's web
 server is signed by the enterprise root, which the system store does not hold); without it the
-platform's default CAs apply. The environment is not consulted (`trust_env=False`): a proxy or
-`SSL_CERT_FILE` set for other programs must not decide where a CSR and a password go.
+platform's default CAs apply (OpenSSL's default paths). httpx is told not to read the environment
+(`trust_env=False`): a proxy variable set for other programs must not decide where a CSR and a
+password go, and neither must a CA bundle variable meant for another tool.
 """
 
 from __future__ import annotations
