@@ -165,7 +165,8 @@ class LabWebEnrollment:
         except asyncio.CancelledError:
             pass  # the site stops
         finally:
-            self._connections.discard(task)  # type: ignore[arg-type]
+            if task is not None:
+                self._connections.discard(task)
             writer.close()
 
     # ---- the site ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from ucterm.signer_config import SignerConfig
 
 Clock = Callable[[], dt.datetime]
+#: PlanOptions.signer: who signs a job's CSRs.
+SignerKind = Literal["files", "lab", "signer"]
 
 
 class AskCredentials(Protocol):
@@ -73,7 +75,7 @@ class SignerChoice:
     label: str
     factory: Callable[[], Signer | JournaledSigner]
     #: What the plan records for it (PlanOptions.signer, signer_name): ("lab", None) or ("signer", NAME).
-    plan: tuple[str, str | None] = ("lab", None)
+    plan: tuple[SignerKind, str | None] = ("lab", None)
 
 
 #: How the renewal form names each kind of `[[signer]]`.
@@ -297,11 +299,11 @@ class Session:
                 return choice.factory()
         return None
 
-    def signer_plan(self, key: str) -> tuple[str, str | None]:
+    def signer_plan(self, key: str) -> tuple[SignerKind, str | None]:
         """(PlanOptions.signer, signer_name) for a choice of the form; ("files", None) for "my CA"."""
         return next((c.plan for c in self.signers if c.key == key), ("files", None))
 
-    def signer_key(self, signer: str, name: str | None) -> str:
+    def signer_key(self, signer: SignerKind, name: str | None) -> str:
         """The form's key for what a plan records (resuming a job with the signer it was planned with)."""
         return next((c.key for c in self.signers if c.plan == (signer, name)), "files")
 

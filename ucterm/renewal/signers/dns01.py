@@ -16,12 +16,15 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ucterm.credentials import CredentialStore
 from ucterm.renewal.signers.base import SignerError
 from ucterm.renewal.signers.command import run_argv
 from ucterm.signer_config import DnsCommand, DnsRfc2136, SignerConfig
+
+if TYPE_CHECKING:
+    import dns.resolver
 
 
 class DnsProvider(Protocol):
@@ -83,7 +86,7 @@ class Rfc2136:
                 raise SignerError(f"{self.what}: the name cannot be resolved ({exc}); give its address in "
                                   "dns.server.") from None
 
-    def _resolver(self, address: str):  # -> dns.resolver.Resolver
+    def _resolver(self, address: str) -> dns.resolver.Resolver:
         import dns.resolver
 
         resolver = dns.resolver.Resolver(configure=False)
