@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
+import importlib.util
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -271,7 +272,15 @@ class AcmeSigner:
                 raise SignerError(f"{self.label}: the CA could not validate {body.identifier.value} ({problem}); "
                                   "check the dns settings, then retry (a new order is made).")
 
+    def _require(self) -> None:
+        """The `acme` extra (certbot's acme package, dnspython) is installed, or one sentence saying how."""
+        missing = [name for name in ("acme", "josepy", "dns") if importlib.util.find_spec(name) is None]
+        if missing:
+            raise SignerError(f"{self.label} needs the ACME libraries, which are not installed "
+                              f"({', '.join(missing)}); run `pip install 'ucterm[acme]'`.")
+
     async def obtain(self, csr_pem: str, ctx: SigningContext) -> tuple[str, list[str]]:
+        self._require()
         from acme import messages
 
         dns = dns01.provider(self.config, self.spec.dns, ctx.credentials)
