@@ -97,6 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
             p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+        p.add_argument("--signer", metavar="NAME",
+                       help="the inventory's [[signer]] that signs the CSRs (overrides signer = in the inventory)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
 from ucterm import catalog
 from ucterm.cli.terminal import Terminal, tell
@@ -34,7 +34,7 @@ from ucterm.renewal.events import (
     StepStarted,
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
-from ucterm.renewal.model import EXIT_CODES, Plan
+from ucterm.renewal.model import EXIT_CODES, Plan, PlanOptions
 from ucterm.renewal.plan import (
     build_plan,
     current_multi_server,
@@ -44,7 +44,7 @@ from ucterm.renewal.plan import (
     unit_for,
 )
 from ucterm.renewal.runner import Confirm, RenewalError, Runner
-from ucterm.renewal.signers import Material, Signer, lab_ca_signer
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, build_signer, lab_ca_signer
 from ucterm.renewal.survey import survey
 from ucterm.scan.model import ScanResult
 
@@ -104,14 +104,17 @@ def summary_text(summary: JobSummary, plan: Plan) -> str:
     if summary.csrs:
         lines.append("CSR files:")
         lines += [f"  {c['node']}: {c['path']}" for c in summary.csrs]
-    lines += next_steps(summary)
+    lines += next_steps(summary, plan)
     return "\n".join(lines) + "\n"
 
 
-def next_steps(summary: JobSummary) -> list[str]:
+def next_steps(summary: JobSummary, plan: Plan) -> list[str]:
     """What the user can do with a job that is not done: one way on, and one way out where it blocks."""
     job = summary.job
     give_up = f"or give the job up with `ucterm jobs --abandon {job}` and start again"
+    if summary.status == "waiting" and plan.options.signer == "signer":
+        return [f"next: `ucterm resume {job}` asks signer \"{plan.options.signer_name}\" again (once a CA manager "
+                "approved the request, or the DNS record is visible)"]
     if summary.status == "waiting":
         return [f"next: `ucterm resume {job} --signed FILE [--chain FILE]` once the CA has issued, or follow "
                 "the step above and run `ucterm resume` again"]
@@ -130,7 +133,7 @@ def _output(job: Job, state: str, args: argparse.Namespace, out: TextIO) -> int:
     summary = Journal.open(job.id).summary()  # read back from the journal, lock released: the truth now
     if getattr(args, "json", False):
         out.write(json.dumps(summary.to_json(), indent=2) + "\n")
-        for line in next_steps(summary):  # stdout is the JSON alone; the way on goes with the progress
+        for line in next_steps(summary, job.plan):  # stdout is the JSON alone; the way on goes with the progress
             print(f"ucterm: {line}", file=sys.stderr)
     else:
         out.write(summary_text(summary, job.plan))
@@ -200,11 +203,38 @@ def _material(args: argparse.Namespace) -> Material | None:
     return Material.from_paths(paths) if paths else None
 
 
-def _signer(inventory: Inventory, cluster: str, lab: bool) -> Signer | None:
-    return lab_ca_signer(inventory.cluster(cluster).settings.lab_ca) if lab else None
+SignerChoice = tuple[Literal["files", "lab", "signer"], str | None]
 
 
-async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, signer: Signer | None,
+def _choose_signer(args: argparse.Namespace, inventory: Inventory, cluster: str,
+                   planned: PlanOptions | None = None) -> SignerChoice:
+    """("lab", None), ("signer", NAME) or ("files", None): `--lab-ca`, then `--signer`, then what the job was
+    planned with (resume), then the cluster's `signer = NAME` (renew)."""
+    name = getattr(args, "signer", None)
+    if getattr(args, "lab_ca", False):
+        if name:
+            raise RenewalError("give either --lab-ca or --signer NAME, not both: one CA signs a job's CSRs.")
+        return "lab", None
+    if name:
+        inventory.signer(name)  # an unknown name is one sentence listing the signers
+        return "signer", name
+    if planned is not None:
+        return planned.signer, planned.signer_name
+    configured = inventory.cluster(cluster).settings.signer
+    return ("signer", configured) if configured else ("files", None)
+
+
+def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer | JournaledSigner | None:
+    kind, name = choice
+    if kind == "lab":
+        return lab_ca_signer(inventory.cluster(cluster).settings.lab_ca)
+    if kind == "signer" and name:
+        return build_signer(inventory.signer(name))
+    return None
+
+
+async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
+               signer: Signer | JournaledSigner | None,
                confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
     printer = Printer(job.plan)
     runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)
@@ -249,7 +279,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         raise RenewalError(busy_sentence(busy[0]))
     confirm = None if args.dry_run else _confirm_for(args)
     material = _material(args)
-    signer = _signer(inventory, cluster.name, args.lab_ca)
+    choice = _choose_signer(args, inventory, cluster.name)
+    signer = _signer(inventory, cluster.name, choice)
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
                          or [n.fqdn for n in cluster.ordered_nodes()])
@@ -259,7 +290,7 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
-                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name, jobs))
+                      signer=choice[0], signer_name=choice[1], recent_units=recent_units(cluster.name, jobs))
     plan = build_plan(inventory, scan, options)
     if args.dry_run:
         if args.json:
@@ -352,7 +383,7 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                            " read-only; remove read_only to resume the job.")
     confirm = _confirm_for(args)
     material = _material(args)
-    signer = _signer(inventory, job.plan.cluster, job.plan.options.signer == "lab")
+    signer = _signer(inventory, job.plan.cluster, _choose_signer(args, inventory, job.plan.cluster, job.plan.options))
     print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, job.plan.all_nodes,

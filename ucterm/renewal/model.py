@@ -98,8 +98,10 @@ class PlanOptions:
     #: The user's explicit word that an outstanding CSR on a node may be replaced.
     regenerate_csr: bool = False
     key_length: int = 2048
-    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued.
-    signer: Literal["files", "lab"] = "files"
+    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued; `signer`: the
+    #: inventory's `[[signer]]` named `signer_name` signs.
+    signer: Literal["files", "lab", "signer"] = "files"
+    signer_name: str | None = None
     #: Units renewed recently on this cluster by other jobs (unit -> job id), for the §5.5 rule.
     recent_units: Mapping[str, str] = field(default_factory=dict)
 
@@ -117,6 +119,7 @@ class PlanOptions:
                    csr={k: CsrRequest.from_dict(v) for k, v in (d.get("csr") or {}).items()},
                    include_ou=bool(d.get("include_ou")), regenerate_csr=bool(d.get("regenerate_csr")),
                    key_length=int(d.get("key_length", 2048)), signer=d.get("signer", "files"),
+                   signer_name=d.get("signer_name"),
                    recent_units=dict(d.get("recent_units") or {}))
 
 

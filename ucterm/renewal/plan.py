@@ -385,8 +385,13 @@ def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: 
     unit, multi, job = spec.name, options.multi_server, "<job>"
     distribution = "multi-server" if multi else "single-server"
     regen = options.regenerate_csr
-    obtain = ("the lab CA signs the CSR" if options.signer == "lab" else
-              f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]")
+    if options.signer == "lab":
+        obtain = "the lab CA signs the CSR"
+    elif options.signer == "signer":
+        obtain = (f'signer "{options.signer_name}" signs the CSR (while it waits: ucterm resume {job} asks it '
+                  "again)")
+    else:
+        obtain = f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]"
     check = (f"ucterm check --cert {job}/cert-{n.fqdn}.pem --csr {job}/csr-{n.fqdn}.pem "
              f"--chain {job}/chain-{n.fqdn}.pem --unit {unit}" + (" --multi-server" if multi else ""))
     return [

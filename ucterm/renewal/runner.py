@@ -39,7 +39,7 @@ from ucterm.renewal.events import (
 from ucterm.renewal.journal import Job
 from ucterm.renewal.model import JobState, Step
 from ucterm.renewal.nodes import NodeAccess
-from ucterm.renewal.signers import Material, Signer
+from ucterm.renewal.signers import JournaledSigner, Material, Signer
 from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
 
 Confirm = Callable[[str], Awaitable[bool]]
@@ -78,7 +78,8 @@ class Runner:
     """Drives one job (see the module docstring)."""
 
     def __init__(self, job: Job, inventory: Inventory, credentials: CredentialStore, *,
-                 sink: EventSink | None = None, signer: Signer | None = None, confirm: Confirm | None = None,
+                 sink: EventSink | None = None, signer: Signer | JournaledSigner | None = None,
+                 confirm: Confirm | None = None,
                  hold_on_failure: bool = False, settings: RunnerSettings | None = None,
                  read_only: bool = False, now: Callable[[], datetime] | None = None) -> None:
         self.job = job
@@ -114,6 +115,11 @@ class Runner:
     @property
     def state(self) -> JobState:
         return "paused" if self._paused else self.job.state
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The store the steps and signers resolve secrets with: every answer reaches the redactor first."""
+        return self._credentials
 
     @property
     def interactive(self) -> bool:

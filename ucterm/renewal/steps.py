@@ -13,21 +13,23 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
 from ucterm import catalog, pki
+from ucterm.credentials import CredentialStore
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory
 from ucterm.renewal.journal import Job
 from ucterm.renewal.model import CsrRequest, RestartItem, Step, StepKind
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
-from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
 from ucterm.vos.probe import PORT_KINDS
 from ucterm.vos.transport import Channel
@@ -70,9 +72,12 @@ class Context(Protocol):
     job: Job
     inventory: Inventory
     settings: RunnerSettings
-    signer: Signer | None
+    signer: Signer | JournaledSigner | None
     material: Material
     now: Callable[[], datetime]
+
+    @property
+    def credentials(self) -> CredentialStore: ...
 
     @property
     def interactive(self) -> bool: ...
@@ -335,14 +340,18 @@ class StepWorker:
         cas = list(self.ctx.material.cas)
         source = "the files given"
         if leaf is None and self.ctx.signer is not None:
-            try:
-                leaf_pem, chain_pems = await self.ctx.signer.sign(pki.pem(csr))
-            except SignerPending:
-                leaf_pem, chain_pems = "", []
+            signer = self.ctx.signer
+            if isinstance(signer, JournaledSigner):
+                leaf_pem, chain_pems = await self._ask_signer(step, signer, csr)
+            else:
+                try:
+                    leaf_pem, chain_pems = await signer.sign(pki.pem(csr))
+                except SignerPending:
+                    leaf_pem, chain_pems = "", []
             if leaf_pem:
                 leaf = _certs(leaf_pem)[0]
                 cas = [c for p in chain_pems for c in _certs(p)]
-                source = str(getattr(self.ctx.signer, "label", "the signer"))
+                source = str(getattr(signer, "label", "the signer"))
         stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
         held = _certs(self.job.read_artifact(f"chain-{node}.pem"))
         chain = _merged(cas, held)
@@ -379,6 +388,44 @@ class StepWorker:
         if (stored or leaf is not None) and any(pki.sha256_hex(c) not in held for c in material.cas):
             return "new CA certificates were given"
         return None
+
+    async def _ask_signer(self, step: Step, signer: JournaledSigner,
+                          csr: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+        """A `[[signer]]` signs, resuming the request its earlier attempts journaled (the `sign` intent:
+        request id, order URL); "pending" leaves the job waiting with the signer's words."""
+        signing = _StepSigning(self, step)
+        try:
+            leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
+        except SignerPending as exc:
+            also = await self._submit_the_others(step, signer)
+            more = f" ({len(also)} more CSR(s) submitted: {'; '.join(also)})" if also else ""
+            raise Waiting(f"{str(exc).rstrip('.')}{more}; run `ucterm resume {self.job.id}` to ask again") \
+                from None
+        self.job.done(step.id, "sign", {**signing.recall(), "signer": signer.label})
+        return leaf_pem, chain_pems
+
+    async def _submit_the_others(self, waiting: Step, signer: JournaledSigner) -> list[str]:
+        """While one CSR waits (a CA manager's approval, DNS), hand the job's other CSRs to the CA too, so
+        that one approval round (or one DNS propagation) serves them all instead of one per resume.
+
+        Each goes through its own step's journal record: when its step runs, the signer resumes that
+        request (its request id, its order) instead of submitting again. A certificate issued at once is
+        fetched again then; an error is left for its own step to report."""
+        said: list[str] = []
+        for other in self.job.plan.steps_of("obtain_signed"):
+            rec = self.job.steps[other.id]
+            node = other.node or ""
+            if other.id == waiting.id or rec.state == "done" or "sign" in rec.intents \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+                continue
+            try:
+                await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
+                said.append(f"{node}: issued")
+            except SignerPending as exc:
+                said.append(f"{node}: {str(exc).rstrip('.')}")
+            except UctermError as exc:
+                await self.ctx.progress(other, f"not submitted yet: {exc}")
+        return said
 
     # ---- 5. validate ---------------------------------------------------------------------------
 
@@ -690,3 +737,30 @@ class StepWorker:
                                 f"restart {serving} on {node} (utils service restart {serving}), check that "
                                 "ucterm can reach a port that serves it, then retry")
             await asyncio.sleep(self.ctx.settings.poll_interval)
+
+
+class _StepSigning:
+    """The obtain step's journal seam for a `[[signer]]` (signers.base.SigningContext): what the signer
+    remembers is the step's `sign` intent, rewritten whole each time, so that the last record holds
+    everything a resume needs."""
+
+    def __init__(self, worker: StepWorker, step: Step) -> None:
+        self._worker = worker
+        self._step = step
+        self.node = step.node or ""
+        self.job_id = worker.job.id
+        self.credentials = worker.ctx.credentials
+
+    def recall(self) -> dict[str, Any]:
+        return dict(self._worker.job.steps[self._step.id].intents.get("sign") or {})
+
+    def remember(self, data: Mapping[str, Any]) -> None:
+        self._worker.job.intent(self._step.id, "sign", {**self.recall(), **data})
+
+    async def progress(self, message: str) -> None:
+        await self._worker.ctx.progress(self._step, message)
+
+    def workdir(self) -> Path:
+        folder = self._worker.job.artifact_path(f"signer-{self.node}")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder

@@ -351,12 +351,14 @@ class UctermApp(ReasonedActions, App[int]):
         self.review_host_keys(message.nodes)
 
     # ---- credentials and host keys (call from workers) -----------------------------------------
-    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool:
-        """Ask every `prompt` password the engine will need, once, in a modal. False if cancelled."""
+    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False,
+                              signer: str | None = None) -> bool:
+        """Ask every `prompt` password the engine will need (the signer's too), once, in a modal.
+        False if cancelled."""
         session = self.session
         if session is None:
             return False
-        for question in session.credential_questions(clusters, app_user=app_user):
+        for question in session.credential_questions(clusters, app_user=app_user, signer=signer):
             answer = await self._ask(PasswordModal(question))
             if not answer:
                 return False

@@ -146,8 +146,7 @@ class RenewalScreen(BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        signers = self.session.signers
-        self.signer = signers[0].key if signers else "files"
+        self.signer = self.session.default_signer(self.cluster)
         self.query_one(f"#signer-{self.signer}", RadioButton).value = True
         self._load_defaults()
         self.query_one("#unit", Select).focus()
@@ -366,8 +365,9 @@ class RenewalScreen(BaseScreen):
             chosen = self._chosen_nodes()
             if chosen != {n.fqdn for n in c.nodes}:
                 nodes = tuple(n.fqdn for n in c.ordered_nodes() if n.fqdn in chosen)
+        kind, name = self.session.signer_plan(self.signer)
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
-                       include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files")
+                       include_ou=self.include_ou, signer=kind, signer_name=name)
 
     def _try_plan(self, *, quiet: bool = False) -> Plan | None:
         session = self.session

@@ -107,7 +107,8 @@ class RunScreen(BaseScreen):
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
-        key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
+        options = job.plan.options
+        key = signer or session.signer_key(options.signer, options.signer_name)
         screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
@@ -302,7 +303,10 @@ class RunScreen(BaseScreen):
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True):
+        options = self.plan.options
+        signer = options.signer_name if options.signer == "signer" else None
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True,
+                                                                                signer=signer):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
