@@ -218,19 +218,6 @@ class OutputTooLarge(VosError):
         self.limit = limit
 
 
-class OutputOutOfStep(VosError):
-    """The CLI's output could not be tied to the command that was typed (see vos.shell)."""
-
-    def __init__(self, node: str, command: str, detail: str) -> None:
-        super().__init__(
-            f"{node}: the output of `{command}` could not be told apart from what the CLI printed around it "
-            f"({detail}); ucterm closed the session rather than guess: check the node's CLI by hand.",
-            node=node,
-        )
-        self.command = command
-        self.detail = detail
-
-
 class TlsVerifyError(VosError):
     """The node's TLS certificate does not verify against the configured bundle or pin."""
 
