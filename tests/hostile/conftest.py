@@ -53,3 +53,24 @@ def write_inventory(estate: LabEstate, folder: Path, *, cluster: str = "hq", nod
     document["defaults"].update(defaults or {})
     write_toml(path, document)
     return path
+
+
+def hostile_inventory(folder: Path, port: int, *, tofu: bool = False, fqdn: str = "hostile1.lab.example",
+                      cluster: str = "hq") -> Path:
+    """An inventory with one CUCM 12.5 publisher served by the hostile shell (CLI only, no REST)."""
+    path = folder / "inventory.toml"
+    write_toml(path, {
+        "defaults": {"os_user": "admin", "os_password": "env:HOSTILE_OS_PASSWORD", "known_hosts": "known_hosts",
+                     "trust_on_first_use": tofu, "command_timeout": 10, "banner_timeout": 10},
+        "cluster": [{"name": cluster, "product": "cucm", "version": "12.5.1.16900-48",
+                     "node": [{"fqdn": fqdn, "address": "127.0.0.1", "role": "publisher",
+                               "ports": {"ssh": port}}]}],
+    })
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _hostile_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.hostile import sshd
+
+    monkeypatch.setenv("HOSTILE_OS_PASSWORD", sshd.PASSWORD)

@@ -22,7 +22,7 @@ from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice
 from ucterm.files import atomic_write
-from ucterm.inventory import Inventory, load_inventory
+from ucterm.inventory import Cluster, Inventory, load_inventory
 from ucterm.scan import ScanProgress, scan_estate, selected_clusters, warm_credentials
 from ucterm.scan.model import ScanResult, load_scan, save_scan
 from ucterm.scan.render import (
@@ -42,10 +42,12 @@ class ScanArgumentError(UctermError):
 
 def run(args: argparse.Namespace) -> int:
     """Scan, print the requested form, write the Prometheus file and keep the result for the TUI."""
+    concurrency = _concurrency(args)
     inventory = load_inventory(getattr(args, "inventory", None))
     warn_days, crit_days = _thresholds(args, inventory)
     clusters: Sequence[str] | None = getattr(args, "cluster", None) or None
     chosen = selected_clusters(inventory, clusters)  # unknown names fail here, before any connection
+    _something_to_scan(inventory, chosen, clusters)
     for warning in inventory.warnings:
         print(f"ucterm: warning: {warning}", file=sys.stderr)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
@@ -57,8 +59,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(scan_estate(
             inventory, credentials, sink=progress, warn_days=warn_days, crit_days=crit_days,
-            clusters=clusters, probe=not getattr(args, "no_probe", False),
-            concurrency=max(1, getattr(args, "concurrency", None) or 16)))
+            clusters=clusters, probe=not getattr(args, "no_probe", False), concurrency=concurrency))
     finally:
         if progress is not None:
             progress.clear()
@@ -79,6 +80,32 @@ def run(args: argparse.Namespace) -> int:
         # After the output: a file that cannot be written must not cost the user the review itself.
         _write_prometheus(Path(args.prometheus), result)
     return result.exit_code()
+
+
+def _concurrency(args: argparse.Namespace) -> int:
+    value = getattr(args, "concurrency", None)
+    if value is None:
+        return 16
+    if value < 1:
+        raise ScanArgumentError(f"--concurrency is {value}; give the number of nodes to read at the same time, "
+                                "1 or more (default 16).")
+    return int(value)
+
+
+def _something_to_scan(inventory: Inventory, chosen: Sequence[Cluster], names: Sequence[str] | None) -> None:
+    """An empty scan is not a clean one: monitoring would read exit 0 with no nodes as "all fine"."""
+    if any(c.nodes for c in chosen):
+        return
+    where = str(inventory.path) if inventory.path else "the inventory"
+    if names:
+        what = f"the cluster(s) {', '.join(c.name for c in chosen)} chosen with --cluster list no nodes"
+    elif chosen:
+        what = f"its cluster(s) {', '.join(c.name for c in chosen)} list no nodes"
+    else:
+        what = "it lists no clusters"
+    fix = "add [[cluster.node]] entries" if chosen else "add a [[cluster]] with its [[cluster.node]] entries"
+    raise ScanArgumentError(f"{where}: there is nothing to scan, {what}; {fix} (exit 3: an empty scan is "
+                            "not a clean one).")
 
 
 def _thresholds(args: argparse.Namespace, inventory: Inventory) -> tuple[int | None, int | None]:
