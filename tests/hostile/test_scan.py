@@ -4,6 +4,7 @@ aloud, and no scan of nothing reported as a clean one."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -15,6 +16,10 @@ import pytest
 from tests.hostile import sshd
 from tests.hostile.certs import make_cert, pem
 from tests.hostile.conftest import hostile_inventory
+from ucterm.credentials import CredentialStore
+from ucterm.inventory import load_inventory
+from ucterm.scan import scan_estate
+from ucterm.vos import hostkeys
 
 HOST_KEY = asyncssh.generate_private_key("ssh-ed25519")
 NODE = "hostile1.lab.example"
@@ -56,6 +61,51 @@ async def server() -> AsyncIterator[tuple[sshd.Script, int]]:
         yield script, sshd.port_of(acceptor)
     finally:
         acceptor.close()
+
+
+async def test_a_fake_prompt_does_not_give_callmanager_tomcat_s_certificate(
+        server: tuple[sshd.Script, int], tmp_path: Path) -> None:
+    """The issue's scan: CallManager (4 days left) was reported with tomcat's 99 days."""
+    _, port = server
+    path = hostile_inventory(tmp_path, port)
+    hostkeys.accept_host_key(tmp_path / "known_hosts", NODE, port, HOST_KEY, address="127.0.0.1")
+    result = await scan_estate(load_inventory(path), CredentialStore(), probe=False)
+    [node] = result.nodes
+    assert node.state == "ok", node.error
+    days = {c.unit: c.days_left for c in result.certificates if c.store == "own"}
+    assert days == {"tomcat": 99, "CallManager": 4}
+
+
+async def test_trust_on_first_use_is_said_and_recorded(server: tuple[sshd.Script, int], tmp_path: Path) -> None:
+    _, port = server
+    path = hostile_inventory(tmp_path, port, tofu=True)
+    fingerprint = hostkeys.fingerprint(HOST_KEY)
+    code, out, err = await ucterm("scan", "--inventory", str(path), "--json", "--no-probe")
+    assert code == 2, err  # CallManager has 4 days left: critical
+    [node] = json.loads(out)["nodes"]
+    assert node["host_key_fingerprint"] == fingerprint and node["host_key_accepted"] is True
+    assert f"{NODE}: accepted the unknown SSH host key {fingerprint} on first use" in err
+    assert str(tmp_path / "known_hosts") in err
+    # The second scan finds the key recorded: no acceptance to report, the fingerprint still shown.
+    code, out, err = await ucterm("scan", "--inventory", str(path), "--json", "--no-probe")
+    [node] = json.loads(out)["nodes"]
+    assert node["host_key_fingerprint"] == fingerprint and node["host_key_accepted"] is False
+    assert "accepted the unknown SSH host key" not in err
+
+
+async def test_a_key_accepted_before_a_refused_login_is_still_reported(tmp_path: Path) -> None:
+    script = vos_script()
+    acceptor = await sshd.start(script, HOST_KEY)
+    try:
+        port = sshd.port_of(acceptor)
+        path = hostile_inventory(tmp_path, port, tofu=True)
+        os.environ["HOSTILE_OS_PASSWORD"] = "wrong"
+        result = await scan_estate(load_inventory(path), CredentialStore(), probe=False)
+    finally:
+        acceptor.close()
+    [node] = result.nodes
+    assert node.state == "login-refused"
+    assert node.host_key_accepted and node.host_key_fingerprint == hostkeys.fingerprint(HOST_KEY)
 
 
 EMPTY = {

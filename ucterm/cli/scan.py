@@ -32,6 +32,7 @@ from ucterm.scan.render import (
     render_prometheus,
     render_table,
 )
+from ucterm.text import visible
 
 
 class ScanArgumentError(UctermError):
@@ -64,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         if progress is not None:
             progress.clear()
     _keep(result, clusters)
+    _accepted_keys_to_stderr(result, inventory)
     if getattr(args, "json", False):
         sys.stdout.write(render_json(result))
         _problems_to_stderr(result)
@@ -145,6 +147,18 @@ def _write_prometheus(path: Path, result: ScanResult) -> None:
     except OSError as exc:
         raise ScanArgumentError(f"cannot write the Prometheus file {path} ({exc.strerror or exc}); check that "
                                 "its folder exists and is writable.") from None
+
+
+def _accepted_keys_to_stderr(result: ScanResult, inventory: Inventory) -> None:
+    """Trust on first use is never silent: a headless scan may be the only run that saw the key."""
+    for n in result.nodes:
+        if not n.host_key_accepted:
+            continue
+        cluster = next((c for c in inventory.clusters if c.name == n.cluster), None)
+        known_hosts = cluster.settings.known_hosts_path if cluster is not None else "known_hosts"
+        print(f"ucterm: {visible(n.node)}: accepted the unknown SSH host key {n.host_key_fingerprint} on first use "
+              f"(trust_on_first_use) and recorded it in {known_hosts}; nobody has checked it: compare it with "
+              "the node's administrator.", file=sys.stderr)
 
 
 def _problems_to_stderr(result: ScanResult) -> None:

@@ -236,6 +236,12 @@ class VosShell:
         self._known_password: str | None = None
         self.connect_count = 0
         self.auth_method: str | None = None
+        #: The SHA-256 fingerprint of the host key the node presented at the last login (verified
+        #: against known_hosts, or accepted then), for the record of what ucterm talked to.
+        self.host_key_fingerprint: str | None = None
+        #: Whether a login of this shell accepted an unknown host key (trust_on_first_use): a
+        #: headless scan must say so, since nobody checked the fingerprint.
+        self.host_key_accepted = False
         self.pagination_off = False
         #: Why the last session ended (shown when reconnecting).
         self._end_reason: str | None = None
@@ -353,19 +359,17 @@ class VosShell:
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(client, str(exc)) from None
         except asyncssh.PermissionDenied:
+            await self._note_host_key(client)
             raise LoginRefused(self.node, ep.username) from None
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             if client.check is not None and client.check.verdict != "trusted" and not client.accepted_new_key:
                 raise self._host_key_error(client, str(exc)) from None
+            await self._note_host_key(client)
             raise Unreachable(self.node, ep.address, ep.port, _reason(exc)) from None
         self._conn, self._client = conn, client
         self.auth_method = client.auth_method
         self.connect_count += 1
-        if client.accepted_new_key and client.check is not None:
-            await self._notice(
-                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in {ep.known_hosts}",
-                "warning",
-            )
+        await self._note_host_key(client, conn)
         try:
             self._proc = await conn.create_process(
                 term_type="vt100", term_size=self.options.term_size, encoding="utf-8", errors="replace"
@@ -389,6 +393,27 @@ class VosShell:
             await self._notice("`set cli pagination off` was not confirmed; pager prompts will be answered")
         if self.connect_count > 1:
             await self._notice("reconnected")
+
+    async def _note_host_key(self, client: _Client, conn: asyncssh.SSHClientConnection | None = None) -> None:
+        """Remember the key the node presented; say so when it was accepted unchecked (trust_on_first_use).
+
+        The key is recorded in known_hosts before the login is even tried, so a login refused or
+        dropped afterwards must not hide that it was accepted. A key known_hosts already trusts is
+        verified by asyncssh without asking the client, so its fingerprint comes from the connection.
+        """
+        if client.check is None:
+            key = conn.get_server_host_key() if conn is not None else None
+            if key is not None:
+                self.host_key_fingerprint = hostkeys.fingerprint(key)
+            return
+        self.host_key_fingerprint = client.check.fingerprint
+        if client.accepted_new_key and not self.host_key_accepted:
+            self.host_key_accepted = True
+            await self._notice(
+                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in "
+                f"{self.endpoint.known_hosts}",
+                "warning",
+            )
 
     def _host_key_error(self, client: _Client, detail: str) -> Exception:
         ep = self.endpoint
