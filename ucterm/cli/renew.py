@@ -185,6 +185,10 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     busy = active_jobs(cluster.name, args.unit, jobs)
     if busy and not args.dry_run:
         j = busy[0]
+        if j.damaged:
+            raise RenewalError(f"job {j.job} for {j.unit} on cluster {j.cluster} is damaged ({j.damaged}), so ucterm "
+                               f"cannot tell whether its CSR is still at the CA; check {j.folder} and the nodes, "
+                               "then move that folder away before starting another renewal.")
         raise RenewalError(f"job {j.job} is still {SUMMARY_STATE[j.state]} for {j.unit} on cluster {j.cluster}; "
                            f"continue it with `ucterm resume {j.job}` (its CSR may be at the CA) instead of "
                            "starting another that would replace that CSR.")
@@ -267,8 +271,9 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return 0
     rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
-        rows.append((j.job, SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else ""), j.cluster,
-                     j.unit, j.updated[:19].replace("T", " "), _clip(j.detail, 60)))
+        state = "damaged" if j.damaged else SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else "")
+        rows.append((j.job, state, j.cluster or "?", j.unit or "?", j.updated[:19].replace("T", " "),
+                     _clip(j.detail, 60 if not j.damaged else 200)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
