@@ -37,6 +37,7 @@ from ucterm.renewal.runner import Confirm, RenewalError, Runner
 from ucterm.renewal.signers import Material, Signer, lab_ca_signer
 from ucterm.renewal.survey import survey
 from ucterm.scan.model import ScanResult
+from ucterm.text import visible
 
 # --------------------------------------------------------------------------------------------
 # Printing
@@ -54,7 +55,8 @@ class Printer:
     def __call__(self, event: Event) -> None:
         line = self.format(event)
         if line is not None:
-            print(line, file=self.stream, flush=True)
+            # Transcript lines, errors and details quote what nodes and CAs sent: shown, never obeyed.
+            print(visible(line, lines=True), file=self.stream, flush=True)
 
     def format(self, event: Event) -> str | None:
         if isinstance(event, StepStarted):
@@ -108,7 +110,7 @@ def _output(job: Job, state: str, args: argparse.Namespace, out: TextIO) -> int:
     if getattr(args, "json", False):
         out.write(json.dumps(summary.to_json(), indent=2) + "\n")
     else:
-        out.write(summary_text(summary, job.plan))
+        out.write(visible(summary_text(summary, job.plan), lines=True))
     return EXIT_CODES.get(state, 2)
 
 
@@ -207,12 +209,12 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         if args.json:
             out.write(json.dumps({"dry_run": True, "plan": plan.to_dict()}, indent=2) + "\n")
         else:
-            out.write(render(plan) + "\n")
+            out.write(visible(render(plan), lines=True) + "\n")
         return 0
     job = Journal.create(plan, inventory.path)
     print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
-        print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
+        print(visible("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), lines=True), file=sys.stderr)
     state = asyncio.run(_run(job, inventory, credentials, signer=signer, confirm=confirm, material=material,
                              read_only=read_only))
     return _output(job, state, args, out)
@@ -222,12 +224,12 @@ def _survey(inventory: Inventory, cluster: str, unit: str, credentials: Credenti
             *, strict: bool) -> ScanResult | None:
     """Versions and current certificates; a real run stops here if a node cannot be read."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
-    print(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}",
+    print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
           file=sys.stderr)
     scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
-        print(f"ucterm: {n.error}", file=sys.stderr)
+        print(f"ucterm: {visible(n.error or n.node)}", file=sys.stderr)
     if down and strict:
         raise RenewalError(f"{len(down)} node(s) of cluster {cluster} could not be read ({down[0].node} first); "
                            "nothing was changed: fix the connection and run again.")
@@ -272,8 +274,9 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
         state = "damaged" if j.damaged else SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else "")
-        rows.append((j.job, state, j.cluster or "?", j.unit or "?", j.updated[:19].replace("T", " "),
-                     _clip(j.detail, 60 if not j.damaged else 200)))
+        rows.append(tuple(visible(cell) for cell in (
+            j.job, state, j.cluster or "?", j.unit or "?", j.updated[:19].replace("T", " "),
+            _clip(j.detail, 60 if not j.damaged else 200))))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     chosen = selected_clusters(inventory, clusters)  # unknown names fail here, before any connection
     _something_to_scan(inventory, chosen, clusters)
     for warning in inventory.warnings:
-        print(f"ucterm: warning: {warning}", file=sys.stderr)
+        print(f"ucterm: warning: {visible(warning)}", file=sys.stderr)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     credentials = CredentialStore(prompter=terminal_prompter if interactive else None)
     if interactive:
@@ -180,9 +180,9 @@ class Progress:
             self.clusters[event.cluster] = (event.done, event.total)
             done = sum(d for d, _ in self.clusters.values())
             total = sum(t for _, t in self.clusters.values())
-            self._show(f"scanning {done}/{total} nodes · {event.node.split('.', 1)[0]}: {event.message}")
+            self._show(visible(f"scanning {done}/{total} nodes · {event.node.split('.', 1)[0]}: {event.message}"))
         elif isinstance(event, NodeNotice) and event.level == "error":
-            self._line(f"ucterm: {event.node}: {event.message}")
+            self._line(visible(f"ucterm: {event.node}: {event.message}"))
 
     def _show(self, text: str) -> None:
         width = max(20, shutil.get_terminal_size().columns - 1)

@@ -39,7 +39,7 @@ from ucterm import paths
 from ucterm.errors import UctermError
 from ucterm.files import FileProblem, atomic_write, read_regular
 from ucterm.renewal.model import SUMMARY_STATE, JobState, Plan, StepState
-from ucterm.text import clip
+from ucterm.text import clip, visible
 
 LOG = "log.jsonl"
 META = "job.json"
@@ -288,7 +288,8 @@ class Job:
     def append(self, record: dict[str, Any]) -> None:
         """Append one record durably (one write, fsync) and apply it to the in-memory view."""
         record = {"ts": _now(), **self.redactor.data(record)}
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        # ASCII: C1 controls and bidi overrides from a node are escaped too (json escapes only C0).
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
         path = self.folder / LOG
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -345,7 +346,8 @@ class Job:
         folder = self.folder / "transcripts"
         folder.mkdir(exist_ok=True)
         with (folder / f"{_safe(node)}.log").open("a", encoding="utf-8") as fh:
-            fh.write(self.redactor(line.rstrip("\n")) + "\n")
+            # Read with `cat` and `less`: what the node sent is shown, never obeyed (ucterm.text).
+            fh.write(visible(self.redactor(line.rstrip("\n"))) + "\n")
 
     # ---- views ---------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from ucterm.tui.screens.main import MainScreen
 from ucterm.tui.screens.modals import ConfirmModal, HostKeyModal, PasswordModal
 from ucterm.tui.session import Clock, Session, system_clock
 from ucterm.tui.view import WIDE, Scope
+from ucterm.tui.widgets.common.safe import safe
 
 #: Builds the session inside the app's event loop (the demo starts its lab there).
 Startup = Callable[["UctermApp"], Awaitable[Session]]
@@ -137,7 +138,7 @@ class UctermApp(ReasonedActions, App[int]):
 
     # ---- messages to the user -----------------------------------------------------------------
     def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        self.notify(message, severity=severity, markup=False)
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def on_key(self, event: events.Key) -> None:
         """A key bound to a disabled action says why (lazygit); nothing else reaches here."""

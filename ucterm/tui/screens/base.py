@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.visual import VisualType
 from textual.widgets import Static
+
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
     from ucterm.tui.app import UctermApp
@@ -68,7 +72,9 @@ class BaseModal(ReasonedActions, ModalScreen[Any]):
 
     @staticmethod
     def body(content: VisualType) -> VerticalScroll:
-        return VerticalScroll(Static(content, id="dialog-body"), id="dialog-scroll", can_focus=False)
+        # Bodies quote nodes, certificates and errors: control characters shown, never obeyed.
+        shown = safe(content, lines=True) if isinstance(content, str | Content | Text) else content
+        return VerticalScroll(Static(shown, id="dialog-body"), id="dialog-scroll", can_focus=False)
 
     def _fit_body(self) -> None:
         for scroll in self.query("#dialog-scroll").results(VerticalScroll):

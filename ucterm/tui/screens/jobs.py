@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from ucterm.errors import UctermError
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import muted, theme_color
 
 STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
@@ -93,7 +94,7 @@ class JobsScreen(BaseScreen):
             parts += ["\n", s.detail]
         for csr in s.csrs:
             parts += ["\n", ("CSR ", "$text-muted"), csr["path"]]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "open":

@@ -24,6 +24,7 @@ from ucterm.tui.messages import EngineEvents
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import Session
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
@@ -144,7 +145,7 @@ class RunScreen(BaseScreen):
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
             (f"{glyph} {word}", f"bold {style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
         self._show_step_detail()
         self.refresh_bindings()
 
@@ -163,7 +164,7 @@ class RunScreen(BaseScreen):
             parts += ["\n", (f"{state}: ", "bold $text-muted"), detail]
         if self.waiting_node and step.node == self.waiting_node and step.kind == "obtain_signed":
             parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued"]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     @on(DataTable.RowHighlighted, "#steps")
     def _row(self) -> None:
