@@ -130,3 +130,19 @@ async def test_a_broken_certmgr_falls_back_to_the_cli(estate: LabEstate, pki: Pk
     own = {c.unit for c in result.certificates if c.store == "own"}
     assert {"tomcat", "CallManager"} <= own
     assert {c.source for c in result.certificates} == {"cli"}
+
+
+async def test_a_trickling_lab_tomcat_meets_the_deadline_and_the_cli_reads(estate: LabEstate, tmp_path: Path) -> None:
+    """The same as a lab fault, for rehearsals: `node.faults.trickle_https(seconds)`."""
+    from ucterm.lab.network import install_endpoints
+
+    install_endpoints(estate)
+    estate.node(REST_NODE).faults.trickle_https(0.2)
+    path = write_inventory(estate, tmp_path, nodes=(REST_NODE,), defaults={"command_timeout": 3})
+    started = time.monotonic()
+    result = await asyncio.wait_for(scan_estate(load_inventory(path), CredentialStore(), probe=False), 60)
+    node = next(n for n in result.nodes if n.node == REST_NODE)
+    assert node.state == "ok", node.error
+    assert any("answered too slowly" in n for n in node.notes), node.notes
+    assert {c.source for c in result.certificates} == {"cli"}
+    assert time.monotonic() - started < 30
