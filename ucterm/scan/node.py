@@ -66,8 +66,8 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
             probe_task.cancel()
     if state == "ok" and read.failures:
         state = "partial"
-        error = (f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
-                 + "; ".join(read.failures))
+        error = clip(f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
+                     + "; ".join(read.failures), 4000)
     version = read.version or node.version or cluster.version
     records = list(read.records)
     notes = [*read.notes, *served.notes]
