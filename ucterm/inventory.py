@@ -352,6 +352,12 @@ def _signers(raw: Any, ctx: _Context, base_dir: Path, owner_only: bool,
     return tuple(signers)
 
 
+def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:
+    """isinstance() that leaves `value` as it was for the checker: `expected` is only known at run
+    time, so narrowing would make the checked TOML value an `object` for the rest of the loop."""
+    return isinstance(value, expected)
+
+
 def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, base_dir: Path,
               owner_only: bool, warnings: list[str], after: int = 0) -> Settings:
     values: dict[str, Any] = {}
@@ -361,7 +367,7 @@ def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, ba
         expected = SETTING_KEYS[key]
         if isinstance(value, bool) and expected is not bool:
             raise ctx.error(f'{where} field {key} must be {_type_name(expected)}, not true/false.', key, after=after)
-        if not isinstance(value, expected):
+        if not _has_type(value, expected):
             raise ctx.error(f"{where} field {key} must be {_type_name(expected)}.", key, after=after)
         if key in ("os_password", "app_password") and value.startswith(("env:", "keyring:")) \
                 and not value.partition(":")[2].strip():

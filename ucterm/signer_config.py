@@ -276,7 +276,7 @@ def parse_signer(raw: Any, ctx: _Errors, base_dir: Path, *, owner_only: bool, wa
         kid = _eab_kid(eab, fail)
         spec = AcmeSpec(directory=url("directory"), dns=_dns(raw.get("dns"), fail, secret, argv),
                         email=text("email"), eab_kid=kid,
-                        eab_hmac_key=secret("hmac_key", eab) if kid is not None else None)
+                        eab_hmac_key=secret("hmac_key", eab or {}) if kid is not None else None)
     else:
         spec = CommandSpec(command=argv("command", raw, required=True, needs=("{csr}", "{out}")) or ())
     return SignerConfig(name=name, kind=kind, spec=spec, roots=path("roots"), ca_bundle=path("ca_bundle"),

@@ -296,6 +296,7 @@ def test_eku_fix_sentence(pki, std, now):
     [f] = [f for f in found if f.code == "eku-missing"]
     assert f.fix.startswith("the CA template dropped clientAuth: ask for a template that keeps the CSR's "
                             "extended key usage")
+    assert "mutual TLS" in f.message and "FN74345" in f.message  # why it matters, in plain words
 
 
 def test_eku_without_unit_follows_the_csr(pki, std, now):

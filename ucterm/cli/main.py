@@ -26,6 +26,7 @@ HANDLERS: dict[str, str] = {
     "jobs": "ucterm.cli.renew:run_jobs",
     "lab": "ucterm.cli.lab:run",
     "info": "ucterm.cli.info:run",
+    "report": "ucterm.cli.report:run",
 }
 
 

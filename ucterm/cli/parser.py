@@ -93,12 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
             p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+        p.add_argument("--signer", metavar="NAME",
+                       help="the inventory's [[signer]] that signs the CSRs (overrides signer = in the inventory)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="CA certificates")
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
         p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")
+
+    p = sub.add_parser("report", help="the change record of a job (plan, timeline, commands, proof)",
+                       description="Render a job's journal as the change record a change board asks for: "
+                                   "scope, plan with exact commands, timeline, who ran it where, restarts, "
+                                   "the proof each node serves the new certificate, and what is left. Reads "
+                                   "only the job folder.")
+    _inventory_arg(p)
+    p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+    p.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
+    p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
 
     p = sub.add_parser("jobs", help="list journaled renewals and their state")
     _inventory_arg(p)

@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -31,10 +31,10 @@ from ucterm.renewal.events import (
     StepStarted,
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
-from ucterm.renewal.model import EXIT_CODES, SUMMARY_STATE, Plan
+from ucterm.renewal.model import EXIT_CODES, SUMMARY_STATE, Plan, PlanOptions
 from ucterm.renewal.plan import build_plan, defaults_for, render, unit_for
 from ucterm.renewal.runner import Confirm, RenewalError, Runner
-from ucterm.renewal.signers import Material, Signer, lab_ca_signer
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, build_signer, lab_ca_signer
 from ucterm.renewal.survey import survey
 from ucterm.scan.model import ScanResult
 from ucterm.text import visible
@@ -97,7 +97,10 @@ def summary_text(summary: JobSummary, plan: Plan) -> str:
     if summary.csrs:
         lines.append("CSR files:")
         lines += [f"  {c['node']}: {c['path']}" for c in summary.csrs]
-    if summary.state == "waiting":
+    if summary.state == "waiting" and plan.options.signer == "signer":
+        lines.append(f"next: `ucterm resume {summary.job}` asks signer \"{plan.options.signer_name}\" again (once a CA "
+                     "manager approved the request, or the DNS record is visible)")
+    elif summary.state == "waiting":
         lines.append(f"next: `ucterm resume {summary.job} --signed FILE [--chain FILE]` once the CA has issued, "
                      "or follow the step above and run `ucterm resume` again")
     elif summary.state in ("failed", "aborted"):
@@ -155,11 +158,38 @@ def _material(args: argparse.Namespace) -> Material | None:
     return Material.from_paths(paths) if paths else None
 
 
-def _signer(inventory: Inventory, cluster: str, lab: bool) -> Signer | None:
-    return lab_ca_signer(inventory.cluster(cluster).settings.lab_ca) if lab else None
+SignerChoice = tuple[Literal["files", "lab", "signer"], str | None]
 
 
-async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, signer: Signer | None,
+def _choose_signer(args: argparse.Namespace, inventory: Inventory, cluster: str,
+                   planned: PlanOptions | None = None) -> SignerChoice:
+    """("lab", None), ("signer", NAME) or ("files", None): `--lab-ca`, then `--signer`, then what the job was
+    planned with (resume), then the cluster's `signer = NAME` (renew)."""
+    name = getattr(args, "signer", None)
+    if getattr(args, "lab_ca", False):
+        if name:
+            raise RenewalError("give either --lab-ca or --signer NAME, not both: one CA signs a job's CSRs.")
+        return "lab", None
+    if name:
+        inventory.signer(name)  # an unknown name is one sentence listing the signers
+        return "signer", name
+    if planned is not None:
+        return planned.signer, planned.signer_name
+    configured = inventory.cluster(cluster).settings.signer
+    return ("signer", configured) if configured else ("files", None)
+
+
+def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer | JournaledSigner | None:
+    kind, name = choice
+    if kind == "lab":
+        return lab_ca_signer(inventory.cluster(cluster).settings.lab_ca)
+    if kind == "signer" and name:
+        return build_signer(inventory.signer(name))
+    return None
+
+
+async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
+               signer: Signer | JournaledSigner | None,
                confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
     printer = Printer(job.plan)
     runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)
@@ -196,14 +226,15 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                            "starting another that would replace that CSR.")
     confirm = None if args.dry_run else _confirm_for(args)
     material = _material(args)
-    signer = _signer(inventory, cluster.name, args.lab_ca)
+    choice = _choose_signer(args, inventory, cluster.name)
+    signer = _signer(inventory, cluster.name, choice)
     credentials = _credentials()
     scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
     options = defaults_for(inventory, scan, cluster.name, args.unit, args.multi_server)
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
-                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name, jobs))
+                      signer=choice[0], signer_name=choice[1], recent_units=recent_units(cluster.name, jobs))
     plan = build_plan(inventory, scan, options)
     if args.dry_run:
         if args.json:
@@ -255,7 +286,7 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
                            " read-only; remove read_only to resume the job.")
     confirm = _confirm_for(args)
     material = _material(args)
-    signer = _signer(inventory, job.plan.cluster, job.plan.options.signer == "lab")
+    signer = _signer(inventory, job.plan.cluster, _choose_signer(args, inventory, job.plan.cluster, job.plan.options))
     print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
     state = asyncio.run(_run(job, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
                              read_only=read_only))

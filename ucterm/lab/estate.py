@@ -8,6 +8,11 @@
 Everything listens on 127.0.0.1 only. The credentials are fixed, documented lab values
 (:data:`CREDENTIALS`): OS administrator `admin` / `ucterm-lab-os`, application user
 `axladmin` / `ucterm-lab-axl`.
+
+It also runs the enterprise CA's web enrollment (:mod:`ucterm.lab.adcs`, AD CS `/certsrv` with
+NTLM and Extended Protection) on its own port, signed by the lab CA, and the inventory it
+writes names it as the signer "corp-adcs" (enrollment account `LAB\\ucterm-enroll` /
+`ucterm-lab-adcs`), so the demo shows a renewal "signed by corp CA" with no file carried by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import asyncssh
 
 from ucterm import catalog
 from ucterm.files import atomic_write, write_toml
-from ucterm.lab import certs, layouts
+from ucterm.lab import adcs, certs, layouts
 from ucterm.lab.ca import LabCA
 from ucterm.lab.clock import LabClock
 from ucterm.lab.cluster import LabCluster, PresenceRedundancyGroup
@@ -52,6 +57,8 @@ class LabEstate:
         self.keys = keys or KeySource(recycle=spec.recycle_keys)
         self.credentials = CREDENTIALS
         self.ca = LabCA(self.keys, self.clock)
+        #: The enterprise CA's web enrollment (AD CS), listening once the estate starts.
+        self.web_enrollment = adcs.LabWebEnrollment(self.ca, self.keys, self.clock)
         self.clusters: list[LabCluster] = []
         self.nodes: list[LabNode] = []
         self._by_fqdn: dict[str, LabNode] = {}
@@ -181,6 +188,7 @@ class LabEstate:
                                                   self.credentials.os_password)
         try:
             await asyncio.gather(*(s.start() for s in self._servers.values()))
+            await self.web_enrollment.start()
         except BaseException:
             await self.stop()
             raise
@@ -195,6 +203,7 @@ class LabEstate:
         servers = list(self._servers.values())
         self._servers = {}
         await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)
+        await self.web_enrollment.stop()
         for node in self.nodes:
             node.cancel_tasks()
         self.keys.pool.save()
@@ -274,7 +283,18 @@ class LabEstate:
             entry["node"] = [{"fqdn": n.fqdn, "address": LOOPBACK, "role": n.role,
                               "ports": {name: n.ports[name] for name in n.port_names}} for n in cluster.nodes]
             document["cluster"].append(entry)
+        document["signer"] = [self.signer_table()]
         return document
+
+    #: The name of the lab's AD CS signer in the inventory it writes.
+    SIGNER = "corp-adcs"
+
+    def signer_table(self) -> dict[str, Any]:
+        """The `[[signer]]` table of the lab's AD CS web enrollment (design.md §3), lab password inline."""
+        site = self.web_enrollment
+        return {"name": self.SIGNER, "kind": "adcs", "url": site.url, "template": "CiscoUCServerClient",
+                "auth": "ntlm", "user": f"{adcs.DOMAIN}\\{adcs.USER}", "password": adcs.PASSWORD,
+                "ca_bundle": "lab-ca.pem"}
 
     def write_inventory(self, path: Path | str) -> Path:
         """Write the inventory (0600: it holds the lab passwords) and beside it `known_hosts`,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Literal
 
 import asyncssh
@@ -71,7 +72,7 @@ class NodeServer:
             node.ports["rest"] = node.ports["https"]  # certmgr REST and AXL/SOAP share the https port
         node.state = "up"
 
-    def _dispatcher(self, name: str):
+    def _dispatcher(self, name: str) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self._streams.add(writer)
             try:

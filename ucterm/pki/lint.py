@@ -175,11 +175,18 @@ def _eku(cert: x509.Certificate, spec: catalog.UnitSpec | None,
         return []
     has = _join(have) if have else "nothing"
     asked_for = _join(sorted(required, key=_eku_order))
+    client, public = "", ""
+    if "clientAuth" in missing:
+        # The units that need clientAuth present their certificate as a TLS client too (SIP trunks,
+        # XMPP federation, intra-cluster HTTPS): without it those mutual TLS links fail.
+        client = (": the node also uses this certificate as a TLS client (mutual TLS), and public CAs now "
+                  "issue server-auth-only certificates (Cisco field notice FN74345)")
+        public = "; a public CA that issues server-auth-only cannot: sign this unit with your enterprise CA"
     return [finding(
         "eku-missing",
-        f"the extended key usage of '{label(cert)}' lacks {_join(missing)}, {why} (it has {has})",
+        f"the extended key usage of '{label(cert)}' lacks {_join(missing)}, {why} (it has {has}){client}",
         f"the CA template dropped {_join(missing)}: ask for a template that keeps the CSR's extended "
-        f"key usage ({asked_for})")]
+        f"key usage ({asked_for}){public}")]
 
 
 def _eku_order(name: str) -> tuple[int, str]:

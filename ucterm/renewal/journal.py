@@ -323,6 +323,20 @@ class Job:
     def event(self, data: dict[str, Any]) -> None:
         self.append({"type": "event", "event": data})
 
+    def ran(self, command: str) -> None:
+        """Who runs the job where, once per run (`renew`, each `resume`, the TUI): for the change record."""
+        import getpass
+        import socket
+
+        from ucterm import __version__
+
+        try:
+            user = getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (containers)
+            user = str(os.getuid())
+        self.append({"type": "run", "user": user, "host": socket.gethostname(), "pid": os.getpid(),
+                     "version": __version__, "command": command[:300]})
+
     # ---- artifacts -----------------------------------------------------------------------------
 
     def artifact_path(self, name: str) -> Path:
@@ -341,11 +355,14 @@ class Job:
         except (FileProblem, OSError):
             return None
 
+    def transcript_path(self, node: str) -> Path:
+        return self.folder / "transcripts" / f"{_safe(node)}.log"
+
     def transcript(self, node: str, line: str) -> None:
         """Append one redacted transcript line for a node (best effort: a transcript is not state)."""
-        folder = self.folder / "transcripts"
-        folder.mkdir(exist_ok=True)
-        with (folder / f"{_safe(node)}.log").open("a", encoding="utf-8") as fh:
+        path = self.transcript_path(node)
+        path.parent.mkdir(exist_ok=True)
+        with path.open("a", encoding="utf-8") as fh:
             # Read with `cat` and `less`: what the node sent is shown, never obeyed (ucterm.text).
             fh.write(visible(self.redactor(line.rstrip("\n"))) + "\n")
 

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from ucterm.vos.transport import Channel
 
 StepKind = Literal["preflight", "generate_csr", "save_csr", "obtain_signed", "validate", "upload_trust",
                    "upload_identity", "ha_disable", "restart", "ha_enable", "verify"]
@@ -23,7 +26,9 @@ STEP_KINDS: tuple[StepKind, ...] = ("preflight", "generate_csr", "save_csr", "ob
 SIDE_EFFECT_KINDS: frozenset[str] = frozenset({"generate_csr", "upload_trust", "upload_identity",
                                                "ha_disable", "restart", "ha_enable"})
 
-Transport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
+#: How a step is carried out: a node's channel (`cli`, `rest`: :data:`ucterm.vos.transport.Channel`,
+#: chosen by :func:`ucterm.vos.transport.choose`), AXL, by hand, on this machine, or a TLS probe.
+StepTransport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
 StepState = Literal["pending", "running", "done", "failed", "skipped", "waiting"]
 #: `paused` exists only inside a running process; in the journal a paused job is `running`.
 JobState = Literal["running", "paused", "waiting", "done", "failed", "aborted"]
@@ -84,8 +89,10 @@ class PlanOptions:
     #: The user's explicit word that an outstanding CSR on a node may be replaced.
     regenerate_csr: bool = False
     key_length: int = 2048
-    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued.
-    signer: Literal["files", "lab"] = "files"
+    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued; `signer`: the
+    #: inventory's `[[signer]]` named `signer_name` signs.
+    signer: Literal["files", "lab", "signer"] = "files"
+    signer_name: str | None = None
     #: Units renewed recently on this cluster by other jobs (unit -> job id), for the §5.5 rule.
     recent_units: Mapping[str, str] = field(default_factory=dict)
 
@@ -103,6 +110,7 @@ class PlanOptions:
                    csr={k: CsrRequest.from_dict(v) for k, v in (d.get("csr") or {}).items()},
                    include_ou=bool(d.get("include_ou")), regenerate_csr=bool(d.get("regenerate_csr")),
                    key_length=int(d.get("key_length", 2048)), signer=d.get("signer", "files"),
+                   signer_name=d.get("signer_name"),
                    recent_units=dict(d.get("recent_units") or {}))
 
 
@@ -119,7 +127,7 @@ class Step:
     name: str
     kind: StepKind
     node: str | None
-    transport: Transport
+    transport: StepTransport
     commands: list[str] = field(default_factory=list)
     risky: bool = False
     risk_note: str = ""
@@ -128,6 +136,9 @@ class Step:
     csr: CsrRequest | None = None
     #: Whether the user may skip the step (with a reason): never for the steps a certificate needs.
     skippable: bool = True
+    #: The channel a preflight reads the node's certificates over (None for other steps), as the plan
+    #: chose it; the step's own `transport` is the CLI that reads the version and services.
+    read_transport: Channel | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -142,7 +153,16 @@ class Step:
                    risk_note=d.get("risk_note", ""), csr_node=d.get("csr_node"),
                    restarts=tuple(RestartItem(**r) for r in d.get("restarts") or ()),
                    csr=CsrRequest.from_dict(d["csr"]) if d.get("csr") else None,
-                   skippable=bool(d.get("skippable", True)))
+                   skippable=bool(d.get("skippable", True)),
+                   read_transport=d.get("read_transport") or _journaled_read_transport(d))
+
+
+def _journaled_read_transport(d: Mapping[str, Any]) -> Channel | None:
+    """The read channel of a preflight journaled before plans recorded it (ucterm 0.1.0): the plan
+    listed the certmgr GETs among its commands exactly when it read over REST."""
+    if d.get("kind") != "preflight":
+        return None
+    return "rest" if any(str(c).startswith("GET ") for c in d.get("commands") or ()) else "cli"
 
 
 @dataclass(frozen=True)

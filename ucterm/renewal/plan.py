@@ -15,8 +15,10 @@ from dataclasses import replace
 from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory, Node
-from ucterm.renewal.model import CsrRequest, Plan, PlanOptions, RestartItem, Step, Transport
+from ucterm.renewal.model import CsrRequest, Plan, PlanOptions, RestartItem, Step, StepTransport
 from ucterm.scan.model import CertRecord, ScanResult
+from ucterm.vos.errors import UnsupportedOperation
+from ucterm.vos.transport import Channel, Operation, choose
 
 CERTMGR = "/platformcom/api/v1/certmgr/config"
 _MS_CN = re.compile(r"^[^.]+-(?:ec-)?ms\.", re.IGNORECASE)
@@ -145,25 +147,21 @@ def unit_for(cluster: Cluster, unit: str) -> catalog.UnitSpec:
 
 
 def _transports(cluster: Cluster, node: Node, version: catalog.Version | None, multi_server: bool,
-                warnings: list[str]) -> tuple[Transport, Transport]:
-    """(CSR transport, upload transport) for a node (design.md §2, catalog §1.3/§1.7/§4.1)."""
-    pref = cluster.settings.transport
-    rest_ok = catalog.rest_api_available(version)
+                warnings: list[str]) -> tuple[Channel, Channel]:
+    """(CSR channel, upload channel) for a CSR node, by the rule the scan uses too (vos.transport)."""
     label = f"{node.fqdn} ({version.label})" if version else node.fqdn
-    if multi_server:
-        # build_plan has already refused what multi_server_possible() refuses.
-        return "rest", "rest"
-    if pref == "rest" and version is not None and not rest_ok:
-        raise PlanError(f'{label}: transport = "rest" is set but the certmgr REST API exists only from '
-                        'release 14; set transport = "auto" or "cli" for this cluster.')
-    if pref == "cli":
-        return "cli", "cli"
-    if pref == "rest" or rest_ok:
-        return "rest", "rest"
-    if version is None:
+    operations: tuple[Operation, Operation] = (("csr-multi", "import-own-multi") if multi_server
+                                               else ("csr", "import-own"))
+    setting = cluster.settings.transport
+    try:
+        csr = choose(operations[0], version, setting, node=label, cluster=cluster.name)
+        upload = choose(operations[1], version, setting, node=label, cluster=cluster.name)
+    except UnsupportedOperation as exc:  # build_plan has already refused what multi_server_possible() refuses
+        raise PlanError(str(exc)) from None
+    if version is None and "cli" in (csr, upload):
         warnings.append(f"the version of {node.fqdn} is unknown: the plan uses the CLI there; the preflight "
                         "reads the version and stops if the plan does not fit it.")
-    return "cli", "cli"
+    return csr, upload
 
 
 def multi_server_possible(cluster: Cluster, version: catalog.Version | None,
@@ -191,9 +189,13 @@ def multi_server_possible(cluster: Cluster, version: catalog.Version | None,
     return True, None
 
 
-def _read_transport(cluster: Cluster, version: catalog.Version | None) -> Transport:
-    """How a node that gets no CSR is read: certmgr where it exists and the inventory allows it."""
-    return "rest" if cluster.settings.transport != "cli" and catalog.rest_api_available(version) else "cli"
+def _read_transport(cluster: Cluster, node: Node, version: catalog.Version | None) -> Channel:
+    """How a node that gets no CSR is read. A read is never what stops a renewal: where the setting
+    asks for REST that the node lacks, it is read over the CLI (as the scan does)."""
+    try:
+        return choose("read", version, cluster.settings.transport, node=node.fqdn, cluster=cluster.name)
+    except UnsupportedOperation:
+        return "cli"
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,7 +207,7 @@ def _rest(node: Node, method: str, path: str, body: object | None = None) -> str
     return f"{method} {url}" + (f" {json.dumps(body)}" if body is not None else "")
 
 
-def _csr_commands(node: Node, transport: Transport, unit: str, req: CsrRequest, multi: bool,
+def _csr_commands(node: Node, transport: StepTransport, unit: str, req: CsrRequest, multi: bool,
                   version: catalog.Version | None, options: PlanOptions) -> list[str]:
     if transport == "rest":
         spec = catalog.unit_spec(unit)
@@ -222,7 +224,7 @@ def _csr_commands(node: Node, transport: Transport, unit: str, req: CsrRequest, 
     return [first, f"show csr own {unit}"]
 
 
-def _preflight_commands(node: Node, unit: str, store: str, transport: Transport, ha_node: bool) -> list[str]:
+def _preflight_commands(node: Node, unit: str, store: str, transport: StepTransport, ha_node: bool) -> list[str]:
     cmds = ["show version active", "utils service list", "show web-security", "show csr list own",
             f"show csr own {unit}"]
     if transport == "rest":
@@ -262,7 +264,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     defaults = defaults_for(inventory, scan, cluster.name, unit, multi)
     ha = catalog.ha_applies(cluster.product, unit)
     group = cluster.presence_redundancy_group
-    ha_transport: Transport = ("axl" if group and cluster.cucm_cluster and _app_user(inventory, cluster)
+    ha_transport: StepTransport = ("axl" if group and cluster.cucm_cluster and _app_user(inventory, cluster)
                                else "manual")
 
     steps: list[Step] = []
@@ -275,8 +277,9 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         versions[n.fqdn] = _version_text(lc, n, scan)
         vobj[n.fqdn] = catalog.parse_version(versions[n.fqdn])
     for c, n in [(cluster, n) for n in scope] + linked:
+        # A CSR node is read over the channel its upload will use: the preflight proves it works.
         read_t = (transports[n.fqdn][1] if n.fqdn in transports
-                  else _read_transport(c, vobj.get(n.fqdn)))
+                  else _read_transport(c, n, vobj.get(n.fqdn)))
         steps.append(_preflight_step(n, spec, read_t, ha and n is pub))
         result = scan.node_result(c.name, n.fqdn) if scan is not None else None
         if result is not None and not result.reachable:
@@ -336,22 +339,27 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
                 linked_nodes=tuple(n.fqdn for _, n in linked))
 
 
-def _preflight_step(n: Node, spec: catalog.UnitSpec, upload_t: Transport, ha_node: bool) -> Step:
+def _preflight_step(n: Node, spec: catalog.UnitSpec, read_t: Channel, ha_node: bool) -> Step:
     return Step(id=f"preflight:{n.fqdn}",
                 name=f"Preflight {n.hostname}: reachable, version, services, DN, outstanding CSR",
                 kind="preflight", node=n.fqdn, transport="cli",
-                commands=_preflight_commands(n, spec.name, spec.trust_store, upload_t, ha_node),
-                skippable=False)
+                commands=_preflight_commands(n, spec.name, spec.trust_store, read_t, ha_node),
+                skippable=False, read_transport=read_t)
 
 
-def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: Transport,
+def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: StepTransport,
                        version: catalog.Version | None, options: PlanOptions) -> list[Step]:
     """Steps 2-5 for one CSR: generate, save, obtain the signed certificate, validate."""
     unit, multi, job = spec.name, options.multi_server, "<job>"
     distribution = "multi-server" if multi else "single-server"
     regen = options.regenerate_csr
-    obtain = ("the lab CA signs the CSR" if options.signer == "lab" else
-              f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]")
+    if options.signer == "lab":
+        obtain = "the lab CA signs the CSR"
+    elif options.signer == "signer":
+        obtain = (f'signer "{options.signer_name}" signs the CSR (while it waits: ucterm resume {job} asks it '
+                  "again)")
+    else:
+        obtain = f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]"
     check = (f"ucterm check --cert {job}/cert-{n.fqdn}.pem --csr {job}/csr-{n.fqdn}.pem "
              f"--chain {job}/chain-{n.fqdn}.pem --unit {unit}" + (" --multi-server" if multi else ""))
     return [
@@ -375,7 +383,7 @@ def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: 
     ]
 
 
-def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: Transport, multi: bool) -> list[Step]:
+def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: StepTransport, multi: bool) -> list[Step]:
     """Step 6: the CA chain into `<unit>-trust`, then the identity (§5.4 order)."""
     unit = spec.name
     store_unit = catalog.trust_store_unit(spec.trust_store)
@@ -400,7 +408,7 @@ def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: Transport, multi: bool)
     ]
 
 
-def _ha_step(pub: Node, transport: Transport, group: str | None, *, enable: bool) -> Step:
+def _ha_step(pub: Node, transport: StepTransport, group: str | None, *, enable: bool) -> Step:
     label = f'Presence Redundancy Group "{group}"' if group else "the Presence Redundancy Group"
     if enable:
         return Step(id=f"ha_enable:{pub.fqdn}",
@@ -431,7 +439,7 @@ def _verify_step(n: Node, spec: catalog.UnitSpec) -> Step:
     if spec.served_on:
         cmds = [f"TLS {n.address}:{n.port(p)} ({p}): SHA-256 of the served certificate = the new one"
                 for p in spec.served_on]
-        transport: Transport = "tls"
+        transport: StepTransport = "tls"
     else:
         cmds = [f"show cert own {spec.name}: SHA-256 = the new one"]
         transport = "cli"
@@ -448,7 +456,7 @@ def _app_user(inventory: Inventory, cluster: Cluster) -> str | None:
     return cluster.settings.app_user
 
 
-def _ha_commands(transport: Transport, group_label: str, group: str | None, *, enable: bool) -> list[str]:
+def _ha_commands(transport: StepTransport, group_label: str, group: str | None, *, enable: bool) -> list[str]:
     flag = "true" if enable else "false"
     if transport == "axl":
         first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}"

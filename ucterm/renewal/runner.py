@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
@@ -38,11 +39,18 @@ from ucterm.renewal.events import (
 from ucterm.renewal.journal import Job
 from ucterm.renewal.model import SIDE_EFFECT_KINDS, JobState, Step
 from ucterm.renewal.nodes import NodeAccess
-from ucterm.renewal.signers import Material, Signer, match_signed
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, match_signed
 from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
 
 Confirm = Callable[[str], Awaitable[bool]]
 Decision = Literal["retry", "skip", "abort"]
+
+
+def _command_line() -> str:
+    """How this process was started, for the change record (`ucterm resume JOB --signed …`)."""
+    if sys.argv and sys.argv[0].endswith(("ucterm", "__main__.py")):
+        return " ".join(["ucterm", *sys.argv[1:]])
+    return "ucterm (embedded)"
 
 
 class RenewalError(UctermError):
@@ -76,7 +84,8 @@ class Runner:
     """Drives one job (see the module docstring)."""
 
     def __init__(self, job: Job, inventory: Inventory, credentials: CredentialStore, *,
-                 sink: EventSink | None = None, signer: Signer | None = None, confirm: Confirm | None = None,
+                 sink: EventSink | None = None, signer: Signer | JournaledSigner | None = None,
+                 confirm: Confirm | None = None,
                  hold_on_failure: bool = False, settings: RunnerSettings | None = None,
                  read_only: bool = False, now: Callable[[], datetime] | None = None) -> None:
         self.job = job
@@ -112,9 +121,19 @@ class Runner:
         return "paused" if self._paused else self.job.state
 
     @property
+    def credentials(self) -> CredentialStore:
+        """The store the steps and signers resolve secrets with: every answer reaches the redactor first."""
+        return self._credentials
+
+    @property
     def interactive(self) -> bool:
         """A person can answer (the TUI, a terminal without --yes): manual steps ask instead of waiting."""
         return self._confirm is not None
+
+    @property
+    def pause_requested(self) -> bool:
+        """A pause was asked for and not resumed yet (it takes effect before the next step)."""
+        return self._pause_requested
 
     def pause(self) -> None:
         """Stop before the next step (the current one finishes: half a restart helps nobody)."""
@@ -165,6 +184,7 @@ class Runner:
         self.job.lock()
         self._running = True
         prior = self.job.state
+        self.job.ran(_command_line())
         try:
             self._reset_for_new_material()
             # A fresh job's preflight steps read every node before the first change; a resumed one
@@ -449,7 +469,7 @@ class Runner:
     def _redacted(self, event: Event) -> Event:
         """The event as the front ends get it: its texts through the journal's redactor, so that a
         secret quoted in an error or a progress message reaches neither the journal nor the screen."""
-        changes = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
+        changes: dict[str, Any] = {f.name: self.job.redactor(value) for f in dataclasses.fields(event)
                    if f.init and isinstance(value := getattr(event, f.name), str)}
         return dataclasses.replace(event, **changes)
 

@@ -13,22 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
 from ucterm import catalog, pki
+from ucterm.credentials import CredentialStore
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory
 from ucterm.renewal.journal import Job
-from ucterm.renewal.model import CsrRequest, RestartItem, Step
+from ucterm.renewal.model import CsrRequest, RestartItem, Step, StepKind
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
-from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
+from ucterm.vos.transport import Channel
 
 
 class Waiting(Exception):
@@ -68,9 +71,12 @@ class Context(Protocol):
     job: Job
     inventory: Inventory
     settings: RunnerSettings
-    signer: Signer | None
+    signer: Signer | JournaledSigner | None
     material: Material
     now: Callable[[], datetime]
+
+    @property
+    def credentials(self) -> CredentialStore: ...
 
     @property
     def interactive(self) -> bool: ...
@@ -126,6 +132,21 @@ class StepWorker:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: What each step kind does: every StepKind has its entry (tests/renewal checks that), so a
+        #: new kind without one fails there, not in the middle of somebody's renewal.
+        self.handlers: dict[StepKind, Callable[[Step], Awaitable[str]]] = {
+            "preflight": self._preflight,
+            "generate_csr": self._generate_csr,
+            "save_csr": self._save_csr,
+            "obtain_signed": self._obtain_signed,
+            "validate": self._validate,
+            "upload_trust": self._upload_trust,
+            "upload_identity": self._upload_identity,
+            "ha_disable": self._ha_disable,
+            "restart": self._restart,
+            "ha_enable": self._ha_enable,
+            "verify": self._verify,
+        }
 
     @property
     def job(self) -> Job:
@@ -144,8 +165,7 @@ class StepWorker:
         return catalog.unit_spec(self.unit).trust_store
 
     async def run(self, step: Step) -> str:
-        handler: Callable[[Step], Awaitable[str]] = getattr(self, f"_{step.kind}")
-        return await handler(step)
+        return await self.handlers[step.kind](step)
 
     # ---- shared facts --------------------------------------------------------------------------
 
@@ -167,8 +187,10 @@ class StepWorker:
         csr_node = self.job.plan.csr_nodes[0] if self.job.plan.multi_server else node
         return str(self._validated(csr_node)["leaf"])
 
-    def _read_transport(self, step: Step) -> str:
-        return "rest" if any(c.startswith("GET ") for c in step.commands) else "cli"
+    def _read_transport(self, step: Step) -> Channel:
+        """The channel the plan chose for reading this node (journals of 0.1.0 get it from their
+        commands when they load: Step.from_dict)."""
+        return step.read_transport or "cli"
 
     # ---- 1. preflight --------------------------------------------------------------------------
 
@@ -315,10 +337,14 @@ class StepWorker:
         cas = list(self.ctx.material.cas)
         source = "the files given"
         if leaf is None and self.ctx.signer is not None:
-            try:
-                leaf_pem, chain_pems = await self.ctx.signer.sign(pki.pem(csr))
-            except SignerPending:
-                leaf_pem, chain_pems = "", []
+            signer = self.ctx.signer
+            if isinstance(signer, JournaledSigner):
+                leaf_pem, chain_pems = await self._ask_signer(step, signer, csr)
+            else:
+                try:
+                    leaf_pem, chain_pems = await signer.sign(pki.pem(csr))
+                except SignerPending:
+                    leaf_pem, chain_pems = "", []
             if leaf_pem:
                 issued = _certs(leaf_pem)
                 if not issued:
@@ -326,7 +352,7 @@ class StepWorker:
                                     "certificate", "check the signer, then retry the step")
                 leaf = issued[0]
                 cas = [c for p in chain_pems for c in _certs(p)]
-                source = str(getattr(self.ctx.signer, "label", "the signer"))
+                source = str(getattr(signer, "label", "the signer"))
         if leaf is None:
             stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
             if stored:
@@ -359,6 +385,44 @@ class StepWorker:
             raise StepError(f"{path} in the job folder holds no readable certificate (it was removed or damaged)",
                             f"give the certificate again: `ucterm resume {self.job.id} --signed FILE`")
         return found[0]
+
+    async def _ask_signer(self, step: Step, signer: JournaledSigner,
+                          csr: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+        """A `[[signer]]` signs, resuming the request its earlier attempts journaled (the `sign` intent:
+        request id, order URL); "pending" leaves the job waiting with the signer's words."""
+        signing = _StepSigning(self, step)
+        try:
+            leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
+        except SignerPending as exc:
+            also = await self._submit_the_others(step, signer)
+            more = f" ({len(also)} more CSR(s) submitted: {'; '.join(also)})" if also else ""
+            raise Waiting(f"{str(exc).rstrip('.')}{more}; run `ucterm resume {self.job.id}` to ask again") \
+                from None
+        self.job.done(step.id, "sign", {**signing.recall(), "signer": signer.label})
+        return leaf_pem, chain_pems
+
+    async def _submit_the_others(self, waiting: Step, signer: JournaledSigner) -> list[str]:
+        """While one CSR waits (a CA manager's approval, DNS), hand the job's other CSRs to the CA too, so
+        that one approval round (or one DNS propagation) serves them all instead of one per resume.
+
+        Each goes through its own step's journal record: when its step runs, the signer resumes that
+        request (its request id, its order) instead of submitting again. A certificate issued at once is
+        fetched again then; an error is left for its own step to report."""
+        said: list[str] = []
+        for other in self.job.plan.steps_of("obtain_signed"):
+            rec = self.job.steps[other.id]
+            node = other.node or ""
+            if other.id == waiting.id or rec.state == "done" or "sign" in rec.intents \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+                continue
+            try:
+                await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
+                said.append(f"{node}: issued")
+            except SignerPending as exc:
+                said.append(f"{node}: {str(exc).rstrip('.')}")
+            except UctermError as exc:
+                await self.ctx.progress(other, f"not submitted yet: {exc}")
+        return said
 
     # ---- 5. validate ---------------------------------------------------------------------------
 
@@ -654,3 +718,30 @@ class StepWorker:
                                 + (f" on port {r.port}" if r is not None else "") + f": {seen}",
                                 f"restart {serving} on {node} (utils service restart {serving}), then retry")
             await asyncio.sleep(self.ctx.settings.poll_interval)
+
+
+class _StepSigning:
+    """The obtain step's journal seam for a `[[signer]]` (signers.base.SigningContext): what the signer
+    remembers is the step's `sign` intent, rewritten whole each time, so that the last record holds
+    everything a resume needs."""
+
+    def __init__(self, worker: StepWorker, step: Step) -> None:
+        self._worker = worker
+        self._step = step
+        self.node = step.node or ""
+        self.job_id = worker.job.id
+        self.credentials = worker.ctx.credentials
+
+    def recall(self) -> dict[str, Any]:
+        return dict(self._worker.job.steps[self._step.id].intents.get("sign") or {})
+
+    def remember(self, data: Mapping[str, Any]) -> None:
+        self._worker.job.intent(self._step.id, "sign", {**self.recall(), **data})
+
+    async def progress(self, message: str) -> None:
+        await self._worker.ctx.progress(self._step, message)
+
+    def workdir(self) -> Path:
+        folder = self._worker.job.artifact_path(f"signer-{self.node}")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder

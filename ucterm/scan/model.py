@@ -250,8 +250,11 @@ class ScanResult:
         return tuple(n for n in self.nodes if not (n.reachable and n.state == "ok"))
 
     def worst_status(self, certs: Iterable[CertRecord] | None = None) -> Status | None:
-        statuses = [c.status for c in (self.certificates if certs is None else certs)]
-        return min(statuses, key=STATUS_ORDER.__getitem__) if statuses else None
+        statuses: list[Status] = [c.status for c in (self.certificates if certs is None else certs)]
+        if not statuses:
+            return None
+        worst: Status = min(statuses, key=STATUS_ORDER.__getitem__)
+        return worst
 
     def exit_code(self) -> int:
         """0 ok, 1 warning, 2 critical/expired, 3 incomplete (design.md §3)."""

@@ -63,7 +63,7 @@ class TextModal(BaseModal):
         Binding("escape", "cancel", "Cancel", id="text.cancel", tooltip="Cancel without answering"),
     ]
 
-    def __init__(self, title: str, prompt: str, *, placeholder: str = "", value: str = "",
+    def __init__(self, title: str, prompt: str | Content, *, placeholder: str = "", value: str = "",
                  password: bool = False, required: str = "type an answer, or esc to cancel") -> None:
         super().__init__(classes="text-modal")
         self._title = title

@@ -1,14 +1,15 @@
 """A renewal job running: the step list with live states, one log per node plus "all", controls.
 
 The runner works in a worker on this screen; its events come back batched as EngineEvents messages, so
-the UI never blocks on I/O. The screen is installed while its job runs: `esc` goes back to the
-estate and the job goes on (Jobs, J, or the palette bring it back). Pause and retry are easy to
-undo; skip asks for a reason, abort asks first.
+the UI never blocks on I/O. The app installs the screen and keeps it while its job runs: `esc` goes
+back to the estate and the job goes on (Jobs, J, brings it back). The screen tells the app when its
+runner starts and stops (JobStarted, JobEnded); the app keeps the running jobs. Pause and retry
+are easy to undo; skip asks for a reason, abort asks first.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,18 +21,19 @@ from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
-from ucterm.tui.messages import EngineEvents
+from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
-from ucterm.tui.session import Session
+from ucterm.tui.session import AskCredentials, Session
 from ucterm.tui.widgets.common.safe import safe
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
-JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "paused", "$warning"),
-                  "waiting": ("⏸", "waiting", "$warning"), "done": ("✔", "done", "$success"),
-                  "failed": ("✖", "FAILED", "$error"), "aborted": ("■", "aborted", "$error"),
-                  "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted")}
+if TYPE_CHECKING:
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.model import Plan
+    from ucterm.renewal.runner import Runner
 
 
 class RunEnded(Message, bubble=False):
@@ -62,14 +64,15 @@ class RunScreen(BaseScreen):
     HELP = ("A renewal running step by step. The journal records every step: quitting, a dropped SSH "
             "session or a crash loses nothing, and the job resumes from the jobs list (J).")
 
-    def __init__(self, plan: Any, job_id: str, *, job: Any = None, runner: Any = None,
-                 session: Session | None = None) -> None:
+    def __init__(self, plan: Plan, job_id: str, *, job: Job | None = None, runner: Runner | None = None,
+                 session: Session | None = None, ask_credentials: AskCredentials | None = None) -> None:
         super().__init__(classes="run")
         self.plan = plan
         self.job_id = job_id
         self.job = job
         self.runner = runner
         self.session = session
+        self.ask_credentials = ask_credentials
         self.state = "ready"
         self.running = False
         self.detail = ""
@@ -80,23 +83,26 @@ class RunScreen(BaseScreen):
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, session: Session, plan: Any, *, signer: str = "files") -> RunScreen:
+    def create(cls, session: Session, plan: Plan, *, signer: str = "files",
+               ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A new journaled job for `plan`, ready to run (the screen starts it when it mounts)."""
         from ucterm.renewal import Journal
 
         job = Journal.create(plan, session.inventory_path)
-        screen = cls.for_job(session, job, signer=signer)
+        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials)
         screen.autostart = True
         return screen
 
     @classmethod
-    def for_job(cls, session: Session, job: Any, *, signer: str | None = None) -> RunScreen:
+    def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
+                ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A screen on a journaled job (new or resumed); nothing runs until started."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
-        key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
-        screen = cls(job.plan, job.id, job=job, session=session)
+        options = job.plan.options
+        key = signer or session.signer_key(options.signer, options.signer_name)
+        screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
@@ -140,10 +146,10 @@ class RunScreen(BaseScreen):
     def _show(self) -> None:
         """The title, the step detail and the keys (enabled or not) after the job's state changed."""
         done, total = self.query_one(StepTable).counts()
-        glyph, word, style = JOB_STATE_WORD.get(self.state, ("·", self.state, "$text-muted"))
+        look = state_look(self.state)
         title = Content.assemble(
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
-            (f"{glyph} {word}", f"bold {style}"), (f"  {done}/{total} steps", "$text-muted"),
+            (look.label, f"bold {look.content_style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
         self.query_one("#title", Static).update(safe(title))
         self._show_step_detail()
@@ -275,21 +281,26 @@ class RunScreen(BaseScreen):
         self.state = "running"
         self.failed_step = None
         self.waiting_node = None
-        self.uc.running_jobs[self.job_id] = self
+        self.post_message(JobStarted(self.job_id))
         self._show()
         self._run()
 
     @work(exclusive=True, group="renewal")
     async def _run(self) -> None:
+        runner = self.runner
+        assert runner is not None  # start() runs nothing without one
         clusters = [self.plan.cluster]
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if not await self.uc.ask_credentials(clusters, app_user=True):
+        options = self.plan.options
+        signer = options.signer_name if options.signer == "signer" else None
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True,
+                                                                                signer=signer):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
-            state = await self.runner.run()
+            state = await runner.run()
         except UctermError as exc:
             self.post_message(RunEnded("failed", str(exc)))
             return
@@ -302,16 +313,10 @@ class RunScreen(BaseScreen):
             self.state = message.state
             self.detail = message.error
             self.query_one("#logs", NodeLogs).write(None, "info", message.error)
-            self.uc.say(message.error, severity="error")
+            self.say(message.error, severity="error")
         else:
             self.state = message.state
-        if self.state in ("done", "aborted"):
-            self.uc.running_jobs.pop(self.job_id, None)
-        if self.state == "done":
-            self.uc.say(f"renewal {self.job_id} done: {self.detail}")
-            main = self.uc.main_screen
-            if main is not None and self.session is not None and self.session.inventory is not None:
-                main.scan_estate((self.plan.cluster,))
+        self.post_message(JobEnded(self.job_id, self.plan.cluster, self.state, self.detail))
         self._show()
 
     async def _confirm(self, question: str) -> bool:
@@ -348,14 +353,14 @@ class RunScreen(BaseScreen):
         if not self.running:
             self.start()
             return
-        if self.state == "paused" or getattr(runner, "_pause_requested", False):
+        if self.state == "paused" or runner.pause_requested:
             runner.resume()
             self.state = "running"
             self.query_one("#logs", NodeLogs).write(None, "info", "resumed")
         else:
             runner.pause()
             self.query_one("#logs", NodeLogs).write(None, "info", "pause requested: after the current step")
-            self.uc.say("pausing after the current step")
+            self.say("pausing after the current step")
         self._show()
 
     def action_retry(self) -> None:
@@ -364,7 +369,7 @@ class RunScreen(BaseScreen):
         try:
             self.runner.retry()
         except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             return
         self._carry_on()
 
@@ -378,7 +383,8 @@ class RunScreen(BaseScreen):
             self._show()
 
     def action_skip(self) -> None:
-        if self.runner is None or self.failed_step is None:
+        runner = self.runner
+        if runner is None or self.failed_step is None:
             return
         step = self.plan.step(self.failed_step)
 
@@ -386,9 +392,9 @@ class RunScreen(BaseScreen):
             if not reason:
                 return
             try:
-                self.runner.skip(reason)
+                runner.skip(reason)
             except UctermError as exc:
-                self.uc.say(str(exc), severity="error")
+                self.say(str(exc), severity="error")
                 return
             self._carry_on()
 
@@ -398,13 +404,14 @@ class RunScreen(BaseScreen):
             required="a reason is required: it is kept in the journal"), answered)
 
     def action_abort(self) -> None:
-        if self.runner is None:
+        runner = self.runner
+        if runner is None:
             return
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            self.runner.abort()
+            runner.abort()
             self.query_one("#logs", NodeLogs).write(None, "info", "abort requested: at the next step boundary")
             if not self.running:
                 self.start()
@@ -434,10 +441,6 @@ class RunScreen(BaseScreen):
 
     def action_log(self, delta: int) -> None:
         self.query_one("#logs", NodeLogs).cycle(delta)
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
 
     def on_screen_resume(self) -> None:
         self._show()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -22,6 +22,12 @@ from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common.safe import safe
+
+if TYPE_CHECKING:
+    from cryptography import x509
+
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.signers import Signer
 
 
 class SignedCertScreen(BaseScreen):
@@ -39,7 +45,7 @@ class SignedCertScreen(BaseScreen):
             "issued: one or more file paths, or paste the PEM. Findings appear at once with the fix; "
             "F4 accepts when there is no error, and the job continues with the upload.")
 
-    def __init__(self, job: Any, node: str, *, session: Session | None = None) -> None:
+    def __init__(self, job: Job, node: str, *, session: Session | None = None) -> None:
         super().__init__(classes="signed")
         self.job = job
         self.node = node
@@ -77,10 +83,12 @@ class SignedCertScreen(BaseScreen):
                                       "$text-muted"))
         self.query_one("#signed-paths", Input).focus()
 
-    def _lab_signer(self) -> Any | None:
+    def _lab_signer(self) -> Signer | None:
         if self.session is None:
             return None
-        return self.session.signer_for("lab")
+        signer = self.session.signer_for("lab")
+        # The lab CA answers at once (Signer.sign); a journaled [[signer]] is the run's business, not this dialog's.
+        return cast("Signer", signer) if signer is not None and hasattr(signer, "sign") else None
 
     # ---- actions -------------------------------------------------------------------------------
     def disabled_reason(self, action: str) -> str | None:
@@ -92,7 +100,7 @@ class SignedCertScreen(BaseScreen):
 
     def action_copy_csr(self) -> None:
         self.app.copy_to_clipboard(self.csr_pem)
-        self.uc.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
+        self.say(f"copied the CSR of {short_host(self.node)} ({self.csr_path.name})")
 
     @on(Button.Pressed, "#lab")
     def _lab_pressed(self) -> None:
@@ -178,7 +186,7 @@ class SignedCertScreen(BaseScreen):
             lines.append(Content.styled("✔ ready: F4 hands it to the job, which uploads it next", "bold $success"))
         self._findings(Content("\n").join(lines))
 
-    def _trusted(self) -> list[Any]:
+    def _trusted(self) -> list[x509.Certificate]:
         """The CA certificates the node holds in the unit's trust store (from the last scan)."""
         from cryptography import x509
 

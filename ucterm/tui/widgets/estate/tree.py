@@ -124,8 +124,8 @@ class EstateTree(Tree[Scope]):
         if scan is None:
             return out
         clusters: dict[str, list[NodeResult]] = {}
-        for n in scan.nodes:
-            clusters.setdefault(n.cluster, []).append(n)
+        for node_result in scan.nodes:
+            clusters.setdefault(node_result.cluster, []).append(node_result)
         for name, results in clusters.items():
             results.sort(key=lambda r: (r.role != "publisher", r.node))
             out.append((name, results[0].product, results[0].version,

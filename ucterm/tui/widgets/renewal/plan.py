@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual.containers import VerticalScroll
@@ -15,11 +15,14 @@ from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import muted, warning
 
+if TYPE_CHECKING:
+    from ucterm.renewal.model import Plan, Step
+
 TRANSPORT_LABEL = {"cli": "SSH CLI", "rest": "REST", "axl": "AXL", "manual": "by hand", "local": "local",
                    "tls": "TLS probe"}
 
 
-def plan_header(plan: Any) -> Content:
+def plan_header(plan: Plan) -> Content:
     product = catalog.PRODUCT_NAMES.get(plan.product, plan.product)
     distribution = "multi-server" if plan.multi_server else "single-server"
     nodes = ", ".join(short_host(n) for n in plan.all_nodes)
@@ -30,7 +33,7 @@ def plan_header(plan: Any) -> Content:
 class PlanStepTable(DataTable[Text | str]):
     HELP = "The plan's steps in order; the detail below shows the highlighted step's exact commands."
 
-    def __init__(self, plan: Any, *, id: str | None = None) -> None:
+    def __init__(self, plan: Plan, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self.plan = plan
 
@@ -50,7 +53,7 @@ class PlanStepDetail(VerticalScroll, can_focus=True):
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("", id="plan-detail-body")
 
-    def show_step(self, plan: Any, step: Any, index: int) -> None:
+    def show_step(self, plan: Plan, step: Step, index: int) -> None:
         self.border_title = f"step {index + 1} · {step.kind.replace('_', ' ')}"
         lines: list[Content] = [Content.styled(step.name, "bold")]
         where = step.node or "—"

@@ -1,36 +1,21 @@
-"""Where the signed certificate comes from: the user's files, or the lab CA.
+"""Where the signed certificate comes from when a person carries it: the user's files.
 
-A real renewal waits for a person to send the CSR to the CA and bring back what it issued,
-so the runner treats "no certificate yet" as a normal state (the job waits, exit code 4), not
-as an error. :func:`match_signed` pairs what the user hands over with the job's CSRs by public
+A renewal without a signer waits for a person to send the CSR to the CA and bring back what it
+issued, so the runner treats "no certificate yet" as a normal state (the job waits, exit code 4),
+not as an error. :func:`match_signed` pairs what the user hands over with the job's CSRs by public
 key, so that a whole folder from the CA can be given at once (design.md §3 `--signed`).
 """
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
 from cryptography import x509
 
 from ucterm import pki
-from ucterm.errors import UctermError
-
-
-class SignerPending(UctermError):
-    """No certificate for this CSR yet: the job waits for it."""
-
-    exit_code = 4
-
-
-@runtime_checkable
-class Signer(Protocol):
-    async def sign(self, csr_pem: str) -> tuple[str, list[str]]:
-        """The leaf PEM and the CA chain PEMs for a CSR; :class:`SignerPending` when there is none yet."""
-        ...
+from ucterm.renewal.signers.base import SignerPending
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
@@ -113,39 +98,3 @@ class FilesSigner:
         if found is None:
             raise SignerPending("none of the certificates given belongs to this CSR")
         return pki.pem(found), [pki.pem(c) for c in self.material.cas]
-
-
-class LabCaSigner:
-    """The lab CA (in-process: `ucterm demo` and tests), whose `sign(csr_pem)` may be sync or async."""
-
-    label = "the lab CA"
-
-    def __init__(self, ca: Any) -> None:
-        self.ca = ca
-
-    async def sign(self, csr_pem: str) -> tuple[str, list[str]]:
-        result = self.ca.sign(csr_pem)
-        if inspect.isawaitable(result):
-            result = await result
-        leaf, chain = result
-        return leaf, list(chain)
-
-
-def lab_ca_signer(folder: Path | None) -> Signer:
-    """The lab CA for `ucterm renew --lab-ca` in another process than the lab.
-
-    `ucterm lab --write-inventory` writes the CA beside the inventory and sets `lab_ca` in its
-    [defaults]; the lab package knows how to load it back (:func:`ucterm.lab.load_ca`).
-    """
-    if folder is None:
-        raise UctermError("--lab-ca works only with an inventory written by `ucterm lab --write-inventory` "
-                          "(it sets lab_ca); use --signed FILE for a real CA.")
-    try:
-        from ucterm import lab
-    except ImportError:  # pragma: no cover - the lab ships with ucterm
-        raise UctermError("the lab package is not available in this installation; use --signed FILE.") \
-            from None
-    loader = getattr(lab, "load_ca", None)
-    if loader is None:
-        raise UctermError("this ucterm's lab cannot load its CA from a folder; use --signed FILE.")
-    return LabCaSigner(loader(folder))
