@@ -380,7 +380,8 @@ class VosShell:
         await self._transcript.info(f"logged in ({client.auth_method or 'unknown method'}); waiting for the CLI")
         try:
             await self._wait_banner()
-            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout)
+            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout,
+                                      after_banner=True)
         except _Dropped as exc:
             await self._teardown()
             raise Unreachable(self.node, ep.address, ep.port, f"the session ended during login: {exc}") from None
@@ -485,11 +486,13 @@ class VosShell:
         await self._transcript.received(data)
         return data
 
-    async def _check_quiet(self, command: str) -> None:
+    async def _check_quiet(self, command: str, *, after_banner: bool = False) -> None:
         """Before typing `command`: nothing but prompts may have arrived since the last command ended.
 
         Anything else is output nobody asked for (the rest of an earlier command, a broadcast):
-        typing now would make it this command's output, so the session is given up instead.
+        typing now would make it this command's output, so the session is given up instead. Right
+        after the banner there is no earlier command to confuse: late banner lines are only read
+        (they stay in the transcript), since the command's output starts after its own echo.
         """
         leftover = CommandOutput(self.options.max_output)
         try:
@@ -497,12 +500,12 @@ class VosShell:
                 leftover.feed(data)
         except OutputLimit:
             raise _OutOfStep("endless output before the command was typed", sent=False) from None
-        if leftover.content_seq:
+        if leftover.content_seq and not after_banner:
             await self._transcript.flush()
             raise _OutOfStep("output arrived after the previous command had ended", sent=False)
 
-    async def _command(self, command: str, dialog: dlg.Dialog, timeout: float) -> str:
-        await self._check_quiet(command)
+    async def _command(self, command: str, dialog: dlg.Dialog, timeout: float, *, after_banner: bool = False) -> str:
+        await self._check_quiet(command, after_banner=after_banner)
         await self._write(command + "\n")
         try:
             result = await self._converse(command, dialog, timeout, nudge=False)
