@@ -47,6 +47,7 @@ from ucterm.renewal.runner import Confirm, RenewalError, Runner
 from ucterm.renewal.signers import JournaledSigner, Material, Signer, build_signer, lab_ca_signer
 from ucterm.renewal.survey import survey
 from ucterm.scan.model import ScanResult
+from ucterm.text import visible
 
 # --------------------------------------------------------------------------------------------
 # Printing
@@ -64,7 +65,8 @@ class Printer:
     def __call__(self, event: Event) -> None:
         line = self.format(event)
         if line is not None:
-            print(line, file=self.stream, flush=True)
+            # Transcript lines, errors and details quote what nodes and CAs sent: shown, never obeyed.
+            print(visible(line, lines=True), file=self.stream, flush=True)
 
     def format(self, event: Event) -> str | None:
         if isinstance(event, StepStarted):
@@ -134,9 +136,9 @@ def _output(job: Job, state: str, args: argparse.Namespace, out: TextIO) -> int:
     if getattr(args, "json", False):
         out.write(json.dumps(summary.to_json(), indent=2) + "\n")
         for line in next_steps(summary, job.plan):  # stdout is the JSON alone; the way on goes with the progress
-            print(f"ucterm: {line}", file=sys.stderr)
+            print(visible(f"ucterm: {line}"), file=sys.stderr)
     else:
-        out.write(summary_text(summary, job.plan))
+        out.write(visible(summary_text(summary, job.plan), lines=True))
     return EXIT_CODES.get(state, 2)
 
 
@@ -296,14 +298,14 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         if args.json:
             out.write(json.dumps({"dry_run": True, "plan": plan.to_dict()}, indent=2) + "\n")
         else:
-            out.write(render(plan) + "\n")
+            out.write(visible(render(plan), lines=True) + "\n")
         return 0
     _ask_passwords_first(inventory, credentials, plan.all_nodes,
                          axl_of=plan.cluster if any(s.transport == "axl" for s in plan.steps) else None)
     job = Journal.create(plan, inventory.path)
     print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
-        print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
+        print(visible("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), lines=True), file=sys.stderr)
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
                   read_only=read_only)
 
@@ -334,6 +336,10 @@ def _distribution(args: argparse.Namespace, inventory: Inventory, scan: ScanResu
 
 def busy_sentence(j: JobSummary) -> str:
     """Why `renew` will not start a second job for a unit, and the ways forward, in one sentence."""
+    if j.damaged:
+        return (f"job {j.job} for {j.unit} on cluster {j.cluster} is damaged ({j.damaged}), so ucterm cannot tell "
+                f"whether its CSR is still at the CA; check {j.folder} and the nodes, then move that folder away "
+                "before starting another renewal.")
     what = f"job {j.job} for {j.unit} on cluster {j.cluster}"
     where = f" at step {j.stopped_at['number']} ({j.stopped_at['name']})" if j.stopped_at else ""
     if j.status == "running":
@@ -349,12 +355,12 @@ def _survey(inventory: Inventory, cluster: str, unit: str, credentials: Credenti
             *, strict: bool) -> ScanResult | None:
     """Versions and current certificates; a real run stops here if a node cannot be read."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
-    print(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}",
+    print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
           file=sys.stderr)
     scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
-        print(f"ucterm: {n.error}", file=sys.stderr)
+        print(f"ucterm: {visible(n.error or n.node)}", file=sys.stderr)
     if down and strict:
         raise RenewalError(f"{len(down)} node(s) of cluster {cluster} could not be read ({down[0].node} first); "
                            "nothing was changed: fix the connection and run again.")
@@ -405,7 +411,10 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return 0
     rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
-        rows.append((j.job, j.status, j.cluster, j.unit, j.updated[:19].replace("T", " "), _job_detail(j)))
+        status = "damaged" if j.damaged else j.status
+        detail = _clip(j.detail, 200) if j.damaged else _job_detail(j)
+        rows.append(tuple(visible(cell) for cell in (
+            j.job, status, j.cluster or "?", j.unit or "?", j.updated[:19].replace("T", " "), detail)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
@@ -426,8 +435,9 @@ def _abandon(job_id: str, out: TextIO) -> int:
         out.write(f"job {job.id} was abandoned already ({job.updated[:10]}).\n")
         return 0
     detail = job.abandon()
-    out.write(f"job {job.id}: abandoned; {detail.split('; ', 1)[-1]}\n"
-              f"next: `ucterm renew --cluster {job.plan.cluster} --unit {job.plan.unit}` starts a new renewal\n")
+    out.write(visible(f"job {job.id}: abandoned; {detail.split('; ', 1)[-1]}\n"
+                      f"next: `ucterm renew --cluster {job.plan.cluster} --unit {job.plan.unit}` starts a new "
+                      "renewal\n", lines=True))
     return 0
 
 

@@ -62,7 +62,11 @@ class NodeEndpoints:
             return
         # A Tomcat restart ends the connections of the old process: the moment Tomcat stops serving
         # the certificate negotiated here, the connection retires (answer what is under way, then close).
-        connection = HttpConnection(reader, writer, self.route, label=self.node.fqdn)
+        faults = self.node.faults
+        connection = HttpConnection(
+            reader, writer, self.route, label=self.node.fqdn,
+            trickle=lambda: (faults.https_trickle, faults.https_trickle_bytes)
+            if faults.https_trickle is not None else None)
         with port.watching(identity, connection.retire):
             await connection.serve()
 

@@ -37,7 +37,7 @@ from ucterm.renewal.events import (
     StepStarted,
 )
 from ucterm.renewal.journal import Job
-from ucterm.renewal.model import JobState, Step
+from ucterm.renewal.model import SIDE_EFFECT_KINDS, JobState, Step
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.signers import JournaledSigner, Material, Signer
 from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
@@ -55,6 +55,12 @@ def _command_line() -> str:
 
 class RenewalError(UctermError):
     """A renewal cannot start or a control cannot apply: one sentence saying why and what to do."""
+
+
+class NodesNotReady(RenewalError):
+    """A resumed job stopped before its first change: a node it will touch cannot be reached as trusted."""
+
+    exit_code = 3
 
 
 class _RecordingCredentials:
@@ -109,6 +115,8 @@ class Runner:
         self._posted: set[asyncio.Future[Any]] = set()
         #: The restart whose command line was just sent and whose answer is awaited (see _note_acknowledged).
         self._restart_sent: str | None = None
+        #: Whether every node the remaining steps touch was reached in this run (see _check_nodes).
+        self._nodes_checked = False
 
     # ---- the user's controls ---------------------------------------------------------------------
 
@@ -186,9 +194,13 @@ class Runner:
         self._check_may_run()
         self.job.lock()
         self._running = True
+        prior = self.job.state
         self.job.ran(_command_line())
         try:
             self._reset_for_new_material()
+            # A fresh job's preflight steps read every node before the first change; a resumed one
+            # checks its nodes again before its first change (see _check_nodes).
+            self._nodes_checked = not any(r.state in ("done", "skipped") for r in self.job.steps.values())
             self.job.set_state("running", "")
             # The first unfinished step each time, not a walk over the list: new material (a corrected
             # chain) can send the job back to an earlier step.
@@ -197,6 +209,9 @@ class Runner:
                 if outcome is not None:
                     return outcome
             return await self._finish("done", self._done_detail())
+        except NodesNotReady as exc:
+            self.job.set_state(prior if prior in ("waiting", "paused", "failed", "aborted") else "failed", str(exc))
+            raise
         finally:
             self._running = False
             await self._close_nodes()
@@ -226,6 +241,9 @@ class Runner:
         return None
 
     async def _execute(self, step: Step) -> tuple[str, str]:
+        if step.kind in SIDE_EFFECT_KINDS and not self._nodes_checked:
+            await self._check_nodes()
+            self._nodes_checked = True
         rec = self.job.steps[step.id]
         reconciling = rec.state == "running" or bool(rec.open_intents())
         self._current = step
@@ -355,6 +373,33 @@ class Runner:
             raise RenewalError(f'cluster "{cluster.name}" in the inventory no longer has '
                                f"{', '.join(missing)}, which job {self.job.id} renews; restore the nodes or "
                                "start a new job.")
+
+    async def _check_nodes(self) -> None:
+        """Before a resumed job's first change: log in to every node its remaining steps touch.
+
+        A fresh job's preflight steps read every node before the first change; a resumed one has
+        done those, and must not upload to the first node before finding that another one's host
+        key changed (or that it is down, or refuses the login). The sessions opened here stay open
+        for the steps. Waiting for the CA costs no login: the check runs at the first change.
+        """
+        left = [s for s in self.job.plan.steps if self.job.steps[s.id].state not in ("done", "skipped")]
+        nodes = list(dict.fromkeys(s.node for s in left if s.node and s.transport in ("cli", "rest")))
+        if any(s.transport == "axl" for s in left):
+            with contextlib.suppress(UctermError):
+                nodes.append(self.axl_access().fqdn)  # (a missing cucm_cluster is the step's own error)
+
+        async def reach(fqdn: str) -> str | None:
+            try:
+                await self.access(fqdn).version()
+            except (UctermError, TimeoutError, OSError) as exc:
+                return str(exc) or f"{fqdn}: {type(exc).__name__}"
+            return None
+
+        problems = [p for p in await asyncio.gather(*(reach(n) for n in dict.fromkeys(nodes))) if p]
+        if problems:
+            raise NodesNotReady(f"job {self.job.id} was not resumed and nothing was changed: {len(problems)} of the "
+                                f"{len(set(nodes))} node(s) it still has to work on cannot be used: "
+                                + " ".join(self.job.redactor(p) for p in problems))
 
     def _reset_for_new_material(self) -> list[str]:
         """What the user gave (a certificate, a corrected chain) replaces or extends what the job holds

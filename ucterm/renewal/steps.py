@@ -117,6 +117,10 @@ def _merged(first: list[x509.Certificate], then: list[x509.Certificate]) -> list
     return [*first, *(c for c in then if pki.sha256_hex(c) not in seen)]
 
 
+def source_label(signer: object) -> str:
+    return str(getattr(signer, "label", "the signer"))
+
+
 def _still_fits(planned: Step, fresh: Step) -> bool:
     """Whether a step planned for one release still does the job on the release the node really runs.
 
@@ -349,7 +353,11 @@ class StepWorker:
                 except SignerPending:
                     leaf_pem, chain_pems = "", []
             if leaf_pem:
-                leaf = _certs(leaf_pem)[0]
+                issued = _certs(leaf_pem)
+                if not issued:
+                    raise StepError(f"{source_label(self.ctx.signer)} answered for {node} without a readable "
+                                    "certificate", "check the signer, then retry the step")
+                leaf = issued[0]
                 cas = [c for p in chain_pems for c in _certs(p)]
                 source = str(getattr(signer, "label", "the signer"))
         stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
@@ -363,9 +371,11 @@ class StepWorker:
                 return (f"certificate {_describe_cert(stored[0])} (stored earlier)"
                         + (f", with {added} CA certificate(s) given now" if added else ""))
             path = self.job.artifact_path(f"csr-{node}.pem")
+            repaired = self._repair_csr_file(node, csr)
             wrong = self._unmatched_given()
-            raise Waiting("; ".join([*wrong, f"waiting for the certificate the CA issues from {path}; then run "
-                                              f"`ucterm resume {self.job.id} --signed FILE [--chain FILE]`"]))
+            raise Waiting(repaired + "; ".join([*wrong, f"waiting for the certificate the CA issues from {path}; "
+                                                        f"then run `ucterm resume {self.job.id} --signed FILE "
+                                                        "[--chain FILE]`"]))
         self.job.write_artifact(f"cert-{node}.pem", pki.pem(leaf))
         return f"certificate {_describe_cert(leaf)} from {source}"
 
@@ -388,6 +398,27 @@ class StepWorker:
         if (stored or leaf is not None) and any(pki.sha256_hex(c) not in held for c in material.cas):
             return "new CA certificates were given"
         return None
+
+    def _repair_csr_file(self, node: str, csr: x509.CertificateSigningRequest) -> str:
+        """The CSR file the user sends to the CA must hold the CSR the journal knows; a file that was
+        removed, garbled or replaced is written again, and the user told, since the CA may have got it."""
+        path = self.job.artifact_path(f"csr-{node}.pem")
+        text = self.job.read_artifact(f"csr-{node}.pem")
+        held = pki.load_bundle(text.encode("utf-8", "replace"), str(path)).csrs if text else []
+        if held and pki.public_key_sha256(held[0]) == pki.public_key_sha256(csr):
+            return ""
+        why = "was missing" if text is None else ("holds another CSR" if held else "was damaged (no readable CSR)")
+        self.job.write_artifact(f"csr-{node}.pem", pki.pem(csr))
+        return (f"{path.name} {why}; it was written again from the journal: send the CA this copy if it got "
+                "the other one; ")
+
+    def _stored_leaf(self, node: str) -> x509.Certificate:
+        found = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        if not found:
+            path = self.job.artifact_path(f"cert-{node}.pem")
+            raise StepError(f"{path} in the job folder holds no readable certificate (it was removed or damaged)",
+                            f"give the certificate again: `ucterm resume {self.job.id} --signed FILE`")
+        return found[0]
 
     async def _ask_signer(self, step: Step, signer: JournaledSigner,
                           csr: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
@@ -431,7 +462,7 @@ class StepWorker:
 
     async def _validate(self, step: Step) -> str:
         node = step.node or ""
-        leaf = _certs(self.job.read_artifact(f"cert-{node}.pem"))[0]
+        leaf = self._stored_leaf(node)
         cas = _certs(self.job.read_artifact(f"chain-{node}.pem"))
         trusted = _certs(self.job.read_artifact(f"trusted-{node}.pem"))
         csr = self._csr_of(node)

@@ -47,6 +47,7 @@ from ucterm.tui.screens.main import MainScreen
 from ucterm.tui.screens.modals import ConfirmModal, HostKeyModal, PasswordModal
 from ucterm.tui.session import Clock, Session, system_clock
 from ucterm.tui.view import WIDE, Scope
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
     from ucterm.tui.screens.run import RunScreen
@@ -162,7 +163,7 @@ class UctermApp(ReasonedActions, App[int]):
 
     # ---- messages to the user -----------------------------------------------------------------
     def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        self.notify(message, severity=severity, markup=False)
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def on_key(self, event: events.Key) -> None:
         """Keys no binding took: a stray key goes to the widget that has focus, a disabled one says why.

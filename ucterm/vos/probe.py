@@ -238,6 +238,8 @@ async def probe(
             verified = True
         except ssl.SSLCertVerificationError as exc:
             verified, verify_error = False, _describe(exc)
+        except tls.TlsSetupError as exc:
+            verified, verify_error = False, str(exc)
         except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError, _NoAnswer) as exc:
             verified, verify_error = False, f"verification handshake failed: {_describe(exc)}"
     return result(

@@ -55,7 +55,8 @@ class Material:
         material = cls([], [])
         for bundle in pki.load_paths(paths):
             if bundle.empty:
-                raise pki.PkiError(f"{bundle.describe_problems()}: give the certificate files the CA returned")
+                # Nothing was changed yet: like a file that cannot be read, the renewal could not run.
+                raise pki.PkiFileError(f"{bundle.describe_problems()}: give the certificate files the CA returned")
             material.extend(cls.from_pems([pki.pem(c) for c in bundle.certificates], bundle.source))
         return material
 

@@ -20,6 +20,7 @@ from ucterm.errors import UctermError
 from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
@@ -109,7 +110,7 @@ class JobsScreen(BaseScreen):
                       " resumes it; headless: ", (s.next, "bold")]
         for csr in s.csrs:
             parts += ["\n", ("CSR ", "$text-muted"), csr["path"]]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "open" and self._current() is None:

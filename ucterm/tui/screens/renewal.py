@@ -40,6 +40,7 @@ from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal
 from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
 
@@ -108,7 +109,7 @@ class RenewalScreen(BaseScreen):
         head = Content.assemble(("Renew", "bold $accent"), "  ", (f"cluster {c.name}", "bold"),
                                 (f"  {catalog.PRODUCT_NAMES[c.product]} {version.label if version else ''}",
                                  "$text-muted"))
-        yield Static(head, id="title")
+        yield Static(safe(head), id="title")
         with VerticalScroll(id="renew-form"):
             with Grid(id="renew-grid"):
                 yield Label("unit", classes="field-label")
@@ -224,8 +225,10 @@ class RenewalScreen(BaseScreen):
             return
         cn_box.disabled = sans_box.disabled = False
         cn, sans = self._request(self.csr_node)
-        cn_box.value = cn
-        sans_box.value = ", ".join(sans)
+        # Prefilled from the current certificate: a name holding control characters is shown (and, unless
+        # edited, requested) in its visible form, never as raw escape sequences on the terminal.
+        cn_box.value = safe(cn)
+        sans_box.value = safe(", ".join(sans))
 
     def _show_derived(self) -> None:
         """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
@@ -262,14 +265,14 @@ class RenewalScreen(BaseScreen):
         they are not in this cluster's list, yet the job restarts and verifies them."""
         linked = tuple(plan.linked_nodes) if plan is not None and self.multi else ()
         box = self.query_one("#linked", Static)
-        box.update(Content.styled("also reaches " + ", ".join(short_host(n) for n in linked)
-                                  + " (IM and Presence, in the SANs): restarted and verified too",
+        box.update(Content.styled(safe("also reaches " + ", ".join(short_host(n) for n in linked)
+                                       + " (IM and Presence, in the SANs): restarted and verified too"),
                                   "$text-muted") if linked else "")
         box.display = bool(linked)
 
     def _error(self, text: str) -> None:
         box = self.query_one("#form-error", Static)
-        box.update(Content.styled(text, "bold $error") if text else "")
+        box.update(Content.styled(safe(text), "bold $error") if text else "")
         box.display = bool(text)
 
     # ---- widgets → state ------------------------------------------------------------------------

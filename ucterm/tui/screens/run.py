@@ -25,6 +25,7 @@ from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
@@ -159,7 +160,7 @@ class RunScreen(BaseScreen):
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
             (look.label, f"bold {look.content_style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
         self._show_step_detail()
         self.refresh_bindings()
 
@@ -178,7 +179,7 @@ class RunScreen(BaseScreen):
             parts += ["\n", (f"{state}: ", "bold $text-muted"), detail]
         if self.waiting_node and step.node == self.waiting_node and step.kind in CA_STEPS:
             parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued (or a corrected chain)"]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     @on(DataTable.RowHighlighted, "#steps")
     def _row(self) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -256,7 +257,7 @@ class SignedCertScreen(BaseScreen):
         return out
 
     def _findings(self, content: Content) -> None:
-        self.query_one("#findings", Static).update(content)
+        self.query_one("#findings", Static).update(safe(content))
         self.query_one("#accept", Button).disabled = not self.ok
         self.refresh_bindings()
 

@@ -21,6 +21,7 @@ from textual.widgets import Static
 from ucterm import catalog
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 
 _STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 LABEL_WIDTH = 9
@@ -137,8 +138,8 @@ class CertDetail(VerticalScroll, can_focus=True):
         if facts is None:
             facts = compute_facts(cert, scan, now)
             self._cache[key] = facts
-        self.border_title = f"{cert.unit} · {cert.store} · {cert.cluster}"
-        self._body.update(render_detail(cert, scan, facts, products or {}))
+        self.border_title = safe(f"{cert.unit} · {cert.store} · {cert.cluster}")
+        self._body.update(safe(render_detail(cert, scan, facts, products or {})))
         self.scroll_home(animate=False)
 
 

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from ucterm import catalog
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import muted, warning
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def plan_header(plan: Plan) -> Content:
     product = catalog.PRODUCT_NAMES.get(plan.product, plan.product)
     distribution = "multi-server" if plan.multi_server else "single-server"
     nodes = ", ".join(short_host(n) for n in plan.all_nodes)
-    return Content.assemble(("Plan", "bold $accent"), "  ", (f"renew {plan.unit} on {plan.cluster}", "bold"),
-                            (f"  {product} · {distribution} · {nodes}", "$text-muted"))
+    return safe(Content.assemble(("Plan", "bold $accent"), "  ", (f"renew {plan.unit} on {plan.cluster}", "bold"),
+                                 (f"  {product} · {distribution} · {nodes}", "$text-muted")))
 
 
 class PlanStepTable(DataTable[Text | str]):
@@ -74,5 +75,5 @@ class PlanStepDetail(VerticalScroll, can_focus=True):
             lines.append(Content(""))
             lines.append(Content.styled("risks", "bold $text-muted"))
             lines += [Content.assemble(("⚠ ", "$warning"), r) for r in plan.risks]
-        self.query_one(Static).update(Content("\n").join(lines))
+        self.query_one(Static).update(safe(Content("\n").join(lines)))
         self.scroll_home(animate=False)
