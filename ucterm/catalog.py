@@ -359,89 +359,87 @@ def restart_rule(product: str, version: Version | None, unit: str) -> RestartRul
     return RestartRule(kept, rule.source, note)
 
 
+_CUC_TOMCAT = (_r("Cisco Tomcat"), _r("Connection IMAP Server"), _r("Cisco DirSync"), _r("Connection Jetty"),
+               _r("Connection SMTP Server"), _r("Connection Conversation Manager", disruptive=True))
+_IMP_CUP = RestartRule((_r("Cisco SIP Proxy"), _r("Cisco Presence Engine")),
+                       "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]")
+# An XCP Router restart restarts every active XCP service (§3.4 [VERIFIED: S-IMP125SU2]): Jabber
+# clients reconnect, hence `disruptive`.
+_IMP_XMPP = RestartRule(
+    (_r("Cisco XCP Router", disruptive=True), _r("Cisco XCP Connection Manager"),
+     _r("Cisco XCP Web Connection Manager")),
+    "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]",
+    "S-OSADM91 lists the two connection managers, the 12.5 guide the XCP Router: superset")
+_IMP_S2S = RestartRule((_r("Cisco XCP XMPP Federation Connection Manager"),),
+                       "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]")
+
+#: The services to restart after a unit changes, by (product, unit), from release 14 on and for an
+#: unknown release (the runner skips what `utils service list` does not show). Each rule carries
+#: its source and, where the sources disagree, which way the catalog went.
+RESTART_RULES: dict[tuple[str, str], RestartRule] = {
+    ("cucm", "tomcat"): RestartRule(
+        (_r("Cisco Tomcat"), _r("Cisco AXL Tomcat"), _r("Cisco UDS Tomcat"), _r("Cisco Intercluster Lookup Service"),
+         _r("Cisco Location Bandwidth Manager"), _r("Cisco Extension Mobility"), _r("Cisco TFTP", disruptive=True),
+         *_DRF),
+        "§3.1 [VERIFIED: S-SEC14SU2 table + upload message; TFTP note S-217138]",
+        "14SU2 says DRF only after tomcat-ECDSA; the table and the upload message say both: "
+        "the catalog restarts DRF (safe superset, §3.1 CONFLICT)"),
+    ("cucm", "tomcat-ECDSA"): RestartRule(
+        (_r("Cisco Tomcat"), _r("Cisco UDS Tomcat"), _r("Cisco AXL Tomcat"), *_DRF),
+        "§3.1 [VERIFIED: S-SEC14SU2]"),
+    ("cucm", "CallManager"): RestartRule(
+        (_r("Cisco HAProxy"), _r("Cisco CallManager", disruptive=True), _r("Cisco CTIManager", disruptive=True),
+         _r("Cisco TVS"), _r("Cisco TFTP", disruptive=True)),
+        "§3.1 [VERIFIED: S-SEC14SU2, S-RN14], §3.2 [VERIFIED: S-217138], §3.3 [VERIFIED: S-ADM125SU3]",
+        "14SU1+ needs only Cisco HAProxy, the TAC procedure restarts TVS, TFTP, CallManager and "
+        "CTIManager: the catalog takes the superset (§3.1/§3.2 disagree)"),
+    ("cucm", "CallManager-ECDSA"): RestartRule(
+        (_r("Cisco CallManager", disruptive=True), _r("Cisco HAProxy")), "§3.1 [VERIFIED: S-SEC14SU2]"),
+    ("cucm", "CAPF"): RestartRule(
+        (_r("Cisco Certificate Authority Proxy Function", "publisher"), _r("Cisco TVS"),
+         _r("Cisco TFTP", disruptive=True), _r("Cisco HAProxy")),
+        "§3.1 [VERIFIED: S-SEC14SU2], §3.2 [VERIFIED: S-217138]",
+        "the Security Guide says CAPF restarts itself; TAC restarts CAPF, TVS and TFTP: superset"),
+    ("cucm", "TVS"): RestartRule(
+        (_r("Cisco TFTP", disruptive=True), _r("Cisco TVS")), "§3.2 [VERIFIED: S-217138]",
+        "the Security Guide says automatic; TAC restarts TFTP and TVS: superset"),
+    ("cucm", "ITLRecovery"): RestartRule((), "§3.1 [VERIFIED: S-SEC14SU2] (automatic)"),
+    ("cucm", "ipsec"): RestartRule(_DRF, "§3.1/§3.2 [VERIFIED: S-SEC14SU2, S-217138]"),
+    ("imp", "tomcat"): RestartRule((_r("Cisco Tomcat"),), "§3.4 [VERIFIED: S-IMP125SU2]"),
+    ("imp", "tomcat-ECDSA"): RestartRule((_r("Cisco Tomcat"),), "§3.4 [INFERRED: as tomcat]"),
+    ("imp", "cup"): _IMP_CUP,
+    ("imp", "cup-ECDSA"): _IMP_CUP,
+    ("imp", "cup-xmpp"): _IMP_XMPP,
+    ("imp", "cup-xmpp-ECDSA"): _IMP_XMPP,
+    ("imp", "cup-xmpp-s2s"): _IMP_S2S,
+    ("imp", "cup-xmpp-s2s-ECDSA"): _IMP_S2S,
+    ("imp", "ipsec"): RestartRule(_DRF, "§3.4 [INFERRED: same as CUCM]"),
+    ("cuc", "tomcat"): RestartRule(_CUC_TOMCAT, "§3.5 [VERIFIED: S-CUC15]"),
+    ("cuc", "tomcat-ECDSA"): RestartRule(
+        _CUC_TOMCAT, "§3.5 [VERIFIED: S-CUC15]",
+        "S-CUC15 lists Tomcat and Conversation Manager \"+ the above where applicable\": the catalog restarts "
+        "the whole tomcat list (safe superset)"),
+    ("cuc", "ipsec"): RestartRule(_DRF, "§3.5 [VERIFIED: S-CUC15]"),
+}
+
+#: Where a release before 14 restarts something else than RESTART_RULES says.
+RESTART_RULES_BEFORE_14: dict[tuple[str, str], RestartRule] = {
+    ("cucm", "tomcat"): RestartRule(
+        (_r("Cisco Tomcat"), _r("Cisco CallManager", disruptive=True), _r("Cisco TFTP", disruptive=True)),
+        "§3.3 [VERIFIED: S-ADM125SU3 table]; TFTP §3.1 [VERIFIED: S-SEC14SU2 / S-217138 note, applied to 12.5 "
+        "INFERRED]",
+        "the 12.5 table lists Tomcat and CallManager; TFTP caches the tomcat certificate for HTTPS (6972) and is "
+        "restarted too (safe superset)"),
+}
+
+_NO_RESTART = RestartRule((), "no restart listed")
+
+
 def _restart_rule(product: str, version: Version | None, unit: str) -> RestartRule:
-    name = unit_spec(unit).name
-    v = version
-    if product == "cucm":
-        if name == "tomcat":
-            if v is not None and not v.at_least(14):
-                return RestartRule(
-                    (_r("Cisco Tomcat"), _r("Cisco CallManager", disruptive=True),
-                     _r("Cisco TFTP", disruptive=True)),
-                    "§3.3 [VERIFIED: S-ADM125SU3 table]; TFTP §3.1 [VERIFIED: S-SEC14SU2 / S-217138 note, "
-                    "applied to 12.5 INFERRED]",
-                    "the 12.5 table lists Tomcat and CallManager; TFTP caches the tomcat certificate for "
-                    "HTTPS (6972) and is restarted too (safe superset)")
-            return RestartRule(
-                (_r("Cisco Tomcat"), _r("Cisco AXL Tomcat"), _r("Cisco UDS Tomcat"),
-                 _r("Cisco Intercluster Lookup Service"), _r("Cisco Location Bandwidth Manager"),
-                 _r("Cisco Extension Mobility"), _r("Cisco TFTP", disruptive=True), *_DRF),
-                "§3.1 [VERIFIED: S-SEC14SU2 table + upload message; TFTP note S-217138]",
-                "14SU2 says DRF only after tomcat-ECDSA; the table and the upload message say both: "
-                "the catalog restarts DRF (safe superset, §3.1 CONFLICT)")
-        if name == "tomcat-ECDSA":
-            return RestartRule(
-                (_r("Cisco Tomcat"), _r("Cisco UDS Tomcat"), _r("Cisco AXL Tomcat"), *_DRF),
-                "§3.1 [VERIFIED: S-SEC14SU2]")
-        if name == "CallManager":
-            return RestartRule(
-                (_r("Cisco HAProxy"), _r("Cisco CallManager", disruptive=True),
-                 _r("Cisco CTIManager", disruptive=True), _r("Cisco TVS"), _r("Cisco TFTP", disruptive=True)),
-                "§3.1 [VERIFIED: S-SEC14SU2, S-RN14], §3.2 [VERIFIED: S-217138], "
-                "§3.3 [VERIFIED: S-ADM125SU3]",
-                "14SU1+ needs only Cisco HAProxy, the TAC procedure restarts TVS, TFTP, CallManager and "
-                "CTIManager: the catalog takes the superset (§3.1/§3.2 disagree)")
-        if name == "CallManager-ECDSA":
-            return RestartRule((_r("Cisco CallManager", disruptive=True), _r("Cisco HAProxy")),
-                               "§3.1 [VERIFIED: S-SEC14SU2]")
-        if name == "CAPF":
-            return RestartRule(
-                (_r("Cisco Certificate Authority Proxy Function", "publisher"), _r("Cisco TVS"),
-                 _r("Cisco TFTP", disruptive=True), _r("Cisco HAProxy")),
-                "§3.1 [VERIFIED: S-SEC14SU2], §3.2 [VERIFIED: S-217138]",
-                "the Security Guide says CAPF restarts itself; TAC restarts CAPF, TVS and TFTP: superset")
-        if name == "TVS":
-            return RestartRule((_r("Cisco TFTP", disruptive=True), _r("Cisco TVS")),
-                               "§3.2 [VERIFIED: S-217138]",
-                               "the Security Guide says automatic; TAC restarts TFTP and TVS: superset")
-        if name == "ITLRecovery":
-            return RestartRule((), "§3.1 [VERIFIED: S-SEC14SU2] (automatic)")
-        if name == "ipsec":
-            return RestartRule(_DRF, "§3.1/§3.2 [VERIFIED: S-SEC14SU2, S-217138]")
-    if product == "imp":
-        if name == "tomcat":
-            return RestartRule((_r("Cisco Tomcat"),), "§3.4 [VERIFIED: S-IMP125SU2]")
-        if name == "tomcat-ECDSA":
-            return RestartRule((_r("Cisco Tomcat"),), "§3.4 [INFERRED: as tomcat]")
-        if name in ("cup", "cup-ECDSA"):
-            return RestartRule((_r("Cisco SIP Proxy"), _r("Cisco Presence Engine")),
-                               "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]")
-        if name in ("cup-xmpp", "cup-xmpp-ECDSA"):
-            # An XCP Router restart restarts every active XCP service (§3.4 [VERIFIED: S-IMP125SU2]):
-            # Jabber clients reconnect, hence `disruptive`.
-            return RestartRule(
-                (_r("Cisco XCP Router", disruptive=True), _r("Cisco XCP Connection Manager"),
-                 _r("Cisco XCP Web Connection Manager")),
-                "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]",
-                "S-OSADM91 lists the two connection managers, the 12.5 guide the XCP Router: superset")
-        if name in ("cup-xmpp-s2s", "cup-xmpp-s2s-ECDSA"):
-            return RestartRule((_r("Cisco XCP XMPP Federation Connection Manager"),),
-                               "§3.4 [VERIFIED: S-OSADM91, S-IMP125SU2]")
-        if name == "ipsec":
-            return RestartRule(_DRF, "§3.4 [INFERRED: same as CUCM]")
-    if product == "cuc":
-        cuc_tomcat = (_r("Cisco Tomcat"), _r("Connection IMAP Server"), _r("Cisco DirSync"),
-                      _r("Connection Jetty"), _r("Connection SMTP Server"),
-                      _r("Connection Conversation Manager", disruptive=True))
-        if name == "tomcat":
-            return RestartRule(cuc_tomcat, "§3.5 [VERIFIED: S-CUC15]")
-        if name == "tomcat-ECDSA":
-            return RestartRule(cuc_tomcat, "§3.5 [VERIFIED: S-CUC15]",
-                               "S-CUC15 lists Tomcat and Conversation Manager \"+ the above where "
-                               "applicable\": the catalog restarts the whole tomcat list (safe superset)")
-        if name == "ipsec":
-            return RestartRule(_DRF, "§3.5 [VERIFIED: S-CUC15]")
-    return RestartRule((), "no restart listed")
+    key = (product, unit_spec(unit).name)
+    if version is not None and not version.at_least(14) and key in RESTART_RULES_BEFORE_14:
+        return RESTART_RULES_BEFORE_14[key]
+    return RESTART_RULES.get(key, _NO_RESTART)
 
 
 def restart_services(product: str, version: Version | None, unit: str) -> tuple[RestartAction, ...]:

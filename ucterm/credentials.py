@@ -44,10 +44,17 @@ class Secret:
 Prompter = Callable[[str], str]
 
 
-def password_what(field: str, cluster: str) -> str:
+def password_what(field: str, cluster: str, node: str | None = None) -> str:
     """`os_password for cluster "hq"`: how a password is named in prompts and errors, and (for
     `prompt`) the key it is remembered under, so every part of ucterm must build it here. The
-    first word (the inventory field) is also the keyring user name."""
+    first word (the inventory field) is also the keyring user name.
+
+    `node` names a node that has its own password in the inventory (`os_password for node
+    "cucm-sub1.hq" (cluster "hq")`): it is asked for and remembered apart from its cluster's.
+    Use :meth:`ucterm.inventory.Cluster.password_what`, which knows whether the node has one.
+    """
+    if node:
+        return f'{field} for node "{node}" (cluster "{cluster}")'
     return f'{field} for cluster "{cluster}"'
 
 
@@ -87,6 +94,8 @@ class CredentialStore:
     def _resolve(self, reference: str, what: str) -> Secret:
         if reference.startswith("env:"):
             name = reference[4:]
+            if not name.strip():
+                raise CredentialError(f'{what} is "env:" with no variable name; write env:NAME in the inventory.')
             value = os.environ.get(name)
             if not value:
                 raise CredentialError(f"{what} refers to the environment variable {name}, which is not set; "

@@ -7,20 +7,30 @@ usually fixing the file at night in a terminal editor.
 Credentials are *references* (`env:NAME`, `keyring:SERVICE`, `prompt`); resolving them is the job
 of :mod:`ucterm.credentials`. A literal password is accepted only from a file that nobody but its
 owner can read, and even then it is reported as a warning.
+
+Settings cascade: `[defaults]`, then a cluster's overrides, then a node's credentials and
+timeouts (VOS gives each node its own platform administrator): :meth:`Cluster.settings_for`.
+`[[signer]]` tables are checked by :mod:`ucterm.signer_config`.
 """
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 import stat
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ucterm import catalog, paths
+from ucterm.credentials import password_what
 from ucterm.errors import InventoryError
+from ucterm.files import FileProblem, read_regular
+from ucterm.signer_config import SignerConfig, parse_signer
+from ucterm.window import MaintenanceWindow, WindowError, parse_window
 
 TRANSPORTS = ("auto", "cli", "rest")
 ROLES = ("publisher", "subscriber")
@@ -41,16 +51,27 @@ SETTING_KEYS: dict[str, type | tuple[type, ...]] = {
     "read_only": bool,
     "banner_timeout": (int, float),
     "command_timeout": (int, float),
+    "signer": str,
+    "maintenance_window": str,
 }
 CLUSTER_KEYS = {"name", "product", "version", "node", "presence_domains", "email_domains",
                 "group_chat_alias", "federation_wildcard", "cucm_cluster", "presence_redundancy_group",
                 "mixed_mode"}
-NODE_KEYS = {"fqdn", "address", "role", "ports", "version", "hostname"}
+#: Settings a node may override (design.md §3: VOS lets each node have its own platform administrator).
+NODE_SETTING_KEYS = ("os_user", "os_password", "app_user", "app_password", "banner_timeout", "command_timeout")
+NODE_KEYS = {"fqdn", "address", "role", "ports", "version", "hostname", *NODE_SETTING_KEYS}
+TOP_KEYS = ("defaults", "cluster", "signer")
 
 
 def is_reference(value: str) -> bool:
     """True for `env:NAME`, `keyring:SERVICE` and `prompt`: values that are not the secret itself."""
     return value == "prompt" or value.startswith(("env:", "keyring:"))
+
+
+def nearest(key: str, choices: Iterable[str]) -> str:
+    """` (did you mean os_user?)` for a misspelled key, or nothing when no key is close."""
+    match = difflib.get_close_matches(key, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {match[0]}?)" if match else ""
 
 
 @dataclass(frozen=True)
@@ -74,6 +95,10 @@ class Settings:
     read_only: bool = False
     banner_timeout: float = 120.0
     command_timeout: float = 120.0
+    #: The [[signer]] that signs CSRs (by name), or None: the user carries CSRs to the CA.
+    signer: str | None = None
+    #: When restarts that interrupt calls or clients may run; None: whenever the job reaches them.
+    maintenance_window: MaintenanceWindow | None = None
 
     @property
     def known_hosts_path(self) -> Path:
@@ -87,6 +112,9 @@ class Node:
     role: str | None = None
     ports: dict[str, int] = field(default_factory=dict)
     version: str | None = None
+    #: The node's own credentials and timeouts (NODE_SETTING_KEYS), over its cluster's settings.
+    #: Not in the repr: it may hold a literal password from an owner-only file.
+    overrides: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def port(self, name: str) -> int:
         return self.ports.get(name, catalog.DEFAULT_PORTS[name])
@@ -141,6 +169,21 @@ class Cluster:
     def node_version(self, node: Node) -> catalog.Version | None:
         return catalog.parse_version(node.version or self.version)
 
+    def settings_for(self, node: Node | str) -> Settings:
+        """The cluster's settings with the node's own credentials and timeouts over them."""
+        n = self.node(node) if isinstance(node, str) else node
+        return replace(self.settings, **n.overrides) if n.overrides else self.settings
+
+    def password_what(self, field_name: str, node: Node | str | None = None) -> str:
+        """How `os_password`/`app_password` of `node` is named in prompts, errors and the prompt cache.
+
+        A node that has its own password is named (it is asked for separately); otherwise the
+        cluster's (asked once for all of its nodes).
+        """
+        n = self.node(node) if isinstance(node, str) else node
+        own = n is not None and field_name in n.overrides
+        return password_what(field_name, self.name, n.fqdn if own and n is not None else None)
+
 
 @dataclass(frozen=True)
 class Inventory:
@@ -150,6 +193,14 @@ class Inventory:
     warnings: tuple[str, ...] = ()
     #: The raw [defaults] table as written (so saving keeps what the user wrote, not the merged view).
     raw_defaults: dict[str, Any] = field(default_factory=dict, repr=False)
+    signers: tuple[SignerConfig, ...] = ()
+
+    def signer(self, name: str) -> SignerConfig:
+        for s in self.signers:
+            if s.name == name:
+                return s
+        known = ", ".join(s.name for s in self.signers) or "none"
+        raise InventoryError(f'{self._where()}has no [[signer]] named "{name}"; the signers are: {known}.')
 
     def cluster(self, name: str) -> Cluster:
         for c in self.clusters:
@@ -201,9 +252,9 @@ def load_inventory(path: Path | str | None = None) -> Inventory:
             f"{p}: no such inventory file; create it (see README), pass --inventory FILE, "
             "or try `ucterm demo`.")
     try:
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise InventoryError(f"{p}: cannot read the inventory ({exc.strerror}); check its permissions.") from None
+        raw = read_regular(p, "the inventory")
+    except FileProblem as exc:
+        raise InventoryError(str(exc)) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -221,6 +272,18 @@ def _owner_only(p: Path) -> bool:
 
 
 def parse_inventory(text: str, *, path: Path | None = None, owner_only: bool = False) -> Inventory:
+    """Check an inventory's text; :class:`InventoryError` with one sentence for the first mistake."""
+    try:
+        return _parse(text, path=path, owner_only=owner_only)
+    except RecursionError:
+        # tomllib (and any walk over what it returns) recurses per nesting level: a file of
+        # thousands of nested arrays is not an inventory, and must not be a traceback.
+        where = str(path) if path else "inventory"
+        raise InventoryError(f"{where}: the file nests arrays or tables too deeply to be an inventory; "
+                             "check that it is the file you meant.") from None
+
+
+def _parse(text: str, *, path: Path | None, owner_only: bool) -> Inventory:
     ctx = _Context(path, text)
     try:
         data = tomllib.loads(text)
@@ -233,15 +296,19 @@ def parse_inventory(text: str, *, path: Path | None = None, owner_only: bool = F
             detail = detail[: m.start()] + f" at column {m.group(2)}"
         raise InventoryError(f"{where}: invalid TOML ({detail}); fix the syntax there.") from None
     warnings: list[str] = []
-    unknown_top = set(data) - {"defaults", "cluster"}
+    unknown_top = set(data) - set(TOP_KEYS)
     if unknown_top:
         key = sorted(unknown_top)[0]
-        raise ctx.error(f'unknown top-level field "{key}"; the file has [defaults] and [[cluster]] tables.',
-                        key)
+        raise ctx.error(f'unknown top-level field "{key}"{nearest(key, TOP_KEYS)}; the file has [defaults], '
+                        "[[cluster]] and [[signer]] tables.", key)
     raw_defaults = data.get("defaults", {})
     if not isinstance(raw_defaults, dict):
         raise ctx.error("[defaults] must be a table.", "defaults")
+    for key in raw_defaults:
+        if key not in SETTING_KEYS:
+            raise ctx.error(f'[defaults] has an unknown field "{key}"{nearest(key, SETTING_KEYS)}.', key)
     base_dir = path.parent if path else Path.cwd()
+    signers = _signers(data.get("signer", []), ctx, base_dir, owner_only, warnings)
     defaults = _settings(raw_defaults, Settings(), ctx, "[defaults]", base_dir, owner_only, warnings)
     raw_clusters = data.get("cluster", [])
     if not isinstance(raw_clusters, list):
@@ -260,43 +327,83 @@ def parse_inventory(text: str, *, path: Path | None = None, owner_only: bool = F
         if c.cucm_cluster and c.cucm_cluster not in seen_clusters:
             raise ctx.error(f'cluster "{c.name}" field cucm_cluster names "{c.cucm_cluster}", which is not '
                             "in this inventory; add it or remove the field.", "cucm_cluster")
+    names = [s.name for s in signers]
+    for where, settings in (("[defaults]", defaults), *((f'cluster "{c.name}"', c.settings) for c in clusters)):
+        if settings.signer is not None and settings.signer not in names:
+            known = ", ".join(names) or "none are defined"
+            raise ctx.error(f'{where} field signer names "{settings.signer}", which is no [[signer]] of this '
+                            f"file{nearest(settings.signer, names)}; the signers: {known}.", "signer")
     return Inventory(path=path, defaults=defaults, clusters=tuple(clusters), warnings=tuple(warnings),
-                     raw_defaults=dict(raw_defaults))
+                     raw_defaults=dict(raw_defaults), signers=signers)
+
+
+def _signers(raw: Any, ctx: _Context, base_dir: Path, owner_only: bool,
+             warnings: list[str]) -> tuple[SignerConfig, ...]:
+    if not isinstance(raw, list):
+        raise ctx.error("`signer` must be an array of tables written as [[signer]].", "signer")
+    signers: list[SignerConfig] = []
+    for table in raw:
+        signer = parse_signer(table, ctx, base_dir, owner_only=owner_only, warnings=warnings,
+                              is_reference=is_reference, nearest=nearest)
+        if any(s.name == signer.name for s in signers):
+            raise ctx.error(f'signer "{signer.name}" appears twice; give each [[signer]] its own name.',
+                            f'"{signer.name}"', after=ctx.line_of(f'"{signer.name}"') or 0)
+        signers.append(signer)
+    return tuple(signers)
+
+
+def _has_type(value: Any, expected: type | tuple[type, ...]) -> bool:
+    """isinstance() that leaves `value` as it was for the checker: `expected` is only known at run
+    time, so narrowing would make the checked TOML value an `object` for the rest of the loop."""
+    return isinstance(value, expected)
 
 
 def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, base_dir: Path,
-              owner_only: bool, warnings: list[str]) -> Settings:
+              owner_only: bool, warnings: list[str], after: int = 0) -> Settings:
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in SETTING_KEYS:
             continue
         expected = SETTING_KEYS[key]
         if isinstance(value, bool) and expected is not bool:
-            raise ctx.error(f'{where} field {key} must be {_type_name(expected)}, not true/false.', key)
-        if not isinstance(value, expected):
-            raise ctx.error(f"{where} field {key} must be {_type_name(expected)}.", key)
+            raise ctx.error(f'{where} field {key} must be {_type_name(expected)}, not true/false.', key, after=after)
+        if not _has_type(value, expected):
+            raise ctx.error(f"{where} field {key} must be {_type_name(expected)}.", key, after=after)
+        if key in ("os_password", "app_password") and value.startswith(("env:", "keyring:")) \
+                and not value.partition(":")[2].strip():
+            raise ctx.error(f'{where} field {key} is "{value}" with no name after the colon; write '
+                            f"{value}NAME.", key, after=after)
         if key in ("os_password", "app_password") and not is_reference(value):
             if not owner_only:
                 raise ctx.error(
                     f"{where} field {key} holds a literal password but the file is readable by others; "
-                    f"use env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key)
+                    f"use env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key, after=after)
             warnings.append(f"{ctx.path}: {where} field {key} holds a literal password; prefer env:NAME, "
                             "keyring:SERVICE or prompt.")
         if key == "transport" and value not in TRANSPORTS:
-            raise ctx.error(f'{where} field transport is "{value}"; use one of auto, cli, rest.', "transport")
+            raise ctx.error(f'{where} field transport is "{value}"; use one of auto, cli, rest.', "transport",
+                            after=after)
         if key in ("warn_days", "crit_days") and value < 0:
-            raise ctx.error(f"{where} field {key} must be zero or more days.", key)
+            raise ctx.error(f"{where} field {key} must be zero or more days.", key, after=after)
         if key in ("known_hosts", "ca_bundle", "lab_ca"):
             value = (base_dir / value).resolve() if not Path(value).is_absolute() else Path(value)
         if key in ("banner_timeout", "command_timeout"):
             value = float(value)
-            if value <= 0:
-                raise ctx.error(f"{where} field {key} must be a positive number of seconds.", key)
+            if not math.isfinite(value) or value <= 0:
+                raise ctx.error(f"{where} field {key} is {value}; it must be a positive number of seconds.", key,
+                                after=after)
+        if key == "maintenance_window":
+            try:
+                value = parse_window(value)
+            except WindowError as exc:
+                raise ctx.error(f"{where} field maintenance_window: {exc}.", key, after=after) from None
+        if key == "signer" and not value.strip():
+            raise ctx.error(f"{where} field signer is empty; name a [[signer]] or remove the field.", key, after=after)
         values[key] = value
     merged = replace(base, **values)
     if merged.crit_days > merged.warn_days:
         raise ctx.error(f"{where} crit_days ({merged.crit_days}) is larger than warn_days ({merged.warn_days}); "
-                        "crit_days must be the smaller threshold.", "crit_days")
+                        "crit_days must be the smaller threshold.", "crit_days", after=after)
     return merged
 
 
@@ -318,7 +425,8 @@ def _cluster(raw: Any, defaults: Settings, ctx: _Context, base_dir: Path, owner_
     label = f'cluster "{name}"'
     for key in raw:
         if key not in CLUSTER_KEYS and key not in SETTING_KEYS:
-            raise ctx.error(f'{label} has an unknown field "{key}".', key, after=max(0, start - 1))
+            hint = nearest(key, (*CLUSTER_KEYS, *SETTING_KEYS))
+            raise ctx.error(f'{label} has an unknown field "{key}"{hint}.', key, after=max(0, start - 1))
     product = raw.get("product")
     if product not in catalog.PRODUCTS:
         raise ctx.error(f'{label} has product "{product}"; use one of {", ".join(catalog.PRODUCTS)}.',
@@ -327,12 +435,13 @@ def _cluster(raw: Any, defaults: Settings, ctx: _Context, base_dir: Path, owner_
     if version is not None and (not isinstance(version, str) or catalog.parse_version(version) is None):
         raise ctx.error(f'{label} field version "{version}" is not a VOS version such as "14.0.1.13900-155".',
                         "version", after=max(0, start - 1))
-    settings = _settings(raw, defaults, ctx, label, base_dir, owner_only, warnings)
+    settings = _settings(raw, defaults, ctx, label, base_dir, owner_only, warnings, after=max(0, start - 1))
     raw_nodes = raw.get("node", [])
     if not isinstance(raw_nodes, list) or not raw_nodes:
         raise ctx.error(f"{label} has no nodes; add at least one [[cluster.node]] with fqdn and role.",
                         f'"{name}"')
-    nodes = [_node(n, label, ctx, start, seen_nodes, name) for n in raw_nodes]
+    nodes = [_node(n, label, ctx, start, seen_nodes, name, settings, base_dir, owner_only, warnings)
+             for n in raw_nodes]
     publishers = [n for n in nodes if n.role == "publisher"]
     if not publishers:
         raise ctx.error(f'{label} has no publisher; set role = "publisher" on its first node.', f'"{name}"')
@@ -363,7 +472,8 @@ def _cluster(raw: Any, defaults: Settings, ctx: _Context, base_dir: Path, owner_
 _FQDN_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*$")
 
 
-def _node(raw: Any, cluster_label: str, ctx: _Context, start: int, seen: dict[str, str], cluster_name: str) -> Node:
+def _node(raw: Any, cluster_label: str, ctx: _Context, start: int, seen: dict[str, str], cluster_name: str,
+          cluster_settings: Settings, base_dir: Path, owner_only: bool, warnings: list[str]) -> Node:
     if not isinstance(raw, dict):
         raise ctx.error(f"{cluster_label}: each [[cluster.node]] must be a table.", "[[cluster.node]]")
     fqdn = raw.get("fqdn")
@@ -373,7 +483,8 @@ def _node(raw: Any, cluster_label: str, ctx: _Context, start: int, seen: dict[st
     label = f'{cluster_label} node "{fqdn}"'
     for key in raw:
         if key not in NODE_KEYS:
-            raise ctx.error(f'{label} has an unknown field "{key}".', key, after=ctx.line_of(f'"{fqdn}"') or 0)
+            raise ctx.error(f'{label} has an unknown field "{key}"{nearest(key, NODE_KEYS)}.', key,
+                            after=ctx.line_of(f'"{fqdn}"') or 0)
     key = fqdn.lower()
     if key in seen:
         first = ctx.line_of(f'"{fqdn}"') or 0
@@ -402,7 +513,13 @@ def _node(raw: Any, cluster_label: str, ctx: _Context, start: int, seen: dict[st
     version = raw.get("version")
     if version is not None and (not isinstance(version, str) or catalog.parse_version(version) is None):
         raise ctx.error(f'{label} field version "{version}" is not a VOS version.', "version")
-    return Node(fqdn=fqdn, address=address, role=role, ports=ports, version=version)
+    own = {k: raw[k] for k in NODE_SETTING_KEYS if k in raw}
+    overrides: dict[str, Any] = {}
+    if own:
+        merged = _settings(own, cluster_settings, ctx, label, base_dir, owner_only, warnings,
+                           after=max(0, (ctx.line_of(f'"{fqdn}"') or 1) - 1))
+        overrides = {k: getattr(merged, k) for k in own}
+    return Node(fqdn=fqdn, address=address, role=role, ports=ports, version=version, overrides=overrides)
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-COMMANDS = ["tui", "demo", "scan", "check", "renew", "resume", "jobs", "lab", "info"]
+COMMANDS = ["tui", "demo", "scan", "check", "renew", "resume", "jobs", "report", "lab", "info"]
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -35,13 +35,21 @@ def test_help_never_imports_textual(command: str | None) -> None:
 
 
 def test_missing_inventory_is_one_sentence(tmp_path: Path) -> None:
-    result = run("--inventory", str(tmp_path / "none.toml"), "jobs")
     missing = run("scan", "--inventory", str(tmp_path / "none.toml"))
     assert missing.returncode == 3
     assert "Traceback" not in missing.stderr
     assert str(tmp_path / "none.toml") in missing.stderr
     assert len(missing.stderr.strip().splitlines()) == 1
-    assert result.returncode in (0, 3)
+
+
+def test_jobs_reads_the_journal_not_the_inventory(tmp_path: Path) -> None:
+    """`ucterm jobs` exits 0 (design.md §3) even where the inventory is missing: it lists the journal."""
+    listed = run("--inventory", str(tmp_path / "none.toml"), "jobs")
+    assert listed.returncode == 0, listed.stderr
+    assert "no renewal jobs yet" in (listed.stdout + listed.stderr).lower()
+    as_json = run("--inventory", str(tmp_path / "none.toml"), "jobs", "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert as_json.stdout.strip() == "[]"
 
 
 def test_info_lists_paths() -> None:

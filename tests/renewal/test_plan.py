@@ -204,3 +204,11 @@ def test_linked_imp_nodes_follow_the_sans(inventory: Inventory) -> None:
     single = build_plan(inventory, None, PlanOptions("hq", "tomcat"))
     assert single.linked_nodes == ()
     assert Plan.from_dict(single.to_dict()) == single
+
+
+def test_every_step_kind_has_a_handler() -> None:
+    """The runner's map from step kind to what it does is complete (no kind fails at run time)."""
+    from ucterm.renewal.model import STEP_KINDS
+    from ucterm.renewal.steps import StepWorker
+
+    assert set(StepWorker(None).handlers) == set(STEP_KINDS)  # type: ignore[arg-type]

@@ -152,3 +152,43 @@ async def test_resume_keeps_a_csr_the_ca_may_be_signing(lab: LabRig) -> None:
     runner.provide_signed([leaf, *chain])
     assert await runner.run() == "done", Journal.open(job.id).detail
     assert_hq_end_state(lab, job)
+
+
+def _as_journaled_by_0_1_0(job: Job) -> None:
+    """Rewrite job.json in the shape ucterm 0.1.0 wrote: its plan's steps had no `read_transport`."""
+    import json
+
+    meta_file = job.folder / "job.json"
+    meta = json.loads(meta_file.read_text("utf-8"))
+    for step in meta["plan"]["steps"]:
+        del step["read_transport"]
+    meta_file.write_text(json.dumps(meta, indent=2), "utf-8")
+
+
+async def test_a_job_journaled_by_0_1_0_resumes(lab: LabRig) -> None:
+    """The read channel comes from the old plan's commands; the job reads over REST as planned."""
+    job = lab.job("hq", "tomcat", multi=True)
+    planned = {s.id: s.read_transport for s in job.plan.steps}
+    assert planned["preflight:cucm14-pub.lab.example"] == "rest"
+    await run_until(lab, job, lambda e: isinstance(e, StepDone))  # killed after the first preflight
+    _as_journaled_by_0_1_0(job)
+    old = Journal.open(job.id)
+    assert {s.id: s.read_transport for s in old.plan.steps} == planned
+    lab.events.clear()
+    await finish(lab, job)
+    assert_hq_end_state(lab, job)
+    reads = {e.node for e in lab.events if isinstance(e, JobTranscriptLine) and e.direction == "sent"
+             and e.text.startswith("GET /platformcom/api/v1/certmgr/config/identity")}
+    # The preflights still to run read over REST where the plan said so (the publisher's was done).
+    assert reads >= {s.node for s in old.plan.steps if s.read_transport == "rest"} - {"cucm14-pub.lab.example"}
+    assert len(reads) > 1
+
+
+def test_old_preflights_get_their_read_channel_from_their_commands() -> None:
+    from ucterm.renewal.model import Step
+
+    base = {"id": "preflight:n", "name": "Preflight n", "kind": "preflight", "node": "n", "transport": "cli"}
+    rest = Step.from_dict({**base, "commands": ["show version active", "GET https://n:443/platformcom/x"]})
+    cli = Step.from_dict({**base, "commands": ["show version active", "show cert own tomcat"]})
+    other = Step.from_dict({**base, "id": "restart:n", "kind": "restart", "commands": ["GET nothing"]})
+    assert (rest.read_transport, cli.read_transport, other.read_transport) == ("rest", "cli", None)

@@ -16,34 +16,33 @@ IMP = "imp14-pub.lab.example"
 IMP_SUB = "imp14-sub1.lab.example"
 
 
-@pytest.fixture
-def tls_lab(lab: Lab) -> Lab:
-    if not lab.estate.node(PUB).port_handlers:
-        pytest.skip("the lab's HTTPS/TLS layer is not in ucterm/lab yet")
-    return lab
+def test_every_lab_node_listens_on_https(lab: Lab) -> None:
+    """The tests below talk to these ports; a lab without them fails here, it does not skip."""
+    for node in lab.estate.nodes:
+        assert "https" in node.port_handlers, node.fqdn
 
 
-async def test_certmgr_read(tls_lab: Lab) -> None:
-    node = tls_lab.estate.node(PUB)
-    async with tls_lab.session(PUB) as s:
+async def test_certmgr_read(lab: Lab) -> None:
+    node = lab.estate.node(PUB)
+    async with lab.session(PUB) as s:
         rest = s.rest
         assert rest is not None
         assert await rest.identity("tomcat") == node.identity("tomcat").cert
         trust = await rest.trust("tomcat")
-        assert tls_lab.estate.ca.root in trust
+        assert lab.estate.ca.root in trust
         snapshot = await rest.snapshot()
         assert node.identity("tomcat").cert in [e.certificate for e in snapshot]
-    async with tls_lab.session(BRANCH) as s:
+    async with lab.session(BRANCH) as s:
         assert s.rest is None  # 12.5: no certmgr (§4.1)
 
 
-async def test_certmgr_csr_trust_and_identity_upload(tls_lab: Lab) -> None:
-    node = tls_lab.estate.node(SUB1)
-    async with tls_lab.session(SUB1) as s:
+async def test_certmgr_csr_trust_and_identity_upload(lab: Lab) -> None:
+    node = lab.estate.node(SUB1)
+    async with lab.session(SUB1) as s:
         rest = s.rest
         assert rest is not None
         csr = await rest.generate_csr("tomcat", common_name=SUB1, alt_names=[SUB1])
-        leaf_pem, chain = tls_lab.estate.ca.sign(pki.pem(csr))
+        leaf_pem, chain = lab.estate.ca.sign(pki.pem(csr))
         await rest.upload_trust(["tomcat"], list(reversed(chain)), "Trust Certificate")
         await rest.upload_identity("tomcat", [leaf_pem, *chain[:1]])
         leaf = pki.load_bundle(leaf_pem.encode()).certificates[0]
@@ -54,9 +53,9 @@ async def test_certmgr_csr_trust_and_identity_upload(tls_lab: Lab) -> None:
         assert info.value.code in ("no-csr", "key-mismatch")
 
 
-async def test_certmgr_multi_server_csr(tls_lab: Lab) -> None:
-    cluster_fqdns = [n.fqdn for n in tls_lab.estate.cluster("hq").nodes]
-    async with tls_lab.session(PUB) as s:
+async def test_certmgr_multi_server_csr(lab: Lab) -> None:
+    cluster_fqdns = [n.fqdn for n in lab.estate.cluster("hq").nodes]
+    async with lab.session(PUB) as s:
         assert s.transport_for("csr-multi") == "rest" and s.rest is not None
         csr = await s.rest.generate_csr(
             "tomcat", distribution="multi-server", common_name="cucm14-pub-ms.lab.example", alt_names=cluster_fqdns
@@ -64,8 +63,8 @@ async def test_certmgr_multi_server_csr(tls_lab: Lab) -> None:
     assert set(cluster_fqdns) <= pki.sans_of(csr)
 
 
-async def test_tls_verification_and_pinning(tls_lab: Lab) -> None:
-    async with tls_lab.session(PUB, ca_bundle=None) as s:
+async def test_tls_verification_and_pinning(lab: Lab) -> None:
+    async with lab.session(PUB, ca_bundle=None) as s:
         assert s.rest is not None
         with pytest.raises(TlsVerifyError) as info:
             await s.rest.identity("tomcat")
@@ -74,8 +73,8 @@ async def test_tls_verification_and_pinning(tls_lab: Lab) -> None:
         assert await s.rest.identity("tomcat") == info.value.certificate
 
 
-async def test_control_center(tls_lab: Lab) -> None:
-    async with tls_lab.session(PUB) as s:
+async def test_control_center(lab: Lab) -> None:
+    async with lab.session(PUB) as s:
         statuses = {x.name: x for x in await s.control_center.service_status()}
         assert "Cisco CallManager" in statuses
         with pytest.raises(NotDeployable, match="Cisco Tomcat"):
@@ -84,21 +83,21 @@ async def test_control_center(tls_lab: Lab) -> None:
         assert [x.name for x in restarted] == ["Cisco CallManager"]
 
 
-async def test_axl_discovery_and_ha(tls_lab: Lab) -> None:
-    prg_name = tls_lab.estate.cluster("presence").prg.name  # type: ignore[union-attr]
-    async with tls_lab.session(PUB) as s:
+async def test_axl_discovery_and_ha(lab: Lab) -> None:
+    prg_name = lab.estate.cluster("presence").prg.name  # type: ignore[union-attr]
+    async with lab.session(PUB) as s:
         names = {n.name for n in await s.axl.list_process_nodes()}
         assert PUB in names or "cucm14-pub" in names
         prg = await s.axl.get_presence_redundancy_group(prg_name)
         assert prg.ha_enabled
         await s.axl.set_ha(prg_name, False)
         assert not (await s.axl.get_presence_redundancy_group(prg_name)).ha_enabled
-    async with tls_lab.session(IMP) as s:
+    async with lab.session(IMP) as s:
         [status] = await s.cli.ha_status()
         assert not status.ha_enabled
 
 
-async def test_probe_every_port_type(tls_lab: Lab) -> None:
+async def test_probe_every_port_type(lab: Lab) -> None:
     for fqdn, unit, kind in (
         (PUB, "tomcat", "tls"),
         (PUB, "CallManager", "tls"),
@@ -106,10 +105,10 @@ async def test_probe_every_port_type(tls_lab: Lab) -> None:
         (IMP, "cup-xmpp", "xmpp-c2s"),
         (IMP_SUB, "cup-xmpp-s2s", "xmpp-s2s"),
     ):
-        target = tls_lab.target(fqdn)
+        target = lab.target(fqdn)
         results = await probe_node_unit(target, unit)
         assert results, (fqdn, unit)
-        served = tls_lab.estate.node(fqdn).served_certificate(unit)
+        served = lab.estate.node(fqdn).served_certificate(unit)
         for result in results:
             assert result.ok, (fqdn, unit, result.error)
             assert result.kind == kind and result.leaf == served

@@ -87,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--cluster", required=True, metavar="C")
             p.add_argument("--unit", required=True, metavar="U")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
-            p.add_argument("--multi-server", action="store_true", help="one certificate for the whole cluster")
+            distribution = p.add_mutually_exclusive_group()
+            distribution.add_argument("--multi-server", action="store_true",
+                                      help="one certificate for the whole cluster (default: like the current one)")
+            distribution.add_argument("--single-server", action="store_true",
+                                      help="one certificate per node, even where the current one is multi-server")
             p.add_argument("--lab-ca", action="store_true", help="have the lab CA sign (lab inventories only)")
             p.add_argument("--dry-run", action="store_true", help="print the plan with exact commands and stop")
             _read_only_arg(p)
@@ -95,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
             p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+        p.add_argument("--signer", metavar="NAME",
+                       help="the inventory's [[signer]] that signs the CSRs (overrides signer = in the inventory)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
@@ -102,9 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
         p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")
 
+    p = sub.add_parser("report", help="the change record of a job (plan, timeline, commands, proof)",
+                       description="Render a job's journal as the change record a change board asks for: "
+                                   "scope, plan with exact commands, timeline, who ran it where, restarts, "
+                                   "the proof each node serves the new certificate, and what is left. Reads "
+                                   "only the job folder.")
+    _inventory_arg(p)
+    p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+    p.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
+    p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
+
     p = sub.add_parser("jobs", help="list journaled renewals and their state")
     _inventory_arg(p)
     p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--abandon", metavar="JOB",
+                   help="give up an unfinished job (journaled; nothing on the nodes is touched) so that a new "
+                        "renewal of its unit can start")
 
     p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
     _inventory_arg(p)

@@ -2,11 +2,14 @@
 
 A jumpbox session drops mid-command, a command never gives the prompt back, the CLI takes a
 minute to start, a command fails or prints a certificate that does not parse, certmgr answers an
-error for one unit, a node is down. Each is armed on :attr:`LabNode.faults` (a node being down is
-:meth:`LabEstate.take_down` / :meth:`LabEstate.bring_up`, since it closes sockets) and acts on the
-next matching command of any SSH session to that node, or the next matching certmgr request.
-One :class:`CommandFault` may be armed on several nodes (:meth:`NodeFaults.arm`): it then fires
-on whichever node reaches it first, `times` in all.
+error for one unit, an overloaded Tomcat trickles its answers, a node is down. Each is armed on
+:attr:`LabNode.faults` (a node being down is :meth:`LabEstate.take_down` /
+:meth:`LabEstate.bring_up`, since it closes sockets); command faults act on the next matching
+command of any SSH session to that node, a certmgr fault on the next matching certmgr request, the
+HTTPS trickle on every answer until cleared. One :class:`CommandFault` may be armed on several
+nodes (:meth:`NodeFaults.arm`): it then fires on whichever node reaches it first, `times` in all.
+A firewall that refuses one port between the client and a node (only 22 and 8443 open is common)
+is :meth:`LabEstate.filter_port`.
 
 :class:`Received` is the other half: a tally of what reached the node (SSH sessions, CLI
 commands, connections per port, certmgr requests), so a test can say how a client read it.
@@ -107,6 +110,10 @@ class NodeFaults:
     logins_refused: bool = False
     commands: list[CommandFault] = field(default_factory=list)
     rest: list[RestFault] = field(default_factory=list)
+    #: Seconds between the pieces of every HTTPS answer (None: answers go out at once).
+    https_trickle: float | None = None
+    #: Bytes per piece when trickling.
+    https_trickle_bytes: int = 16
 
     def arm(self, fault: CommandFault) -> CommandFault:
         """Arm a fault made elsewhere (the same one may be armed on several nodes)."""
@@ -144,9 +151,17 @@ class NodeFaults:
         """As if the OS administrator's password had been changed on the node (SSH and certmgr)."""
         self.logins_refused = refused
 
+    def trickle_https(self, seconds: float, piece: int = 16) -> None:
+        """Send every HTTPS answer (certmgr, Control Center, AXL) `piece` bytes at a time, `seconds` apart:
+        a Tomcat short of threads or memory does this, and each read arrives well within any read
+        timeout, so only a deadline on the whole request ends the wait."""
+        self.https_trickle = seconds
+        self.https_trickle_bytes = max(1, piece)
+
     def clear(self) -> None:
         self.banner_delay = None
         self.logins_refused = False
+        self.https_trickle = None
         self.commands.clear()
         self.rest.clear()
 

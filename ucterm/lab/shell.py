@@ -90,7 +90,7 @@ class VosSession(asyncssh.SSHServerSession[str]):
 
     # ---- asyncssh callbacks ------------------------------------------------------------------
 
-    def connection_made(self, chan: asyncssh.SSHServerChannel[str]) -> None:  # type: ignore[override]
+    def connection_made(self, chan: asyncssh.SSHServerChannel[str]) -> None:
         self._chan = chan
 
     def pty_requested(self, term_type: str, term_size: tuple[int, int, int, int], term_modes: Any) -> bool:

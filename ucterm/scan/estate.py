@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from ucterm.credentials import CredentialStore, password_what
+from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
 from ucterm.events import EventSink, emit, utcnow
 from ucterm.inventory import Cluster, Inventory, Node
@@ -49,10 +49,12 @@ def warm_credentials(inventory: Inventory, credentials: CredentialStore,
     Failures are left for the scan itself: it records the node as `partial` with the reason.
     """
     for cluster in selected_clusters(inventory, clusters):
-        try:
-            credentials.resolve(cluster.settings.os_password, what=password_what("os_password", cluster.name))
-        except CredentialError:
-            continue
+        for node in cluster.ordered_nodes():
+            try:
+                credentials.resolve(cluster.settings_for(node).os_password,
+                                    what=cluster.password_what("os_password", node))
+            except CredentialError:
+                continue
 
 
 async def scan_estate(inventory: Inventory, credentials: CredentialStore, *, sink: EventSink | None = None,

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ipaddress
 from typing import TYPE_CHECKING
 
-from ucterm.credentials import CredentialStore, password_what
+from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError, UctermError
-from ucterm.inventory import Cluster
+from ucterm.inventory import Cluster, Node
 from ucterm.scan.noderead import NodeRead
 
 if TYPE_CHECKING:
@@ -29,14 +29,15 @@ CLI_SOURCE = "`show network cluster`"
 AXL_SOURCE = "AXL listProcessNode"
 
 
-def axl_usable(cluster: Cluster, credentials: CredentialStore) -> bool:
-    """AXL can be asked without a question to the user: a CUCM cluster (§4.3: AXL is CUCM's) with an
-    application user whose password is known or can be looked up (not a `prompt` still unanswered)."""
-    settings = cluster.settings
+def axl_usable(cluster: Cluster, node: Node, credentials: CredentialStore) -> bool:
+    """AXL can be asked of `node` without a question to the user: a CUCM cluster (§4.3: AXL is CUCM's)
+    with an application user for that node (its own or the cluster's) whose password is known or
+    can be looked up (not a `prompt` still unanswered)."""
+    settings = cluster.settings_for(node)
     if cluster.product != "cucm" or not settings.app_user or not settings.app_password:
         return False
     return credentials.answers_without_asking(settings.app_password,
-                                              what=password_what("app_password", cluster.name))
+                                              what=cluster.password_what("app_password", node))
 
 
 def members_from_axl(nodes: list[ProcessNode]) -> tuple[ClusterNode, ...]:
@@ -64,8 +65,8 @@ def members_from_axl(nodes: list[ProcessNode]) -> tuple[ClusterNode, ...]:
     return tuple(out)
 
 
-async def read_members(session: NodeSession, cluster: Cluster, credentials: CredentialStore, read: NodeRead, *,
-                       cli_open: bool) -> str:
+async def read_members(session: NodeSession, cluster: Cluster, node: Node, credentials: CredentialStore,
+                       read: NodeRead, *, cli_open: bool) -> str:
     """Fill `read.members` from AXL or the CLI; returns which of the two answered (for discovery's notes).
 
     `cli_open`: the node's CLI session is open anyway (the node is read over the CLI), so
@@ -74,7 +75,7 @@ async def read_members(session: NodeSession, cluster: Cluster, credentials: Cred
     """
     from ucterm.vos.errors import UnsupportedOperation
 
-    if not cli_open and axl_usable(cluster, credentials):
+    if not cli_open and axl_usable(cluster, node, credentials):
         try:
             read.members = members_from_axl(await session.axl.list_process_nodes())
             return AXL_SOURCE

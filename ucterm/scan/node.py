@@ -25,6 +25,7 @@ from ucterm.scan.read import read_node
 from ucterm.scan.rows import RecordMaker, Summaries, thresholds_for
 from ucterm.scan.served import Served, probe_node
 from ucterm.scan.share import TrustShare
+from ucterm.text import clip
 
 if TYPE_CHECKING:
     from ucterm.vos.limits import ConnectionLimiter
@@ -83,8 +84,8 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
             probe_task.cancel()
     if state == "ok" and read.failures:
         state = "partial"
-        error = (f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
-                 + "; ".join(read.failures))
+        error = clip(f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
+                     + "; ".join(read.failures), 4000)
     version = read.version or node.version or cluster.version
     records = list(read.records)
     notes = [*read.notes, *served.notes]
@@ -113,7 +114,7 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
         cluster=cluster.name, node=node.fqdn, product=cluster.product,
         role=node.role or ("publisher" if node.is_publisher else None), version=version, reachable=reachable,
         error=error, served=dict(served.fingerprints), notes=tuple(dict.fromkeys(notes)), state=state,
-        host_key_fingerprint=fingerprint)
+        host_key_fingerprint=fingerprint or read.host_key_fingerprint, host_key_accepted=read.host_key_accepted)
     return NodeScan(result, tuple(records), read.members, source)
 
 
@@ -132,7 +133,8 @@ async def read_with_retry(cluster: Cluster, node: Node, credentials: CredentialS
     read = NodeRead()
     source = CLI_SOURCE
     for attempt in (1, 2):
-        read = NodeRead()
+        # A key accepted on first use by the first attempt is "trusted" by the second: keep saying so.
+        read = NodeRead(host_key_accepted=read.host_key_accepted)
         try:
             source = await read_node(cluster, node, credentials, sink, rows, read, discover=discover,
                                      report=report, share=share, limiter=limiter, version=version)
@@ -157,8 +159,8 @@ async def read_with_retry(cluster: Cluster, node: Node, credentials: CredentialS
                 f"{node.fqdn}: {type(exc).__name__}: {exc or 'no detail'}.", None, source
         except Exception as exc:  # a bug must cost one node, not the estate scan
             return read, "partial" if read.connected else "unreachable", \
-                (f"{node.fqdn}: the scan failed unexpectedly ({type(exc).__name__}: {exc}); the other nodes "
-                 "were scanned: please report this."), None, source
+                (f"{node.fqdn}: the scan failed unexpectedly ({clip(f'{type(exc).__name__}: {exc}', 500)}); "
+                 "the other nodes were scanned: please report this."), None, source
     return read, "partial", f"{node.fqdn}: the session dropped twice.", None, source
 
 

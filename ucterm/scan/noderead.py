@@ -25,6 +25,10 @@ class NodeRead:
     notes: list[str] = field(default_factory=list)
     #: The node answered for itself (a CLI login or a certmgr answer): `reachable` in the JSON.
     connected: bool = False
+    #: The SSH host key the session verified (or accepted on first use, `host_key_accepted`); None
+    #: when the node was read without an SSH session (certmgr REST alone).
+    host_key_fingerprint: str | None = None
+    host_key_accepted: bool = False
 
 
 #: Progress of one node's read, shown beside the node ("reading 45 certificates over the CLI").

@@ -58,19 +58,24 @@ async def read_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
     # No transcript: a scan's faces show its progress (the TUI dropped every line), and redacting a
     # hundred nodes' output, which parses every certificate shown, cost a tenth of the scan's CPU.
     async with NodeSession(target, credentials, sink, limiter=limiter, transcript=False) as session:
-        rest_first: Literal["done", "unlisted", "failed", "no"] = "no"
-        if _transport(session, read) == "rest":
-            rest_first = await _read_rest_first(session, cluster, node, read, rows, report)
-        if rest_first == "done":
-            if not discover:
-                return CLI_SOURCE
-            try:
-                return await read_members(session, cluster, credentials, read, cli_open=False)
-            except UctermError as exc:  # the certificates were read: a discovery failure is a note
-                read.notes.append(f"discovery failed: {_strip_node(exc, node)}")
-                return CLI_SOURCE
-        return await _read_cli(session, cluster, node, credentials, read, rows, report, share,
-                               discover=discover, rest_allowed=rest_first in ("no", "unlisted"))
+        try:
+            rest_first: Literal["done", "unlisted", "failed", "no"] = "no"
+            if _transport(session, read) == "rest":
+                rest_first = await _read_rest_first(session, cluster, node, read, rows, report)
+            if rest_first == "done":
+                if not discover:
+                    return CLI_SOURCE
+                try:
+                    return await read_members(session, cluster, node, credentials, read, cli_open=False)
+                except UctermError as exc:  # the certificates were read: a discovery failure is a note
+                    read.notes.append(f"discovery failed: {_strip_node(exc, node)}")
+                    return CLI_SOURCE
+            return await _read_cli(session, cluster, node, credentials, read, rows, report, share,
+                                   discover=discover, rest_allowed=rest_first in ("no", "unlisted"))
+        finally:
+            # Whichever reader logged in over SSH (the CLI, or `show network cluster` for the
+            # members of a node read over REST) verified or accepted its host key: report it.
+            _note_host_key(session, read)
 
 
 def _transport(session: NodeSession, read: NodeRead) -> Literal["cli", "rest"]:
@@ -127,10 +132,12 @@ async def _read_cli(session: NodeSession, cluster: Cluster, node: Node, credenti
         if fatal(exc):
             raise
         read.notes.append(f"`show version active` failed: {_strip_node(exc, node)}")
+    finally:
+        _note_host_key(session, read)
     read.connected = True
     source = CLI_SOURCE
     if discover:
-        source = await read_members(session, cluster, credentials, read, cli_open=True)
+        source = await read_members(session, cluster, node, credentials, read, cli_open=True)
     # The lists are the authority on what the node holds, whichever transport reads the PEMs.
     own = await cli.list_certs("own")
     trust = await cli.list_certs("trust")
@@ -158,8 +165,18 @@ async def _read_cli(session: NodeSession, cluster: Cluster, node: Node, credenti
     if own_left or trust_left:
         await report(f"reading {len(own_left) + len(trust_left)} certificates over the CLI")
     await read_own(cli, own_left, read, rows)
-    await read_trust(cli, trust_left, read, rows, share, wait=cluster.settings.command_timeout)
+    await read_trust(cli, trust_left, read, rows, share, wait=cluster.settings_for(node).command_timeout)
     return source
+
+
+def _note_host_key(session: NodeSession, read: NodeRead) -> None:
+    """The host key the SSH login verified or accepted, also when the login failed after accepting it.
+
+    A node read over REST alone opened no SSH session: it keeps what an earlier attempt noted.
+    """
+    shell = session.shell
+    read.host_key_fingerprint = shell.host_key_fingerprint or read.host_key_fingerprint
+    read.host_key_accepted = read.host_key_accepted or shell.host_key_accepted
 
 
 def _strip_node(exc: BaseException, node: Node) -> str:

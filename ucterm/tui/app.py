@@ -1,8 +1,14 @@
 """The ucterm Textual application: one app, one stylesheet (`app.tcss`), screens pushed on top.
 
 The app owns the session (inventory, last scan, credentials, clock) and the things every screen
-needs: asking for `prompt` passwords in a modal, reviewing unknown host keys, opening the
-renewal screens, help generated from the bindings, and the preferences (theme, keymap).
+needs: asking for `prompt` passwords in a modal, reviewing unknown host keys, help generated from
+the bindings, and the preferences (theme, keymap).
+
+It is the only owner of the screen stack and of the running jobs (Textual's pattern, and
+Harlequin's): screens get what they need in their constructors and post messages
+(`ucterm.tui.messages`: OpenRenewal, PreviewPlan, StartJob, OpenJob, JobStarted, JobEnded, …);
+the handlers below decide what is shown. A job's run screen is installed while its job runs or
+while it is on the stack, so there is one run screen per job, never two.
 """
 
 from __future__ import annotations
@@ -10,19 +16,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
+from textual.widgets import Input
 
 from ucterm.errors import UctermError
 from ucterm.scan.model import MergedCert, NodeResult
 from ucterm.tui.config import Preferences, save_theme
-from ucterm.tui.messages import SessionFailed, SessionReady
+from ucterm.tui.messages import (
+    HostKeysUnknown,
+    JobEnded,
+    JobStarted,
+    OpenJob,
+    OpenRenewal,
+    PreviewPlan,
+    SessionFailed,
+    SessionReady,
+    StartJob,
+)
 from ucterm.tui.palette import EstateCommands
 from ucterm.tui.screens.base import ReasonedActions
 from ucterm.tui.screens.help import HelpScreen, help_sections
@@ -30,6 +47,10 @@ from ucterm.tui.screens.main import MainScreen
 from ucterm.tui.screens.modals import ConfirmModal, HostKeyModal, PasswordModal
 from ucterm.tui.session import Clock, Session, system_clock
 from ucterm.tui.view import WIDE, Scope
+from ucterm.tui.widgets.common.safe import safe
+
+if TYPE_CHECKING:
+    from ucterm.tui.screens.run import RunScreen
 
 #: Builds the session inside the app's event loop (the demo starts its lab there).
 Startup = Callable[["UctermApp"], Awaitable[Session]]
@@ -39,9 +60,10 @@ Cleanup = Callable[[], Awaitable[object]]
 class UctermApp(ReasonedActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "ucterm"
-    COMMANDS: ClassVar = {*App.COMMANDS, EstateCommands}  # type: ignore[misc]
+    COMMANDS: ClassVar = {*App.COMMANDS, EstateCommands}
     NOTIFICATION_TIMEOUT = 6
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]] | None] = [(0, "-narrow"), (WIDE, "-wide")]
+    # Textual reads it per instance and annotates it without a ClassVar the checker accepts.
+    HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+p", "command_palette", "Commands", show=False, priority=True, id="app.palette",
@@ -70,12 +92,16 @@ class UctermApp(ReasonedActions, App[int]):
         self.clock: Clock = clock or (session.clock if session is not None else system_clock)
         self._cleanups: list[Cleanup] = []
         self.main_screen: MainScreen | None = None
-        #: Running renewal jobs by id (their screens stay installed while they run).
-        self.running_jobs: dict[str, Screen[object]] = {}
+        #: The ids of the jobs whose runner runs now (JobStarted … JobEnded).
+        self.running_jobs: set[str] = set()
+        #: The installed run screen of each job that has one (see _job_screen).
+        self._job_screens: dict[str, RunScreen] = {}
 
     # ---- life cycle -----------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[object]:
-        self.main_screen = MainScreen()
+        # With a startup (the demo lab), the session and the first scan come with SessionReady.
+        self.main_screen = MainScreen(self.session, ask_credentials=self.ask_credentials, clock=self.clock,
+                                      scan_on_start=self.scan_on_start and self.startup is None)
         return self.main_screen
 
     def on_mount(self) -> None:
@@ -123,7 +149,7 @@ class UctermApp(ReasonedActions, App[int]):
             return
         self.clock = self.session.clock
         if self.main_screen is not None:
-            self.main_screen.post_message(SessionReady())
+            self.main_screen.post_message(SessionReady(self.session))
 
     def add_cleanup(self, cleanup: Cleanup) -> None:
         """Run `cleanup` (e.g. stopping the demo lab) while the app shuts down, inside its loop."""
@@ -137,10 +163,27 @@ class UctermApp(ReasonedActions, App[int]):
 
     # ---- messages to the user -----------------------------------------------------------------
     def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        self.notify(message, severity=severity, markup=False)
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def on_key(self, event: events.Key) -> None:
-        """A key bound to a disabled action says why (lazygit); nothing else reaches here."""
+        """Keys no binding took: a stray key goes to the widget that has focus, a disabled one says why.
+
+        Textual queues each key for the widget focused when it arrives and checks bindings when the
+        key has bubbled up here, against the focus at *that* moment. In a burst (`/cup` typed at
+        once, or a slow jumpbox) the keys after `/` were queued for the table before `/` moved the
+        focus to the filter; they bubble here unhandled. An Input never lets a key it consumes
+        bubble, so a consumable key arriving here while one is focused was meant for it. It is typed
+        at once (not posted to the input's queue), so that it lands before the keys behind it that
+        are still to come through here, `enter` among them.
+        """
+        focused = self.focused
+        if focused is not None and focused.check_consume_key(event.key, event.character):
+            event.stop()
+            if isinstance(focused, Input) and event.character is not None:
+                focused.insert_text_at_cursor(event.character)
+            else:
+                focused.post_message(events.Key(event.key, event.character))
+            return
         active = self.screen.active_bindings.get(event.key)
         if active is None or active.enabled:
             return
@@ -163,10 +206,10 @@ class UctermApp(ReasonedActions, App[int]):
         from ucterm.tui.screens.jobs import JobsScreen
 
         if not isinstance(self.screen, JobsScreen):
-            self.push_screen(JobsScreen())
+            self.push_screen(JobsScreen(self.running_jobs))
 
     async def action_quit(self) -> None:
-        running = [job for job, screen in self.running_jobs.items() if getattr(screen, "running", False)]
+        running = sorted(self.running_jobs)
         if not running:
             self.exit(0)
             return
@@ -210,41 +253,113 @@ class UctermApp(ReasonedActions, App[int]):
             return
         from ucterm.tui.screens.renewal import RenewalScreen
 
-        self.push_screen(RenewalScreen(cluster, unit, cert))
+        self.push_screen(RenewalScreen(session, cluster, unit, cert))
 
-    def start_job(self, plan: object, *, signer: str = "files") -> None:
-        """Create the job in the journal and open its run screen (which runs it in a worker)."""
+    @on(OpenRenewal)
+    def _open_renewal(self, message: OpenRenewal) -> None:
+        self.open_renewal(message.cluster, message.unit, message.cert)
+
+    @on(PreviewPlan)
+    def _preview_plan(self, message: PreviewPlan) -> None:
+        from ucterm.tui.screens.renewal import PlanScreen
+
+        self.push_screen(PlanScreen(message.plan, session=self.session, signer=message.signer))
+
+    # ---- jobs: one run screen per job ---------------------------------------------------------------
+    @on(StartJob)
+    def _start_job(self, message: StartJob) -> None:
+        """Create the job in the journal and show its run screen (which runs it in a worker)."""
         from ucterm.tui.screens.run import RunScreen
 
         session = self.session
         if session is None:
             return
         try:
-            screen = RunScreen.create(session, plan, signer=signer)
+            screen = RunScreen.create(session, message.plan, signer=message.signer,
+                                      ask_credentials=self.ask_credentials)
         except UctermError as exc:
             self.say(str(exc), severity="error")
             return
-        self._show_job(screen)
+        self._show_job(self._install_job_screen(screen))
 
-    def _show_job(self, screen: Screen[object]) -> None:
-        job_id = getattr(screen, "job_id", "")
-        name = f"job-{job_id}"
-        if self.is_screen_installed(name) and self.get_screen(name) not in self.screen_stack:
-            self.uninstall_screen(name)
-        self.running_jobs[job_id] = screen
-        self.install_screen(screen, name=name)
-        main = self._to_main()
-        if main is None:
+    @on(OpenJob)
+    def _open_job(self, message: OpenJob) -> None:
+        """The job's run screen: the live one or the one on the stack, else a new one from the journal
+        (which may have moved on since: `ucterm resume` in another terminal)."""
+        screen = self._job_screen(message.job_id)
+        if screen is None:
+            screen = self._job_screen_from_journal(message.job_id)
+        if screen is not None:
+            self._show_job(screen)
+
+    @on(JobStarted)
+    def _job_started(self, message: JobStarted) -> None:
+        self.running_jobs.add(message.job_id)
+
+    @on(JobEnded)
+    def _job_ended(self, message: JobEnded) -> None:
+        self.running_jobs.discard(message.job_id)
+        if message.state != "done":
             return
-        self.push_screen(f"job-{job_id}")
+        self.say(f"renewal {message.job_id} done: {message.detail}")
+        if self.main_screen is not None and self.session is not None and self.session.inventory is not None:
+            self.main_screen.scan_estate((message.cluster,))  # show the new certificate
+
+    def _job_screen(self, job_id: str) -> RunScreen | None:
+        """The installed run screen of `job_id` if it is still the one to show (its job runs, or the
+        user has it on the stack); a stale one (ended and out of sight) is uninstalled."""
+        screen = self._job_screens.get(job_id)
+        if screen is None:
+            return None
+        if job_id in self.running_jobs or screen in self.screen_stack:
+            return screen
+        del self._job_screens[job_id]
+        self.uninstall_screen(screen)
+        return None
+
+    def _job_screen_from_journal(self, job_id: str) -> RunScreen | None:
+        from ucterm.renewal import Journal
+        from ucterm.tui.screens.run import RunScreen
+
+        session = self.session
+        if session is None or session.inventory is None:
+            self.say("Open job: the estate is not loaded yet", severity="warning")
+            return None
+        try:
+            screen = RunScreen.for_job(session, Journal.open(job_id), ask_credentials=self.ask_credentials)
+        except UctermError as exc:
+            self.say(str(exc), severity="error")
+            return None
+        return self._install_job_screen(screen)
+
+    def _install_job_screen(self, screen: RunScreen) -> RunScreen:
+        """Installed, a run screen outlives being popped: `esc` goes back to the estate, the job goes on."""
+        self._job_screens[screen.job_id] = screen
+        self.install_screen(screen, name=f"job-{screen.job_id}")
+        return screen
+
+    def _show_job(self, screen: RunScreen) -> None:
+        """`screen` on top: down to it where it is on the stack already, else pushed over the estate."""
+        if screen in self.screen_stack:
+            while self.screen is not screen:
+                self.pop_screen()
+            return
+        if self._to_main() is not None:
+            self.push_screen(screen)
+
+    @on(HostKeysUnknown)
+    def _host_keys_unknown(self, message: HostKeysUnknown) -> None:
+        self.review_host_keys(message.nodes)
 
     # ---- credentials and host keys (call from workers) -----------------------------------------
-    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool:
-        """Ask every `prompt` password the engine will need, once, in a modal. False if cancelled."""
+    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False,
+                              signer: str | None = None) -> bool:
+        """Ask every `prompt` password the engine will need (the signer's too), once, in a modal.
+        False if cancelled."""
         session = self.session
         if session is None:
             return False
-        for question in session.credential_questions(clusters, app_user=app_user):
+        for question in session.credential_questions(clusters, app_user=app_user, signer=signer):
             answer = await self._ask(PasswordModal(question))
             if not answer:
                 return False

@@ -1,6 +1,7 @@
 """Talking to VOS appliances: the SSH CLI, the HTTPS APIs and TLS probes.
 
-- :mod:`~ucterm.vos.session`: :class:`NodeTarget`, :class:`NodeSession` (start here).
+- :mod:`~ucterm.vos.session`: :class:`NodeSession` (start here); :mod:`~ucterm.vos.target`: :class:`NodeTarget`.
+- :mod:`~ucterm.vos.transport`: :func:`~ucterm.vos.transport.choose`, CLI or REST per operation (pure).
 - :mod:`~ucterm.vos.shell`: the interactive `admin:` shell over asyncssh.
 - :mod:`~ucterm.vos.commands` / :mod:`~ucterm.vos.parsers`: typed CLI commands and pure parsers.
 - :mod:`~ucterm.vos.certmgr`, :mod:`~ucterm.vos.soap`, :mod:`~ucterm.vos.axl`: HTTPS APIs (httpx).
@@ -10,6 +11,9 @@
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ucterm.vos.errors import (
     BannerTimeout,
@@ -28,13 +32,32 @@ from ucterm.vos.errors import (
     VosError,
     VosImportError,
 )
-from ucterm.vos.hostkeys import accept_host_key, fetch_host_key, fingerprint
 from ucterm.vos.limits import ConnectionLimiter
-from ucterm.vos.probe import ProbeResult, ProbeTarget, probe, probe_many, probe_node_unit
-from ucterm.vos.session import NodeSession
 from ucterm.vos.target import NodeTarget
-from ucterm.vos.tls import PinStore
-from ucterm.vos.transcript import redact
+
+if TYPE_CHECKING:
+    from ucterm.vos.hostkeys import accept_host_key, fetch_host_key, fingerprint
+    from ucterm.vos.probe import ProbeResult, ProbeTarget, probe, probe_many, probe_node_unit
+    from ucterm.vos.session import NodeSession
+    from ucterm.vos.tls import PinStore
+    from ucterm.vos.transcript import redact
+
+#: Names whose modules load asyncssh or httpx: imported on first use, so that the pure parts
+#: (errors, targets, the transport rule in :mod:`~ucterm.vos.transport`) cost the renewal plan,
+#: `ucterm jobs` and the TUI's start-up nothing.
+_LAZY = {"accept_host_key": "hostkeys", "fetch_host_key": "hostkeys", "fingerprint": "hostkeys",
+         "ProbeResult": "probe", "ProbeTarget": "probe", "probe": "probe", "probe_many": "probe",
+         "probe_node_unit": "probe", "NodeSession": "session", "PinStore": "tls", "redact": "transcript"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BannerTimeout",

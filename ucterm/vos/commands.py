@@ -23,7 +23,8 @@ RESTART_TIMEOUT = catalog.RESTART_TIMEOUT_S
 
 
 class Shell(Protocol):
-    node: str
+    @property
+    def node(self) -> str: ...
 
     async def run(
         self, command: str, *, dialog: dlg.Dialog = ..., timeout: float | None = None, idempotent: bool = True

@@ -63,6 +63,9 @@ class ProbeResult:
     verify_error: str | None = None
     elapsed: float = 0.0
     note: str | None = None
+    #: False when no TCP connection was made (refused, filtered, unreachable): the port does not answer,
+    #: which tells nothing about the certificate behind it (a firewall between here and the node).
+    answered: bool = True
 
     @property
     def leaf(self) -> x509.Certificate | None:
@@ -147,17 +150,25 @@ def _der(cert: Any) -> bytes:
     return bytes(cert.public_bytes(_ssl.ENCODING_DER))
 
 
+class _NoAnswer(Exception):
+    """The TCP connection itself failed (refused, timed out, unreachable)."""
+
+
 async def _handshake(
     address: str, port: int, sni: str, kind: ProbeKind, domain: str, ctx: ssl.SSLContext, timeout: float,
     limiter: ConnectionLimiter | None = None,
 ) -> asyncio.StreamWriter:
-    """TCP, STARTTLS for XMPP, then the TLS handshake; each phase within `timeout`.
+    """TCP, STARTTLS for XMPP, then the TLS handshake; each phase within `timeout`;
+    :class:`_NoAnswer` when the port does not answer (the TCP connect failed).
 
     Only the handshake itself (the client's CPU) holds a slot of `limiter`: a connection attempt
     to a slow or silent node waits without it (limits.py).
     """
-    async with asyncio.timeout(timeout):
-        reader, writer = await asyncio.open_connection(address, port)
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await asyncio.open_connection(address, port)
+    except (TimeoutError, OSError) as exc:
+        raise _NoAnswer(_describe(exc)) from None
     try:
         if kind != "tls":
             async with asyncio.timeout(timeout):
@@ -218,6 +229,8 @@ async def probe(
     async with maybe_socket(limiter):
         try:
             writer = await _handshake(host_address, port, sni, kind, domain, tls.reading_context(), timeout, limiter)
+        except _NoAnswer as exc:
+            return result(ok=False, error=str(exc), answered=False)
         except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
             return result(ok=False, error=_describe(exc))
         try:
@@ -235,7 +248,9 @@ async def probe(
             verified = True
         except ssl.SSLCertVerificationError as exc:
             verified, verify_error = False, _describe(exc)
-        except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
+        except tls.TlsSetupError as exc:
+            verified, verify_error = False, str(exc)
+        except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError, _NoAnswer) as exc:
             verified, verify_error = False, f"verification handshake failed: {_describe(exc)}"
     return result(
         ok=bool(chain),

@@ -1,10 +1,9 @@
 """One node, all the ways ucterm talks to it: the SSH CLI, certmgr REST, Control Center, AXL.
 
 :class:`NodeSession` opens nothing until it is used: the SSH shell on the first CLI command,
-the HTTPS clients on their first request. It also decides, per operation, whether the CLI or
-the REST API does the work (:meth:`NodeSession.transport_for`), from the inventory's
-`transport` setting and the catalog's facts (REST on v14+ only, §4.1; no multi-SAN upload over
-the CLI on 14SU2+, §1.7; restarts over SSH, §4.2).
+the HTTPS clients on their first request. It also says, per operation, whether the CLI or the
+REST API does the work (:meth:`NodeSession.transport_for`), by the rule the renewal plan uses too
+(:func:`ucterm.vos.transport.choose`).
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 from cryptography import x509
 
@@ -29,12 +27,9 @@ from ucterm.vos.shell import ShellOptions, SshEndpoint, VosShell
 from ucterm.vos.soap import ControlCenterClient
 from ucterm.vos.target import NodeTarget
 from ucterm.vos.tls import PinStore
+from ucterm.vos.transport import Channel, Operation, choose
 
 __all__ = ["DEFAULT_LIMIT", "ConnectionLimiter", "NodeSession", "NodeTarget", "Operation"]
-
-Transport = Literal["cli", "rest"]
-#: What a step does, for choosing its transport.
-Operation = Literal["read", "csr", "csr-multi", "import-own", "import-own-multi", "import-trust", "restart", "discover"]
 
 
 class NodeSession:
@@ -49,7 +44,7 @@ class NodeSession:
         limiter: ConnectionLimiter | None = None,
         pins: PinStore | None = None,
         shell_options: ShellOptions | None = None,
-        http_timeout: float = 60.0,
+        http_timeout: float | None = None,
         transcript: bool = True,
     ) -> None:
         self.target = target
@@ -59,10 +54,12 @@ class NodeSession:
         #: The node's connections count as one socket of the limiter (limits.SocketLease).
         self._lease = limiter.lease() if limiter is not None else None
         self.pins = pins or PinStore()
-        self.http_timeout = http_timeout
         #: Whether the sink gets the transcript (TranscriptLine events) or only notices.
         self.transcript = transcript
         s = target.settings
+        #: The deadline of one HTTPS request, body included: 60 s, or the node's command_timeout when
+        #: that is shorter (a user who bounds commands bounds REST calls with it).
+        self.http_timeout = http_timeout if http_timeout is not None else min(60.0, s.command_timeout)
         self.shell = VosShell(
             SshEndpoint(
                 node=target.fqdn,
@@ -86,12 +83,14 @@ class NodeSession:
 
     def _os_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.os_password, what=password_what("os_password", self.target.cluster)
+            self.target.settings.os_password,
+            what=self.target.os_password_what or password_what("os_password", self.target.cluster),
         )
 
     def _app_password(self) -> Secret:
         return self.credentials.resolve(
-            self.target.settings.app_password, what=password_what("app_password", self.target.cluster)
+            self.target.settings.app_password,
+            what=self.target.app_password_what or password_what("app_password", self.target.cluster),
         )
 
     # -- lifecycle
@@ -188,45 +187,9 @@ class NodeSession:
 
     # -- transport choice
 
-    def transport_for(self, operation: Operation) -> Transport:
-        """`cli` or `rest` for an operation on this node; :class:`UnsupportedOperation` when neither fits.
-
-        - restarts always go over SSH (§4.2: Tomcat/DRF are non-deployable in Control Center);
-        - REST exists on v14+ only (§4.1 [VERIFIED: S-DEVNET-CM]); `auto` uses it there;
-        - a multi-server CSR cannot be made with `set csr gen` (§1.3 [VERIFIED as absence]) → REST;
-        - a multi-SAN identity upload is refused by the CLI on 14SU2+ (§1.7 [VERIFIED: S-SEC14SU2]) → REST.
-        """
-        setting = self.target.settings.transport
-        version = self.version
-        rest_ok = catalog.rest_api_available(version)
-        node = self.target.fqdn
-        if operation == "restart":
-            return "cli"
-        needs_rest = (operation == "csr-multi" and not catalog.cli_generates_multi_server_csr()) or (
-            operation == "import-own-multi" and catalog.identity_upload_needs_rest(version, multi_server=True)
-        )
-        if needs_rest:
-            if not rest_ok:
-                raise UnsupportedOperation(
-                    f"{node}: {operation} needs the certificate REST API, which exists from release 14 only "
-                    f"(this node: {version or 'unknown release'}); use the OS Admin GUI.",
-                    node=node,
-                )
-            if setting == "cli":
-                raise UnsupportedOperation(
-                    f'{node}: {operation} cannot be done over the CLI on this release, but transport = "cli" '
-                    f'for cluster "{self.target.cluster}"; set transport = "auto" or "rest".',
-                    node=node,
-                )
-            return "rest"
-        if setting == "cli":
-            return "cli"
-        if setting == "rest":
-            if not rest_ok:
-                raise UnsupportedOperation(
-                    f'{node}: transport = "rest" but the REST API exists from release 14 only (this node: '
-                    f'{version or "unknown release"}); set transport = "auto" or "cli".',
-                    node=node,
-                )
-            return "rest"
-        return "rest" if rest_ok and operation != "discover" else "cli"
+    def transport_for(self, operation: Operation) -> Channel:
+        """`cli` or `rest` for an operation on this node, by the one rule in
+        :func:`ucterm.vos.transport.choose` (the renewal plan asks it too), from the inventory's
+        `transport` setting and the release known now; :class:`UnsupportedOperation` when neither fits."""
+        return choose(operation, self.version, self.target.settings.transport, node=self.target.fqdn,
+                      cluster=self.target.cluster)

@@ -27,6 +27,9 @@ class NodeTarget:
     role: str | None
     settings: Settings
     presence_domains: tuple[str, ...] = field(default=())
+    #: How the node's passwords are named in prompts and the prompt cache (its own, or its cluster's).
+    os_password_what: str = ""
+    app_password_what: str = ""
 
     def __hash__(self) -> int:
         return hash((self.cluster, self.fqdn))
@@ -42,8 +45,10 @@ class NodeTarget:
             address=node.address,
             ports=ports,
             role=node.role,
-            settings=cluster.settings,
+            settings=cluster.settings_for(node),
             presence_domains=cluster.presence_domains,
+            os_password_what=cluster.password_what("os_password", node),
+            app_password_what=cluster.password_what("app_password", node),
         )
 
     def port(self, name: str) -> int:

@@ -1,18 +1,25 @@
-"""What every screen shares: disabled actions that say why, and `esc` goes back."""
+"""What every screen shares: disabled actions that say why, `esc` goes back, toasts without markup.
+
+Screens get what they need in their constructors (the session, the app's way of asking for
+passwords) and post a message (`ucterm.tui.messages`) for anything that changes which screen is
+shown; they never reach into the app. A screen leaves with `dismiss` (a modal with its answer).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.visual import VisualType
 from textual.widgets import Static
 
-if TYPE_CHECKING:
-    from ucterm.tui.app import UctermApp
+from ucterm.tui.widgets.common.safe import safe
 
 
 class ReasonedActions:
@@ -34,19 +41,17 @@ class BaseScreen(ReasonedActions, Screen[Any]):
         Binding("escape", "back", "Back", id="screen.back", tooltip="Go back to the previous screen"),
     ]
 
-    @property
-    def uc(self) -> UctermApp:
-        from ucterm.tui.app import UctermApp
-
-        assert isinstance(self.app, UctermApp)
-        return self.app
+    def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
+        """A toast; engine text (node names, paths, errors) is never read as markup, and its control
+        characters are shown, never obeyed."""
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def action_back(self) -> None:
         if self.maximized is not None:
             self.minimize()
             return
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
+        if self.is_active:
+            self.dismiss()
 
 
 class BaseModal(ReasonedActions, ModalScreen[Any]):
@@ -68,7 +73,9 @@ class BaseModal(ReasonedActions, ModalScreen[Any]):
 
     @staticmethod
     def body(content: VisualType) -> VerticalScroll:
-        return VerticalScroll(Static(content, id="dialog-body"), id="dialog-scroll", can_focus=False)
+        # Bodies quote nodes, certificates and errors: control characters shown, never obeyed.
+        shown = safe(content, lines=True) if isinstance(content, str | Content | Text) else content
+        return VerticalScroll(Static(shown, id="dialog-body"), id="dialog-scroll", can_focus=False)
 
     def _fit_body(self) -> None:
         for scroll in self.query("#dialog-scroll").results(VerticalScroll):
@@ -83,10 +90,3 @@ class BaseModal(ReasonedActions, ModalScreen[Any]):
     def action_scroll_body(self, rows: int) -> None:
         for scroll in self.query("#dialog-scroll").results(VerticalScroll):
             scroll.scroll_relative(y=rows, animate=False)
-
-    @property
-    def uc(self) -> UctermApp:
-        from ucterm.tui.app import UctermApp
-
-        assert isinstance(self.app, UctermApp)
-        return self.app

@@ -1,8 +1,13 @@
-"""Jobs from the journal: every renewal with its state; enter opens one (and resumes it with p)."""
+"""Jobs from the journal: every renewal with its state; enter opens one (and resumes it with p).
+
+Opening is the app's: enter posts OpenJob, and the app shows the job's one run screen (the live
+one, the one already on the stack, or a new one from the journal).
+"""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Collection
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import on
@@ -12,13 +17,16 @@ from textual.content import Content
 from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
+from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
-STATE = {"running": ("▶", "running", "accent"), "paused": ("⏸", "paused", "warning"),
-         "waiting": ("⏸", "waiting", "warning"), "done": ("✔", "done", "success"),
-         "failed": ("✖", "FAILED", "error"), "aborted": ("■", "aborted", "error")}
+if TYPE_CHECKING:
+    from ucterm.renewal.journal import JobSummary
+
 
 
 class JobsScreen(BaseScreen):
@@ -31,12 +39,15 @@ class JobsScreen(BaseScreen):
         Binding("k", "cursor('up')", "Up", show=False, id="jobs.up"),
     ]
 
-    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed or was "
-            "interrupted resumes from where it stopped, without regenerating its CSR.")
+    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed, was paused or "
+            "interrupted resumes from where it stopped, without regenerating its CSR; `ucterm jobs --abandon JOB` "
+            "gives one up.")
 
-    def __init__(self) -> None:
+    def __init__(self, running: Collection[str] = ()) -> None:
+        """`running`: the ids of the jobs running in this app (the app's own set, read at each reload)."""
         super().__init__(classes="jobs")
-        self.summaries: list[Any] = []
+        self.running = running
+        self.summaries: list[JobSummary] = []
 
     def compose(self) -> ComposeResult:
         yield Static(Content.assemble(("Jobs", "bold $accent"), ("  renewals in the journal", "$text-muted")),
@@ -56,14 +67,14 @@ class JobsScreen(BaseScreen):
         try:
             self.summaries = list_jobs()
         except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             self.summaries = []
-        running = self.uc.running_jobs
         rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
-            state = "running" if s.job in running and getattr(running[s.job], "running", False) else s.state
-            glyph, word, color = STATE.get(state, ("·", state, "foreground"))
-            rows.append((s.job, [Text(f"{glyph} {word}", style=theme_color(self.app, color) or ""), s.cluster, s.unit,
+            state = "running" if s.job in self.running else s.status
+            look = state_look(state)
+            style = (theme_color(self.app, look.color) or "") if look.color else muted(self.app)
+            rows.append((s.job, [Text(look.label, style=style), s.cluster, s.unit,
                                  Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
                                  Text(s.job, style=muted(self.app))]))
         tables.fill(table, [(name, name) for name in ("state", "cluster", "unit", "updated", "job")], rows)
@@ -74,7 +85,7 @@ class JobsScreen(BaseScreen):
     def _highlighted(self) -> None:
         self._detail()
 
-    def _current(self) -> Any | None:
+    def _current(self) -> JobSummary | None:
         table = self.query_one("#jobs-table", DataTable)
         if not self.summaries or table.cursor_row >= len(self.summaries):
             return None
@@ -91,16 +102,19 @@ class JobsScreen(BaseScreen):
         parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{len(s.steps)} steps"]
         if s.detail:
             parts += ["\n", s.detail]
+        if s.status == "interrupted" and s.stopped_at:
+            parts += ["\n", ("interrupted ", "bold $warning"),
+                      f"in step {s.stopped_at['number']}: {s.stopped_at['name']} (no ucterm runs it)"]
+        if s.next:
+            parts += ["\n", ("enter", "bold $accent"), " opens it, ", ("p", "bold $accent"),
+                      " resumes it; headless: ", (s.next, "bold")]
         for csr in s.csrs:
             parts += ["\n", ("CSR ", "$text-muted"), csr["path"]]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     def disabled_reason(self, action: str) -> str | None:
-        if action == "open":
-            if self._current() is None:
-                return "there is no job to open"
-            if self.uc.session is None or self.uc.session.inventory is None:
-                return "the estate is not loaded yet"
+        if action == "open" and self._current() is None:
+            return "there is no job to open"
         return None
 
     def action_cursor(self, direction: str) -> None:
@@ -113,22 +127,5 @@ class JobsScreen(BaseScreen):
 
     def action_open(self) -> None:
         s = self._current()
-        session = self.uc.session
-        if s is None or session is None:
-            return
-        screen = self.uc.running_jobs.get(s.job)
-        if screen is not None:
-            self.app.pop_screen()
-            self.app.push_screen(f"job-{s.job}")
-            return
-        from ucterm.renewal import Journal
-        from ucterm.tui.screens.run import RunScreen
-
-        try:
-            job = Journal.open(s.job)
-            run = RunScreen.for_job(session, job)
-        except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
-            return
-        self.app.pop_screen()
-        self.uc._show_job(run)
+        if s is not None:
+            self.post_message(OpenJob(s.job))

@@ -1,4 +1,8 @@
-"""The main screen: estate tree | certificate table over the detail pane; scan in the background."""
+"""The main screen: estate tree | certificate table over the detail pane; scan in the background.
+
+The session comes in the constructor, or with SessionReady once `ucterm demo` has started its lab.
+Renewing and reviewing host keys are the app's: the screen posts OpenRenewal and HostKeysUnknown.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,27 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer
 
 from ucterm.errors import UctermError
-from ucterm.events import Event, TranscriptLine
+from ucterm.events import Event, NodeNotice, TranscriptLine
+from ucterm.scan.events import NodeScanned, ScanProgress
 from ucterm.scan.model import MergedCert, ScanResult
 from ucterm.tui import memory
-from ucterm.tui.messages import EngineEvent, ScanFailed, ScanFinished, SessionFailed, SessionReady
+from ucterm.tui.messages import (
+    EngineEvent,
+    HostKeysUnknown,
+    OpenRenewal,
+    ScanFailed,
+    ScanFinished,
+    SessionFailed,
+    SessionReady,
+)
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.session import AskCredentials, Clock, Session, system_clock
 from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, MergedRows, Scope, SortKey, certificates, counts
 from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
 from ucterm.tui.widgets.certs.table import CertTable
 from ucterm.tui.widgets.common.bars import StatusBar, TitleBar
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.estate.tree import EstateTree
 
 
@@ -28,8 +43,10 @@ class MainScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", show=False, id="main.back",
                 tooltip="Leave the zoomed pane, clear the filter or return to the table"),
-        # Priority: the filter must take the keys typed right after `/`, however fast (k9s habit).
-        Binding("slash", "filter", "Filter", id="main.filter", priority=True,
+        # Not a priority binding: `/` is handled in the order typed. A priority binding jumps ahead of
+        # keys already queued for the table (`x/cup`: the `x` was lost). The keys typed right after it
+        # still reach the filter: the app hands them on (UctermApp.on_key).
+        Binding("slash", "filter", "Filter", id="main.filter",
                 tooltip="Filter the table as you type; !word excludes"),
         Binding("n", "renew", "Renew", id="main.renew",
                 tooltip="Renew the highlighted certificate: choose options, preview the plan, run it"),
@@ -62,8 +79,14 @@ class MainScreen(BaseScreen):
     HELP = ("The estate at a glance. Left: clusters and nodes with their worst certificate. Right: "
             "the certificates of the selection, worst first, and the details of the highlighted one.")
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session | None = None, *, ask_credentials: AskCredentials | None = None,
+                 scan_on_start: bool = True, clock: Clock = system_clock) -> None:
+        """`session` None: the session comes with SessionReady (the demo starts its lab first)."""
         super().__init__(id="main")
+        self.session = session
+        self.ask_credentials = ask_credentials
+        self.scan_on_start = scan_on_start
+        self.clock = clock
         self.scope: Scope = ESTATE
         self.identity_only = True
         self.expiring_only = False
@@ -97,14 +120,13 @@ class MainScreen(BaseScreen):
     def on_mount(self) -> None:
         self.query_one(FilterInput).display = False
         self.query_one(CertTable).border_title = "certificates"
-        if self.uc.session is None:
+        if self.session is None:
             self.message = "starting the lab estate…"
         self.refresh_view(rebuild_tree=True)
         self.query_one(CertTable).focus()
-        # With a startup (the demo lab), SessionReady starts the scan; scanning here too would start
-        # a second scan that cancels the first while it may be asking for a password.
-        if (self.uc.startup is None and self.uc.session is not None and self.uc.scan_on_start
-                and self.uc.session.inventory is not None):
+        # Without a session yet (the demo lab), SessionReady starts the scan; scanning here too would
+        # start a second scan that cancels the first while it may be asking for a password.
+        if self.scan_on_start and self.session is not None and self.session.inventory is not None:
             self.scan_estate()
 
     # ---- view ---------------------------------------------------------------------------------
@@ -113,7 +135,7 @@ class MainScreen(BaseScreen):
         return self.query_one(CertTable).current
 
     def refresh_view(self, *, rebuild_tree: bool = False) -> None:
-        session = self.uc.session
+        session = self.session
         scan = session.current_scan() if session is not None else None
         kept = session.scan if session is not None else None
         if kept is not None and kept is not self._settled:
@@ -129,7 +151,7 @@ class MainScreen(BaseScreen):
                             rows=self._rows)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
                    sort=self.sort, reverse=self.reverse)
-        table.border_title = f"certificates · {self.scope.label}"
+        table.border_title = safe(f"certificates · {self.scope.label}")
         table.border_subtitle = f"{len(rows)} shown"
         if session is not None and session.inventory is not None:
             n_clusters = len(session.inventory.clusters)
@@ -146,7 +168,7 @@ class MainScreen(BaseScreen):
         self._show_status()
 
     def _show_status(self) -> None:
-        session = self.uc.session
+        session = self.session
         bar = self.query_one(StatusBar)
         bar.show_progress(self.progress, self.finished, session.scan.generated_at if session and session.scan
                           else None, self.message)
@@ -159,7 +181,7 @@ class MainScreen(BaseScreen):
         bar.show_view(" · ".join(view))
 
     def _products(self) -> dict[str, tuple[str, str | None]]:
-        session = self.uc.session
+        session = self.session
         out: dict[str, tuple[str, str | None]] = {}
         if session is not None and session.inventory is not None:
             for c in session.inventory.clusters:
@@ -189,8 +211,8 @@ class MainScreen(BaseScreen):
 
     def _show_detail(self) -> None:
         self._detail_pending = False
-        session = self.uc.session
-        now = session.now() if session else self.uc.clock()
+        session = self.session
+        now = session.now() if session else self.clock()
         self.query_one(CertDetail).show(self._detail_for, self._scan_view, now, self._products())
 
     @on(EstateTree.NodeHighlighted)
@@ -210,7 +232,7 @@ class MainScreen(BaseScreen):
 
     # ---- actions -------------------------------------------------------------------------------
     def disabled_reason(self, action: str) -> str | None:
-        session = self.uc.session
+        session = self.session
         if action in ("refresh", "refresh_cluster"):
             if session is None or session.inventory is None:
                 return "the estate is not loaded yet"
@@ -320,12 +342,12 @@ class MainScreen(BaseScreen):
         cert = self.current
         if cert is not None and cert.record.pem:
             self.app.copy_to_clipboard(cert.record.pem)
-            self.uc.say(f"copied the PEM of {cert.record.subject_cn} ({cert.unit}, {cert.cluster})")
+            self.say(f"copied the PEM of {cert.record.subject_cn} ({cert.unit}, {cert.cluster})")
 
     def action_renew(self) -> None:
         cert = self.current
         if cert is not None:
-            self.uc.open_renewal(cert.cluster, cert.unit, cert)
+            self.post_message(OpenRenewal(cert.cluster, cert.unit, cert))
 
     def jump_to(self, scope: Scope) -> None:
         tree = self.query_one(EstateTree)
@@ -354,10 +376,10 @@ class MainScreen(BaseScreen):
 
     @work(exclusive=True, group="scan")
     async def scan_estate(self, clusters: tuple[str, ...] | None = None) -> None:
-        session = self.uc.session
+        session = self.session
         if session is None or session.inventory is None:
             return
-        if not await self.uc.ask_credentials(clusters):
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters):
             self.message = "scan cancelled: a password was not given"
             self._show_status()
             return
@@ -381,34 +403,30 @@ class MainScreen(BaseScreen):
 
     @on(EngineEvent)
     def _engine_event(self, message: EngineEvent) -> None:
-        event = message.event
-        kind = message.kind
-        if kind == "ScanProgress":
-            cluster = getattr(event, "cluster", "")
-            done, total = int(getattr(event, "done", 0)), int(getattr(event, "total", 0))
-            if cluster in self.progress or cluster not in self.finished:
-                if total and done >= total:
-                    self.progress.pop(cluster, None)
-                    self.finished[cluster] = "✔"
-                else:
-                    self.progress[cluster] = (done, total)
-            self.query_one(EstateTree).set_progress(self.progress, self._scan_view)
-            self._show_status()
-        elif kind == "NodeScanned":
-            result = getattr(event, "result", None)
-            if result is not None and not getattr(result, "reachable", True):
-                self.finished[result.cluster] = "⚠"
-            session = self.uc.session
-            if result is not None and session is not None:
-                # The node's rows at once, a few times a second at most: a hundred nodes finishing
-                # within a second are a handful of redraws, and the cursor stays on its certificate.
-                session.node_scanned(result, getattr(event, "certificates", ()))
-                if not self._live_refresh_due:
-                    self._live_refresh_due = True
-                    self.set_timer(self.LIVE_REFRESH_SECONDS, self._live_refresh)
-        elif kind == "NodeNotice":
-            self.message = f"{getattr(event, 'node', '')}: {getattr(event, 'message', '')}"
-            self._show_status()
+        match message.event:
+            case ScanProgress(cluster=cluster, done=done, total=total):
+                if cluster in self.progress or cluster not in self.finished:
+                    if total and done >= total:
+                        self.progress.pop(cluster, None)
+                        self.finished[cluster] = "✔"
+                    else:
+                        self.progress[cluster] = (done, total)
+                self.query_one(EstateTree).set_progress(self.progress, self._scan_view)
+                self._show_status()
+            case NodeScanned(result=result, certificates=certs):
+                if not result.reachable:
+                    self.finished[result.cluster] = "⚠"
+                session = self.session
+                if session is not None:
+                    # The node's rows at once, a few times a second at most: a hundred nodes finishing
+                    # within a second are a handful of redraws, and the cursor stays on its certificate.
+                    session.node_scanned(result, certs)
+                    if not self._live_refresh_due:
+                        self._live_refresh_due = True
+                        self.set_timer(self.LIVE_REFRESH_SECONDS, self._live_refresh)
+            case NodeNotice(node=node, message=text):
+                self.message = f"{node}: {text}"
+                self._show_status()
 
     #: How long finished nodes gather before the table shows them.
     LIVE_REFRESH_SECONDS = 0.5
@@ -429,7 +447,7 @@ class MainScreen(BaseScreen):
         self.refresh_view(rebuild_tree=True)
         unknown = [n for n in down if n.state == "host-key-unknown" and n.host_key_fingerprint]
         if unknown:
-            self.uc.review_host_keys(unknown)
+            self.post_message(HostKeysUnknown(unknown))
 
     @on(ScanFailed)
     def _scan_failed(self, message: ScanFailed) -> None:
@@ -437,13 +455,15 @@ class MainScreen(BaseScreen):
         self.finished = {}
         self.message = message.error
         self.refresh_view(rebuild_tree=True)
-        self.uc.say(message.error, severity="error")
+        self.say(message.error, severity="error")
 
-    def on_session_ready(self, _: SessionReady) -> None:
+    def on_session_ready(self, message: SessionReady) -> None:
+        self.session = message.session
+        self.clock = message.session.clock
         self.message = ""
         self.refresh_view(rebuild_tree=True)
         self.refresh_bindings()
-        if self.uc.session is not None and self.uc.session.inventory is not None:
+        if self.session.inventory is not None:
             self.scan_estate()
 
     def on_session_failed(self, message: SessionFailed) -> None:

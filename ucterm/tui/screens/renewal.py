@@ -5,12 +5,13 @@ the reason), nodes (the certificate's node when opened from one), CN and SANs (p
 engine's defaults, editable per CSR), key options where the CSR transport allows them, and who
 signs. PlanScreen: every step with its node, transport and
 exact commands, risky ones marked, plan warnings and risks; `x` runs it after a confirmation.
+Both get the session in their constructor; `p` and `x` post PreviewPlan and StartJob to the app.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,10 +35,18 @@ from ucterm import catalog
 from ucterm.errors import UctermError
 from ucterm.renewal.plan import multi_server_possible
 from ucterm.scan.model import MergedCert
+from ucterm.tui.messages import PreviewPlan, StartJob
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.screens.modals import ConfirmModal
+from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
+
+if TYPE_CHECKING:
+    from ucterm.inventory import Cluster
+    from ucterm.renewal.model import Plan, PlanOptions
 
 KEY_LENGTHS = (2048, 3072, 4096)
 
@@ -58,8 +67,9 @@ class RenewalScreen(BaseScreen):
             "key sizes only where the CSR is made over the REST API. Space toggles a node; ● / X mark the "
             "chosen options.")
 
-    def __init__(self, cluster: str, unit: str, cert: MergedCert | None = None) -> None:
+    def __init__(self, session: Session, cluster: str, unit: str, cert: MergedCert | None = None) -> None:
         super().__init__(classes="renewal")
+        self.session = session
         self.cluster = cluster
         self.unit = unit
         self.cert = cert
@@ -70,18 +80,17 @@ class RenewalScreen(BaseScreen):
         self.key_length = 2048
         self.include_ou = False
         self.signer = "files"
-        self.defaults: Any = None
+        self.defaults: PlanOptions | None = None
         self._loading = False
 
     # ---- facts --------------------------------------------------------------------------------
-    def _cluster(self) -> Any:
-        session = self.uc.session
-        assert session is not None and session.inventory is not None
-        return session.inventory.cluster(self.cluster)
+    def _cluster(self) -> Cluster:
+        assert self.session.inventory is not None
+        return self.session.inventory.cluster(self.cluster)
 
     def _pub_version(self) -> catalog.Version | None:
         c = self._cluster()
-        scan = self.uc.session.scan if self.uc.session else None
+        scan = self.session.scan
         result = scan.node_result(c.name, c.publisher.fqdn) if scan else None
         return catalog.parse_version((result.version if result else None) or c.publisher.version or c.version)
 
@@ -100,7 +109,7 @@ class RenewalScreen(BaseScreen):
         head = Content.assemble(("Renew", "bold $accent"), "  ", (f"cluster {c.name}", "bold"),
                                 (f"  {catalog.PRODUCT_NAMES[c.product]} {version.label if version else ''}",
                                  "$text-muted"))
-        yield Static(head, id="title")
+        yield Static(safe(head), id="title")
         with VerticalScroll(id="renew-form"):
             with Grid(id="renew-grid"):
                 yield Label("unit", classes="field-label")
@@ -130,7 +139,7 @@ class RenewalScreen(BaseScreen):
                 yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
-                    for choice in (self.uc.session.signers if self.uc.session else ()):
+                    for choice in self.session.signers:
                         yield StateRadioButton(choice.label, id=f"signer-{choice.key}")
                     yield StateRadioButton("my CA: save the CSR, then bring back what it issued", id="signer-files")
             yield Static("", id="form-error")
@@ -138,16 +147,14 @@ class RenewalScreen(BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        signers = self.uc.session.signers if self.uc.session else ()
-        self.signer = signers[0].key if signers else "files"
+        self.signer = self.session.default_signer(self.cluster)
         self.query_one(f"#signer-{self.signer}", RadioButton).value = True
         self._load_defaults()
         self.query_one("#unit", Select).focus()
 
     # ---- state → widgets ------------------------------------------------------------------------
     def _load_defaults(self) -> None:
-        session = self.uc.session
-        assert session is not None
+        session = self.session
         reason = self.multi_reason()
         if reason:
             self.multi = False
@@ -218,8 +225,10 @@ class RenewalScreen(BaseScreen):
             return
         cn_box.disabled = sans_box.disabled = False
         cn, sans = self._request(self.csr_node)
-        cn_box.value = cn
-        sans_box.value = ", ".join(sans)
+        # Prefilled from the current certificate: a name holding control characters is shown (and, unless
+        # edited, requested) in its visible form, never as raw escape sequences on the terminal.
+        cn_box.value = safe(cn)
+        sans_box.value = safe(", ".join(sans))
 
     def _show_derived(self) -> None:
         """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
@@ -227,7 +236,7 @@ class RenewalScreen(BaseScreen):
         self._show_key(plan)
         self._show_linked(plan)
 
-    def _key_reason(self, plan: Any | None) -> str | None:
+    def _key_reason(self, plan: Plan | None) -> str | None:
         spec = catalog.unit_spec(self.unit)
         if spec.is_ecdsa:
             return "EC units use the platform's curve; there is no key size to choose"
@@ -240,7 +249,7 @@ class RenewalScreen(BaseScreen):
                     "(§1.3); key sizes need the REST API (v14+)")
         return None
 
-    def _show_key(self, plan: Any | None) -> None:
+    def _show_key(self, plan: Plan | None) -> None:
         reason = self._key_reason(plan)
         key = self.query_one("#key", Select)
         key.disabled = reason is not None
@@ -251,19 +260,19 @@ class RenewalScreen(BaseScreen):
         why.update(Content.styled(f"key size fixed: {reason}", "$text-muted") if reason else "")
         why.display = reason is not None
 
-    def _show_linked(self, plan: Any | None) -> None:
+    def _show_linked(self, plan: Plan | None) -> None:
         """Name the IM&P nodes a CUCM multi-server tomcat certificate reaches through its SANs (§2.1):
         they are not in this cluster's list, yet the job restarts and verifies them."""
         linked = tuple(plan.linked_nodes) if plan is not None and self.multi else ()
         box = self.query_one("#linked", Static)
-        box.update(Content.styled("also reaches " + ", ".join(short_host(n) for n in linked)
-                                  + " (IM and Presence, in the SANs): restarted and verified too",
+        box.update(Content.styled(safe("also reaches " + ", ".join(short_host(n) for n in linked)
+                                       + " (IM and Presence, in the SANs): restarted and verified too"),
                                   "$text-muted") if linked else "")
         box.display = bool(linked)
 
     def _error(self, text: str) -> None:
         box = self.query_one("#form-error", Static)
-        box.update(Content.styled(text, "bold $error") if text else "")
+        box.update(Content.styled(safe(text), "bold $error") if text else "")
         box.display = bool(text)
 
     # ---- widgets → state ------------------------------------------------------------------------
@@ -344,7 +353,7 @@ class RenewalScreen(BaseScreen):
         self.action_preview()
 
     # ---- the plan -------------------------------------------------------------------------------
-    def options(self) -> Any:
+    def options(self) -> PlanOptions:
         from ucterm.renewal.model import CsrRequest
 
         self._keep_edit()
@@ -359,12 +368,13 @@ class RenewalScreen(BaseScreen):
             chosen = self._chosen_nodes()
             if chosen != {n.fqdn for n in c.nodes}:
                 nodes = tuple(n.fqdn for n in c.ordered_nodes() if n.fqdn in chosen)
+        kind, name = self.session.signer_plan(self.signer)
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
-                       include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files")
+                       include_ou=self.include_ou, signer=kind, signer_name=name)
 
-    def _try_plan(self, *, quiet: bool = False) -> Any | None:
-        session = self.uc.session
-        if session is None or self.defaults is None:
+    def _try_plan(self, *, quiet: bool = False) -> Plan | None:
+        session = self.session
+        if self.defaults is None:
             return None
         if not self.multi and not self._chosen_nodes():
             if not quiet:
@@ -387,7 +397,7 @@ class RenewalScreen(BaseScreen):
                 return
         plan = self._try_plan()
         if plan is not None:
-            self.app.push_screen(PlanScreen(plan, signer=self.signer))
+            self.post_message(PreviewPlan(plan, self.signer))
 
     def action_reset(self) -> None:
         self._load_defaults()
@@ -408,9 +418,10 @@ class PlanScreen(BaseScreen):
             "lines). ⚠ marks risky steps (restarts that drop calls, uploads that replace a certificate, "
             "HA off). The plan's warnings and risks follow the step detail.")
 
-    def __init__(self, plan: Any, *, signer: str = "files") -> None:
+    def __init__(self, plan: Plan, *, session: Session | None = None, signer: str = "files") -> None:
         super().__init__(classes="plan")
         self.plan = plan
+        self.session = session
         self.signer = signer
 
     def compose(self) -> ComposeResult:
@@ -445,10 +456,9 @@ class PlanScreen(BaseScreen):
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "run":
-            session = self.uc.session
-            if session is None:
+            if self.session is None:
                 return "the estate is not loaded"
-            return session.cluster_read_only(self.plan.cluster)
+            return self.session.cluster_read_only(self.plan.cluster)
         return None
 
     def action_run(self) -> None:
@@ -466,12 +476,10 @@ class PlanScreen(BaseScreen):
         for r in plan.risks[:3]:
             lines.append((f"\n▲ {r}", "$warning"))
         lines.append(("\n\nEvery step is journaled: a dropped session loses nothing (Jobs, J).", "$text-muted"))
-        from ucterm.tui.screens.modals import ConfirmModal
 
         def answered(yes: bool | None) -> None:
-            if yes:
-                # After the modal is gone: start_job rearranges the screen stack.
-                self.app.call_after_refresh(self.uc.start_job, plan, signer=self.signer)
+            if yes:  # the modal is off the stack by now: the app may rearrange it
+                self.post_message(StartJob(plan, self.signer))
 
         self.app.push_screen(ConfirmModal("Run the renewal?", Content.assemble(*lines), yes="Run",
                                           no="Not now", danger=bool(risky)), answered)

@@ -1,14 +1,15 @@
 """A renewal job running: the step list with live states, one log per node plus "all", controls.
 
 The runner works in a worker on this screen; its events come back batched as EngineEvents messages, so
-the UI never blocks on I/O. The screen is installed while its job runs: `esc` goes back to the
-estate and the job goes on (Jobs, J, or the palette bring it back). Pause and retry are easy to
-undo; skip asks for a reason, abort asks first.
+the UI never blocks on I/O. The app installs the screen and keeps it while its job runs: `esc` goes
+back to the estate and the job goes on (Jobs, J, brings it back). The screen tells the app when its
+runner starts and stops (JobStarted, JobEnded); the app keeps the running jobs. Pause and retry
+are easy to undo; skip asks for a reason, abort asks first.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,17 +21,22 @@ from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
-from ucterm.tui.messages import EngineEvents
+from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
-from ucterm.tui.session import Session
+from ucterm.tui.session import AskCredentials, Session
+from ucterm.tui.widgets.common.safe import safe
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
 
-JOB_STATE_WORD = {"running": ("▶", "running", "$accent"), "paused": ("⏸", "paused", "$warning"),
-                  "waiting": ("⏸", "waiting", "$warning"), "done": ("✔", "done", "$success"),
-                  "failed": ("✖", "FAILED", "$error"), "aborted": ("■", "aborted", "$error"),
-                  "held": ("✖", "step failed: retry, skip or abort", "$error"), "ready": ("·", "ready", "$text-muted")}
+if TYPE_CHECKING:
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.model import Plan
+    from ucterm.renewal.runner import Runner
+
+#: Steps whose trouble new material from the CA fixes: the CA dialog (c) is offered there.
+CA_STEPS = frozenset({"obtain_signed", "validate"})
 
 
 class RunEnded(Message, bubble=False):
@@ -46,6 +52,9 @@ class RunScreen(BaseScreen):
                 tooltip="Back to the estate; the job goes on (J lists jobs)"),
         Binding("p", "pause", "Pause", id="run.pause",
                 tooltip="Pause before the next step (the current one finishes); p again resumes"),
+        # The same key while nothing runs, or the job is paused: labelled for what it does then.
+        Binding("p", "resume_job", "Resume", id="run.resume",
+                tooltip="Resume the job where it stopped (a question you declined is asked again)"),
         Binding("r", "retry", "Retry", id="run.retry", tooltip="Run the failed step again"),
         Binding("s", "skip", "Skip", id="run.skip", tooltip="Skip the failed step; asks why (journaled)"),
         Binding("a", "abort", "Abort", id="run.abort",
@@ -61,17 +70,20 @@ class RunScreen(BaseScreen):
     HELP = ("A renewal running step by step. The journal records every step: quitting, a dropped SSH "
             "session or a crash loses nothing, and the job resumes from the jobs list (J).")
 
-    def __init__(self, plan: Any, job_id: str, *, job: Any = None, runner: Any = None,
-                 session: Session | None = None) -> None:
+    def __init__(self, plan: Plan, job_id: str, *, job: Job | None = None, runner: Runner | None = None,
+                 session: Session | None = None, ask_credentials: AskCredentials | None = None) -> None:
         super().__init__(classes="run")
         self.plan = plan
         self.job_id = job_id
         self.job = job
         self.runner = runner
         self.session = session
+        self.ask_credentials = ask_credentials
         self.state = "ready"
         self.running = False
         self.detail = ""
+        #: The node whose certificate the CA dialog (c) takes: its obtain step waits for the CA, or its
+        #: obtain or validate step refused what was given (a corrected certificate or chain then helps).
         self.waiting_node: str | None = None
         self.failed_step: str | None = None
         self._pending: list[Event] = []
@@ -79,28 +91,32 @@ class RunScreen(BaseScreen):
 
     # ---- construction -------------------------------------------------------------------------
     @classmethod
-    def create(cls, session: Session, plan: Any, *, signer: str = "files") -> RunScreen:
+    def create(cls, session: Session, plan: Plan, *, signer: str = "files",
+               ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A new journaled job for `plan`, ready to run (the screen starts it when it mounts)."""
         from ucterm.renewal import Journal
 
         job = Journal.create(plan, session.inventory_path)
-        screen = cls.for_job(session, job, signer=signer)
+        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials)
         screen.autostart = True
         return screen
 
     @classmethod
-    def for_job(cls, session: Session, job: Any, *, signer: str | None = None) -> RunScreen:
+    def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
+                ask_credentials: AskCredentials | None = None) -> RunScreen:
         """A screen on a journaled job (new or resumed); nothing runs until started."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
-        key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
-        screen = cls(job.plan, job.id, job=job, session=session)
+        options = job.plan.options
+        key = signer or session.signer_key(options.signer, options.signer_name)
+        screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
                                read_only=bool(session.read_only_reason), now=session.clock)
-        screen.state = {"running": "ready", "paused": "ready"}.get(job.state, job.state)
+        status = job.status()
+        screen.state = {"running": "ready"}.get(status, status)
         return screen
 
     autostart = False
@@ -126,8 +142,8 @@ class RunScreen(BaseScreen):
                     table.set_state(step.id, record.state, record.detail)
                     if record.state == "failed":
                         self.failed_step = step.id
-                    if record.state == "waiting":
-                        self.waiting_node = step.node if step.kind == "obtain_signed" else None
+                    if record.state in ("waiting", "failed"):
+                        self.waiting_node = step.node if step.kind in CA_STEPS else None
             self.detail = self.job.detail or ""
         table.focus()
         self._show()
@@ -139,12 +155,12 @@ class RunScreen(BaseScreen):
     def _show(self) -> None:
         """The title, the step detail and the keys (enabled or not) after the job's state changed."""
         done, total = self.query_one(StepTable).counts()
-        glyph, word, style = JOB_STATE_WORD.get(self.state, ("·", self.state, "$text-muted"))
+        look = state_look(self.state)
         title = Content.assemble(
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
-            (f"{glyph} {word}", f"bold {style}"), (f"  {done}/{total} steps", "$text-muted"),
+            (look.label, f"bold {look.content_style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
         self._show_step_detail()
         self.refresh_bindings()
 
@@ -161,9 +177,9 @@ class RunScreen(BaseScreen):
             parts += ["\n", ("⚠ ", "bold $warning"), step.risk_note or "risky"]
         if detail:
             parts += ["\n", (f"{state}: ", "bold $text-muted"), detail]
-        if self.waiting_node and step.node == self.waiting_node and step.kind == "obtain_signed":
-            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued"]
-        box.update(Content.assemble(*parts))
+        if self.waiting_node and step.node == self.waiting_node and step.kind in CA_STEPS:
+            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued (or a corrected chain)"]
+        box.update(safe(Content.assemble(*parts)))
 
     @on(DataTable.RowHighlighted, "#steps")
     def _row(self) -> None:
@@ -247,6 +263,8 @@ class RunScreen(BaseScreen):
             table.set_state(event.step or "", "failed", text, follow=True)
             self.failed_step = event.step
             self.state = "held" if self.running else "failed"
+            failed = self.plan.step(event.step) if event.step else None
+            self.waiting_node = event.node if failed is not None and failed.kind in CA_STEPS else None
             logs.write(event.node, "info", f"✖ {text}")
         elif isinstance(event, ev.StepSkipped):
             table.set_state(event.step or "", "skipped", event.reason)
@@ -275,21 +293,26 @@ class RunScreen(BaseScreen):
         self.state = "running"
         self.failed_step = None
         self.waiting_node = None
-        self.uc.running_jobs[self.job_id] = self
+        self.post_message(JobStarted(self.job_id))
         self._show()
         self._run()
 
     @work(exclusive=True, group="renewal")
     async def _run(self) -> None:
+        runner = self.runner
+        assert runner is not None  # start() runs nothing without one
         clusters = [self.plan.cluster]
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if not await self.uc.ask_credentials(clusters, app_user=True):
+        options = self.plan.options
+        signer = options.signer_name if options.signer == "signer" else None
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True,
+                                                                                signer=signer):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
-            state = await self.runner.run()
+            state = await runner.run()
         except UctermError as exc:
             self.post_message(RunEnded("failed", str(exc)))
             return
@@ -302,16 +325,10 @@ class RunScreen(BaseScreen):
             self.state = message.state
             self.detail = message.error
             self.query_one("#logs", NodeLogs).write(None, "info", message.error)
-            self.uc.say(message.error, severity="error")
+            self.say(message.error, severity="error")
         else:
             self.state = message.state
-        if self.state in ("done", "aborted"):
-            self.uc.running_jobs.pop(self.job_id, None)
-        if self.state == "done":
-            self.uc.say(f"renewal {self.job_id} done: {self.detail}")
-            main = self.uc.main_screen
-            if main is not None and self.session is not None and self.session.inventory is not None:
-                main.scan_estate((self.plan.cluster,))
+        self.post_message(JobEnded(self.job_id, self.plan.cluster, self.state, self.detail))
         self._show()
 
     async def _confirm(self, question: str) -> bool:
@@ -320,14 +337,26 @@ class RunScreen(BaseScreen):
         return bool(answer)
 
     # ---- controls ----------------------------------------------------------------------------------
+    @property
+    def _resumes(self) -> bool:
+        """Whether `p` resumes now (nothing runs, or the run is paused or pausing) rather than pauses."""
+        runner = self.runner
+        return not self.running or self.state == "paused" or (runner is not None and runner.pause_requested)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause" and self._resumes:
+            return False  # hidden: the Resume binding on the same key shows instead
+        if action == "resume_job" and not self._resumes:
+            return False
+        return super().check_action(action, parameters)
+
     def disabled_reason(self, action: str) -> str | None:
-        if self.runner is None and action in ("pause", "retry", "skip", "abort", "signed"):
+        if self.runner is None and action in ("pause", "resume_job", "retry", "skip", "abort", "signed"):
             return "this is a recorded job: nothing can run from here"
-        if action == "pause":
-            if self.state in ("done", "aborted"):
-                return f"the job is {self.state}"
-            if self.state == "failed" and self.failed_step is None:
-                return "the job failed before a step ran: see the log"
+        if self.state == "abandoned" and action in ("resume_job", "retry", "skip", "abort", "signed"):
+            return "the job was abandoned (ucterm jobs --abandon): start a new renewal"
+        if action == "resume_job" and self.state == "done":
+            return "the job is done"
         if action == "retry" and self.failed_step is None:
             return "no step has failed"
         if action == "skip":
@@ -338,8 +367,11 @@ class RunScreen(BaseScreen):
         if action == "abort" and self.state in ("done", "aborted"):
             return f"the job is {self.state} already"
         if action == "signed" and self.waiting_node is None:
-            return "no step is waiting for the CA's answer"
+            return "no step is waiting for the CA's answer or refused what it issued"
         return None
+
+    def action_resume_job(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         runner = self.runner
@@ -348,14 +380,14 @@ class RunScreen(BaseScreen):
         if not self.running:
             self.start()
             return
-        if self.state == "paused" or getattr(runner, "_pause_requested", False):
+        if self.state == "paused" or runner.pause_requested:
             runner.resume()
             self.state = "running"
             self.query_one("#logs", NodeLogs).write(None, "info", "resumed")
         else:
             runner.pause()
             self.query_one("#logs", NodeLogs).write(None, "info", "pause requested: after the current step")
-            self.uc.say("pausing after the current step")
+            self.say("pausing after the current step")
         self._show()
 
     def action_retry(self) -> None:
@@ -364,7 +396,7 @@ class RunScreen(BaseScreen):
         try:
             self.runner.retry()
         except UctermError as exc:
-            self.uc.say(str(exc), severity="error")
+            self.say(str(exc), severity="error")
             return
         self._carry_on()
 
@@ -378,7 +410,8 @@ class RunScreen(BaseScreen):
             self._show()
 
     def action_skip(self) -> None:
-        if self.runner is None or self.failed_step is None:
+        runner = self.runner
+        if runner is None or self.failed_step is None:
             return
         step = self.plan.step(self.failed_step)
 
@@ -386,9 +419,9 @@ class RunScreen(BaseScreen):
             if not reason:
                 return
             try:
-                self.runner.skip(reason)
+                runner.skip(reason)
             except UctermError as exc:
-                self.uc.say(str(exc), severity="error")
+                self.say(str(exc), severity="error")
                 return
             self._carry_on()
 
@@ -398,13 +431,14 @@ class RunScreen(BaseScreen):
             required="a reason is required: it is kept in the journal"), answered)
 
     def action_abort(self) -> None:
-        if self.runner is None:
+        runner = self.runner
+        if runner is None:
             return
 
         def answered(yes: bool | None) -> None:
             if not yes:
                 return
-            self.runner.abort()
+            runner.abort()
             self.query_one("#logs", NodeLogs).write(None, "info", "abort requested: at the next step boundary")
             if not self.running:
                 self.start()
@@ -425,19 +459,16 @@ class RunScreen(BaseScreen):
         def accepted(pems: list[str] | None) -> None:
             if not pems or self.runner is None:
                 return
-            self.runner.provide_signed(pems)
-            self.query_one("#logs", NodeLogs).write(self.waiting_node, "info",
-                                                    f"{len(pems)} certificate(s) given; resuming")
-            self.start()
+            node = self.waiting_node
+            self.runner.provide_signed(pems)  # a run held on the refused step goes back to it at once
+            self.query_one("#logs", NodeLogs).write(node, "info", f"{len(pems)} certificate(s) given; resuming")
+            self.waiting_node = None
+            self._carry_on()
 
         self.app.push_screen(SignedCertScreen(self.job, self.waiting_node, session=self.session), accepted)
 
     def action_log(self, delta: int) -> None:
         self.query_one("#logs", NodeLogs).cycle(delta)
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
 
     def on_screen_resume(self) -> None:
         self._show()

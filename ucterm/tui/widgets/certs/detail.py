@@ -20,6 +20,7 @@ from textual.widgets import Static
 from ucterm import catalog
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:  # cryptography loads with the first detail shown, not with the app (first frame)
     from cryptography import x509
@@ -141,8 +142,8 @@ class CertDetail(VerticalScroll, can_focus=True):
         if facts is None:
             facts = compute_facts(cert, scan, now)
             self._cache[key] = facts
-        self.border_title = f"{cert.unit} · {cert.store} · {cert.cluster}"
-        self._body.update(render_detail(cert, scan, facts, products or {}))
+        self.border_title = safe(f"{cert.unit} · {cert.store} · {cert.cluster}")
+        self._body.update(safe(render_detail(cert, scan, facts, products or {})))
         self.scroll_home(animate=False)
 
 

@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm.scan.model import STATUS_GLYPH
+from ucterm.tui.widgets.common.safe import safe
 
 _STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 
@@ -48,14 +49,14 @@ class StatusBar(Horizontal):
             parts: list[str | tuple[str, str]] = [("scanning ", "bold $accent")]
             for cluster, (done, total) in progress.items():
                 filled = round(4 * done / total) if total else 0
-                parts += [(cluster, "bold"), f" {'▰' * filled}{'▱' * (4 - filled)} {done}/{total}  "]
+                parts += [(safe(cluster), "bold"), f" {'▰' * filled}{'▱' * (4 - filled)} {done}/{total}  "]
             for cluster, outcome in finished.items():
                 style = "$success" if outcome == "✔" else "$warning"
-                parts += [(cluster, "bold"), " ", (outcome, style), "  "]
+                parts += [(safe(cluster), "bold"), " ", (outcome, style), "  "]
             left.update(Content.assemble(*parts))
             return
         if message:
-            left.update(Content.styled(message, "$text-muted"))
+            left.update(Content.styled(safe(message), "$text-muted"))
         elif scanned_at is not None:
             left.update(Content.assemble(("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC",
                                          ("  r refresh", "$text-muted")))
@@ -63,4 +64,4 @@ class StatusBar(Horizontal):
             left.update(Content.styled("no scan yet: r scans the estate", "$text-muted"))
 
     def show_view(self, text: str) -> None:
-        self.query_one("#status-right", Static).update(Content.styled(text, "$text-muted"))
+        self.query_one("#status-right", Static).update(Content.styled(safe(text), "$text-muted"))

@@ -19,16 +19,16 @@ OFF = " "
 class StateRadioButton(RadioButton):
     """A radio button with `●` when chosen and a blank when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # a class constant upstream, per state here
         return RadioButton.BUTTON_INNER if self.value else OFF
 
 
 class StateCheckbox(Checkbox):
     """A checkbox with `X` when checked and a blank when not."""
 
-    @property  # type: ignore[override]
-    def BUTTON_INNER(self) -> str:
+    @property
+    def BUTTON_INNER(self) -> str:  # type: ignore[override]  # a class constant upstream, per state here
         return Checkbox.BUTTON_INNER if self.value else OFF
 
 

@@ -15,6 +15,7 @@ from ucterm.catalog import parse_version
 from ucterm.scan.model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
 from ucterm.tui.session import Session
 from ucterm.tui.view import ESTATE, PRODUCT_SHORT, WIDE, Scope, short_host, worst
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import accent, muted, status_style
 
 
@@ -71,17 +72,18 @@ class EstateTree(Tree[Scope]):
         self.clear()
         root = self.root
         root.data = ESTATE
-        root.set_label(self._estate_label(scan))
+        root.set_label(safe(self._estate_label(scan)))
         root.expand()
         target: TreeNode[Scope] | None = root if current == ESTATE else None
         for name, product, version, nodes in self._layout(session, scan):
             scope = Scope("cluster", name)
-            cluster_node = root.add(self._cluster_label(name, product, version, scan), data=scope, expand=True)
+            cluster_node = root.add(safe(self._cluster_label(name, product, version, scan)), data=scope,
+                                    expand=True)
             if current == scope:
                 target = cluster_node
             for fqdn, role, result in nodes:
                 nscope = Scope("node", name, fqdn)
-                leaf = cluster_node.add_leaf(self._node_label(fqdn, role, result, version, scan), data=nscope)
+                leaf = cluster_node.add_leaf(safe(self._node_label(fqdn, role, result, version, scan)), data=nscope)
                 if current == nscope:
                     target = leaf
         if target is not None:
@@ -101,7 +103,7 @@ class EstateTree(Tree[Scope]):
             scope = child.data
             if scope is not None and scope.cluster in layout:
                 product, version = layout[scope.cluster]
-                child.set_label(self._cluster_label(scope.cluster, product, version, scan))
+                child.set_label(safe(self._cluster_label(scope.cluster, product, version, scan)))
 
     @staticmethod
     def _layout(session: Session, scan: ScanResult | None
@@ -122,8 +124,8 @@ class EstateTree(Tree[Scope]):
         if scan is None:
             return out
         clusters: dict[str, list[NodeResult]] = {}
-        for n in scan.nodes:
-            clusters.setdefault(n.cluster, []).append(n)
+        for node_result in scan.nodes:
+            clusters.setdefault(node_result.cluster, []).append(node_result)
         for name, results in clusters.items():
             results.sort(key=lambda r: (r.role != "publisher", r.node))
             out.append((name, results[0].product, results[0].version,

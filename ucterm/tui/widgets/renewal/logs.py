@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import Tab, Tabs
 
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.renewal.transcript import TranscriptLog
 
 ARROW = {"sent": "›", "received": " ", "info": "·"}
@@ -40,7 +41,7 @@ class NodeLogs(Vertical):
         self.nodes = list(dict.fromkeys(nodes))
 
     def compose(self) -> ComposeResult:
-        yield Tabs(Tab("all", id=ALL), *(Tab(short_host(n), id=_tab_id(n)) for n in self.nodes), id="log-tabs")
+        yield Tabs(Tab("all", id=ALL), *(Tab(safe(short_host(n)), id=_tab_id(n)) for n in self.nodes), id="log-tabs")
         yield TranscriptLog(id="log-lines", max_lines=5000, buffer=ALL)
 
     @property
@@ -66,7 +67,7 @@ class NodeLogs(Vertical):
         the lines that made it appear."""
         if node and node not in self.nodes:
             self.nodes.append(node)
-            self.tabs.add_tab(Tab(short_host(node), id=_tab_id(node)))
+            self.tabs.add_tab(Tab(safe(short_host(node)), id=_tab_id(node)))
             if first_lines:
                 self.pane.write_lines(first_lines, _tab_id(node))
 
@@ -76,8 +77,9 @@ class NodeLogs(Vertical):
         per_node: dict[str, list[str]] = {}
         for node, direction, text in lines:
             arrow = ARROW.get(direction, " ")
-            host = short_host(node) if node else "ucterm"
-            for line in text.splitlines() or [""]:
+            host = safe(short_host(node)) if node else "ucterm"
+            # What nodes send is shown with its control characters made visible, never obeyed.
+            for line in [safe(part) for part in text.splitlines()] or [""]:
                 everything.append(f"{host:<10} {arrow} {line}")
                 if node:
                     per_node.setdefault(node, []).append(f"{arrow} {line}")

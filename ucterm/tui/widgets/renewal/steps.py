@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.style import Style
 from rich.text import Text
@@ -11,12 +11,12 @@ from textual.widgets import DataTable
 
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
-STATE_GLYPH = {"pending": ("·", "pending"), "running": ("▶", "running"), "done": ("✔", "done"),
-               "failed": ("✖", "FAILED"), "skipped": ("↷", "skipped"), "waiting": ("⏸", "waiting")}
-_STATE_COLOR = {"running": "accent", "done": "success", "failed": "error", "skipped": "warning",
-                "waiting": "warning"}
+if TYPE_CHECKING:
+    from ucterm.renewal.model import Plan, Step
+
 
 
 class StepTable(DataTable[Text | str]):
@@ -28,7 +28,7 @@ class StepTable(DataTable[Text | str]):
     HELP = ("The job's steps with their live state: · pending, ▶ running, ✔ done, ✖ FAILED, ↷ skipped, "
             "⏸ waiting. The line under the list explains the highlighted step.")
 
-    def __init__(self, plan: Any, *, id: str | None = None) -> None:
+    def __init__(self, plan: Plan, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
         self.plan = plan
         self.states: dict[str, tuple[str, str]] = {s.id: ("pending", "") for s in plan.steps}
@@ -42,10 +42,10 @@ class StepTable(DataTable[Text | str]):
         tables.fill(self, [("state", "state"), ("node", "node"), ("step", "name")], rows, fixed={"state": 9})
 
     def _state_cell(self, state: str) -> Text:
-        glyph, word = STATE_GLYPH.get(state, ("?", state))
-        color = theme_color(self.app, _STATE_COLOR[state]) if state in _STATE_COLOR else None
+        look = state_look(state)
+        color = theme_color(self.app, look.color) if look.color else None
         style = Style(color=color, bold=state in ("running", "failed")) if color else muted(self.app)
-        return Text(f"{glyph} {word}", style=style)
+        return Text(look.label, style=style)
 
     def set_state(self, step_id: str, state: str, detail: str = "", *, follow: bool = False) -> None:
         if step_id not in self.states:
@@ -60,7 +60,7 @@ class StepTable(DataTable[Text | str]):
                 self.move_cursor(row=self.get_row_index(step_id), animate=False)
 
     @property
-    def current_step(self) -> Any | None:
+    def current_step(self) -> Step | None:
         if not self.row_count:
             return None
         index = self.cursor_row
