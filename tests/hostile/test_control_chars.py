@@ -174,13 +174,12 @@ async def test_cli_output_of_a_node_reaches_no_terminal_raw(tmp_path: Path) -> N
 
 
 async def test_the_tui_shows_outside_text_visibly(tmp_path: Path) -> None:
-    from textual.widgets import DataTable
-
     from tests.tui.conftest import NOW
     from ucterm.inventory import load_inventory
     from ucterm.tui.app import UctermApp
     from ucterm.tui.config import Preferences
     from ucterm.tui.session import Session, frozen_clock
+    from ucterm.tui.widgets.certs.table import CertTable
 
     inventory_path = tmp_path / "inventory.toml"
     inventory_path.write_text('[[cluster]]\nname = "hq\\u001b]0;pwned\\u0007"\nproduct = "cucm"\n'
@@ -200,7 +199,7 @@ async def test_the_tui_shows_outside_text_visibly(tmp_path: Path) -> None:
     app = UctermApp(session, scan_on_start=False, preferences=Preferences())
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause(0.3)
-        app.query_one(DataTable).focus()
+        app.query_one(CertTable).focus()
         await pilot.pause(0.3)
         app.say(f"toast {EVIL}")
         await pilot.pause(0.3)

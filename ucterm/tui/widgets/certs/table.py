@@ -12,6 +12,7 @@ from textual.message import Message
 from ucterm.scan.model import MergedCert
 from ucterm.tui.view import SortKey, cert_key, nodes_text
 from ucterm.tui.widgets.common.rowtable import Column, RowTable, cell_width
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
 MAX_CN = 30
@@ -74,16 +75,18 @@ class CertTable(RowTable):
             return kept[1]
         dim = muted(self.app)
         r = cert.record
-        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), Text(cert.unit)]
+        # Cells quote nodes, certificates and the inventory: their control characters are shown, not
+        # obeyed (safe, as tables.fill does for DataTables); escaped once per row, kept with the row.
+        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), safe(Text(cert.unit))]
         if with_store:
-            row.append(Text(cert.store, style=dim if cert.store == "own" else ""))
+            row.append(safe(Text(cert.store, style=dim if cert.store == "own" else "")))
         nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
         nodes.append(nodes_text(cert.nodes))
         if cert.served_differs:
             nodes.append(" ⟳", style=warning(self.app))
-        row.append(nodes)
-        row.append(Text(_clip(r.subject_cn, MAX_CN)))
-        row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
+        row.append(safe(nodes))
+        row.append(safe(Text(_clip(r.subject_cn, MAX_CN))))
+        row.append(safe(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim)))
         row.append(Text(r.not_after.strftime("%Y-%m-%d")))
         self._row_cache[key] = (cert, row)
         return row

@@ -10,6 +10,9 @@ a list assignment. It looks and moves like a row-cursor DataTable: a sticky head
 stripes, the cursor row highlighted (theme colours while focused), up/down/page/home/end, enter
 to select.
 
+Cells are drawn as given: a caller showing outside text (a CN, a node name) escapes it first
+(`tui/widgets/common/safe.py`), once per row it builds, as the certificate table does.
+
 Replacing the rows keeps the cursor on the same key, and the cursor on the same screen line, so
 rows that appear above it during a scan do not move what the user is reading.
 """
