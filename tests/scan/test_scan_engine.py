@@ -20,6 +20,7 @@ from ucterm.events import Event
 from ucterm.lab import LabNode
 from ucterm.scan import NodeScanned, ScanProgress, scan_estate, scan_node
 from ucterm.scan.model import ScanResult, merge
+from ucterm.vos import hostkeys
 
 
 def _held(node: LabNode) -> set[tuple[str, str, str]]:
@@ -71,6 +72,30 @@ async def test_a_v14_node_is_read_without_its_cli(lab: ScanLab, mk: SimpleNamesp
     assert cuc.received.rest == ["GET snapshot/server"]
     # Unity Connection has no AXL: its publisher's CLI is asked for the members, and nothing else.
     assert cuc.received.commands == ["set cli pagination off", "show network cluster"]
+
+
+async def test_host_keys_are_reported_for_the_ssh_a_rest_read_still_opened(lab: ScanLab, mk: SimpleNamespace
+                                                                          ) -> None:
+    """A v14 node read over certmgr still logs in over SSH for its members: that key is reported
+    (and its acceptance on first use); a node read over REST alone verified no SSH key at all."""
+    def first_use(document: dict[str, Any]) -> None:
+        document["defaults"]["trust_on_first_use"] = True
+
+    inventory = lab.inventory_with("first-use", first_use)
+    known = lab.folder / "first-use" / "known_hosts"
+    known.write_text("".join(ln + "\n" for ln in known.read_text().splitlines() if CUC not in ln))
+    result = await scan_estate(inventory, CredentialStore(), clusters=["branch"], now=mk.NOW)
+    [cuc] = result.nodes
+    assert cuc.state == "ok" and {c.source for c in result.certificates} == {"rest"}
+    branch = inventory.cluster("branch")
+    node = branch.node(CUC)
+    [key] = hostkeys.known_keys(known, CUC, node.port("ssh"), node.address)  # recorded on first use
+    assert cuc.host_key_fingerprint == hostkeys.fingerprint(key) and cuc.host_key_accepted
+    lab.node(CUC).received.clear()
+    alone = await scan_node(branch, node, CredentialStore(), discover=False, now=mk.NOW)
+    assert lab.node(CUC).received.ssh_sessions == 0
+    assert alone.result.state == "ok" and alone.result.host_key_fingerprint is None
+    assert not alone.result.host_key_accepted
 
 
 async def test_the_last_scan_says_the_release_the_inventory_leaves_out(lab: ScanLab, mk: SimpleNamespace) -> None:
