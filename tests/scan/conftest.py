@@ -26,7 +26,7 @@ from ucterm.credentials import CredentialStore, password_what
 from ucterm.inventory import Inventory, parse_inventory
 from ucterm.scan import read as scan_read
 from ucterm.scan import served as scan_served
-from ucterm.scan.model import CertRecord, NodeResult, classify, days_left, renewal_due
+from ucterm.scan.model import CertRecord, NodeResult, renewal_due, status_at
 from ucterm.vos.errors import RestError, Unreachable, VosCommandError
 from ucterm.vos.parsers import CertListEntry, ClusterNode, VersionInfo
 
@@ -269,9 +269,10 @@ def cert(
     crit: int = 14,
     self_signed: bool = False,
 ) -> CertRecord:
-    not_after = NOW + timedelta(days=days, hours=1)
+    # An hour further from now than `days`, so that `days` is the whole days left either side.
+    not_after = NOW + timedelta(days=days, hours=1 if days >= 0 else -1)
     not_before = not_after - timedelta(days=lifetime)
-    left = days_left(not_after, NOW)
+    status, left = status_at(not_after, NOW, warn_days=warn, crit_days=crit)
     return CertRecord(
         cluster=cluster,
         node=node,
@@ -284,7 +285,7 @@ def cert(
         not_before=not_before,
         not_after=not_after,
         days_left=left,
-        status=classify(left, warn_days=warn, crit_days=crit),
+        status=status,
         self_signed=self_signed,
         fingerprint_sha256=fp or f"{cluster}-{node}-{unit}-{store}-{days}",
         source=source,  # type: ignore[arg-type]

@@ -19,6 +19,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm import catalog
+from ucterm.expiry import left_short
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
 
@@ -46,10 +47,9 @@ class Facts:
 
 
 def _days_status(not_after: dt.datetime, now: dt.datetime, warn: int, crit: int) -> tuple[str, int]:
-    from ucterm.scan.model import classify, days_left
+    from ucterm.scan.model import status_at
 
-    d = days_left(not_after, now)
-    return classify(d, warn_days=warn, crit_days=crit), d
+    return status_at(not_after, now, warn_days=warn, crit_days=crit)
 
 
 def compute_facts(cert: MergedCert, scan: ScanResult, now: dt.datetime) -> Facts:
@@ -156,7 +156,7 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
     lines: list[Content] = []
     lines.append(Content.assemble(_status(cert.status, r.days_left), "  ", (r.subject_cn, "bold")))
     valid = f"{r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}"
-    left = f"expired {-r.days_left}d ago" if r.days_left < 0 else f"{r.days_left}d left"
+    left = left_short(r.days_left, cert.status == "expired")
     parts: list[str | tuple[str, str]] = [valid, (f" ({left})", "$text-muted")]
     if r.renewal_due and cert.status != "expired":
         parts.append(("  renewal due", "$warning"))
