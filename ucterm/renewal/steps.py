@@ -603,7 +603,8 @@ class StepWorker:
             if time.monotonic() > deadline:
                 hint = ""
                 if catalog.ha_applies(self.job.plan.product, self.unit):
-                    hint = "; IM and Presence services stay in STARTING when High Availability is left on (§3.4)"
+                    # §3.4 [VERIFIED: seed-procedure-ja.txt]
+                    hint = "; IM and Presence services stay in STARTING when High Availability is left on"
                 raise StepError(f"{a.fqdn}: {item.service} is still {state} {timeout:g} s after its restart{hint}",
                                 f"check `utils service list` on {a.fqdn}, then retry the step")
             if state != shown:  # one line per state, not one per poll

@@ -61,7 +61,7 @@ class RenewalScreen(BaseScreen):
     ]
 
     HELP = ("Renewal options. The CN and SANs are pre-filled from the current certificate and the "
-            "catalog's auto-populated names; edit them per CSR. Multi-server is offered where ucterm can "
+            "names VOS auto-populates; edit them per CSR. Multi-server is offered where ucterm can "
             "make it (the release has it and a certmgr REST API), otherwise shown disabled with the reason; "
             "key sizes only where the CSR is made over the REST API. Space toggles a node; ● / X mark the "
             "chosen options.")
@@ -243,8 +243,9 @@ class RenewalScreen(BaseScreen):
         cli = [s for s in plan.steps if s.kind == "generate_csr" and s.transport == "cli"]
         if cli:
             hosts = ", ".join(short_host(s.node or "") for s in cli)
-            return (f"the CSR on {hosts} is made with `set csr gen` (CLI), which always uses RSA 2048 "
-                    "(§1.3); key sizes need the REST API (v14+)")
+            # §1.3: `set csr gen` takes no key argument.
+            return (f"the CSR on {hosts} is made with `set csr gen` (CLI), which always uses RSA 2048; "
+                    "key sizes need the REST API (v14+)")
         return None
 
     def _show_key(self, plan: Plan | None) -> None:
