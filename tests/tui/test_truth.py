@@ -13,12 +13,14 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from ucterm.inventory import load_inventory
 from ucterm.scan.model import load_scan
 from ucterm.tui.app import UctermApp
 from ucterm.tui.config import Preferences
+from ucterm.tui.screens.help import HelpScreen, HelpSection
 from ucterm.tui.screens.main import MainScreen
 from ucterm.tui.screens.renewal import PlanScreen
 from ucterm.tui.session import Session, frozen_clock
@@ -134,3 +136,91 @@ async def test_every_screen_speaks_plainly(recorded: Factory) -> None:
             await pilot.pause()
             assert app.screen is main
     assert not seen, seen
+
+
+# ---- help ------------------------------------------------------------------------------------
+
+
+def _textual_class_names() -> set[str]:
+    import textual.containers
+    import textual.screen
+    import textual.widgets
+
+    names = set(textual.widgets.__all__) | {n for n in dir(textual.containers) if n[:1].isupper()}
+    return names | {"Screen", "ModalScreen", "Widget"}
+
+
+async def _help_of(pilot: Pilot[UctermApp]) -> tuple[str, list[HelpSection]]:
+    app = pilot.app
+    await pilot.press("f1")
+    await pilot.pause()
+    help_screen = app.screen
+    assert isinstance(help_screen, HelpScreen)
+    title, sections = help_screen._title, help_screen._sections
+    text = text_of(app)
+    await pilot.press("escape")
+    await pilot.pause()
+    return title + "\n" + text, sections
+
+
+async def test_help_speaks_of_what_the_user_sees_not_of_widget_classes(recorded: Factory) -> None:
+    """Help on every pane of the main screen and every field of the renewal form: friendly names
+    ("Help · Select", "VerticalScroll", "Help · DataTable" were seen), and a key's name never runs
+    into its description ("Show certificatesShow the certificates")."""
+    classes = _textual_class_names()
+    app = recorded()
+    found: dict[str, str] = {}
+    async with app.run_test(size=(80, 70)) as pilot:  # 80 columns; tall, so that all of the help shows
+        await pilot.pause()
+
+        async def visit(where: str) -> None:
+            text, sections = await _help_of(pilot)
+            titles = [text.splitlines()[0], *(s.title for s in sections)]
+            for title in titles:
+                words = set(re.findall(r"[A-Za-z]+", title))
+                if words & classes:
+                    found[f"{where}: {title}"] = "widget class name"
+            for s in sections:
+                for e in s.entries:
+                    if e.tooltip and f"{e.description}{e.tooltip[:8]}" in text.replace("\n", ""):
+                        found[f"{where}: {e.description}"] = "name runs into its description"
+
+        for pane in ("1", "2", "3"):
+            await pilot.press(pane)
+            await visit(f"main {pane}")
+        app.open_renewal("hq", "tomcat")
+        await pilot.pause()
+        form = app.screen
+        for _ in range(12):  # every field of the form, then the button and around again
+            await visit(f"form {type(form.focused).__name__}#{form.focused.id if form.focused else ''}")
+            await pilot.press("tab")
+            await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        app.action_jobs()
+        await pilot.pause()
+        await visit("jobs")
+    assert not found, found
+
+
+async def test_one_risky_step_is_one_risky_step(recorded: Factory) -> None:
+    """ipsec on one node (its one risky step is the upload): "1 risky step", not "1 risky steps"."""
+    app = recorded()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        session = app.session
+        assert session is not None
+        from dataclasses import replace
+
+        from ucterm.tui.messages import PreviewPlan
+
+        options = replace(session.renewal_defaults("hq", "ipsec", False), nodes=("cucm-sub1.hq.example.com",))
+        plan = session.build_plan(options)
+        risky = [s for s in plan.steps if s.risky]
+        assert len(risky) == 1, [s.name for s in risky]
+        app.post_message(PreviewPlan(plan, "files"))
+        await pilot.pause()
+        await pilot.press("x")
+        await pilot.pause()
+        text = all_text(app)
+        assert "1 risky step:" in text and "1 risky steps" not in text, text

@@ -13,7 +13,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ucterm.tui.view import Scope, certificates, nodes_text, short_host, status_text
+from ucterm.tui.view import Scope, certificates, counted, nodes_text, short_host, status_text
 
 
 class EstateCommands(Provider):
@@ -56,7 +56,7 @@ class EstateCommands(Provider):
             if session.inventory is not None:
                 for c in session.inventory.clusters:
                     out.append((f"Jump to cluster {c.name}", partial(app.jump_to, Scope("cluster", c.name)),
-                                f"{c.product} · {len(c.nodes)} nodes"))
+                                f"{c.product} · {counted(len(c.nodes), 'node')}"))
                     for n in c.ordered_nodes():
                         out.append((f"Jump to node {short_host(n.fqdn)}",
                                     partial(app.jump_to, Scope("node", c.name, n.fqdn)), f"{n.fqdn} ({c.name})"))

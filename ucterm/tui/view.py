@@ -56,6 +56,11 @@ def nodes_text(nodes: Sequence[str]) -> str:
     return first if len(nodes) == 1 else f"{first} +{len(nodes) - 1}"
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 risky step`, `3 risky steps`, `0 nodes`: a count whose noun agrees (never "1 steps")."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
+
+
 def status_text(status: str, days: int) -> str:
     """`✖ EXPIRED`, `▲ 12d`: glyph and word, never colour alone."""
     return f"{STATUS_GLYPH.get(status, '?')} {status_label(status, days)}"

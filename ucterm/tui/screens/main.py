@@ -29,7 +29,17 @@ from ucterm.tui.messages import (
 )
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import AskCredentials, Clock, Session, system_clock
-from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, Scope, SortKey, certificates, counts
+from ucterm.tui.view import (
+    ESTATE,
+    SORT_KEYS,
+    SORT_LABELS,
+    Filter,
+    Scope,
+    SortKey,
+    certificates,
+    counted,
+    counts,
+)
 from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
 from ucterm.tui.widgets.certs.table import CertTable
@@ -147,7 +157,7 @@ class MainScreen(BaseScreen):
             n_nodes = len(scan.nodes)
         else:
             n_clusters = n_nodes = 0
-        tree.border_title = f"{n_clusters} clusters · {n_nodes} nodes"
+        tree.border_title = f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}"
         all_rows = certificates(scan, ESTATE, identity_only=True)
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
                                       bool(session and session.read_only_reason))
@@ -396,7 +406,7 @@ class MainScreen(BaseScreen):
         result = message.result
         down = [n for n in result.nodes if not n.reachable and (message.clusters is None
                                                                  or n.cluster in message.clusters)]
-        self.message = (f"{len(down)} node(s) did not answer: {', '.join(n.node for n in down[:3])}"
+        self.message = (f"{counted(len(down), 'node')} did not answer: {', '.join(n.node for n in down[:3])}"
                         if down else "")
         self.refresh_view(rebuild_tree=True)
         unknown = [n for n in down if n.state == "host-key-unknown" and n.host_key_fingerprint]

@@ -39,7 +39,7 @@ from ucterm.tui.messages import PreviewPlan, StartJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal
 from ucterm.tui.session import Session
-from ucterm.tui.view import short_host
+from ucterm.tui.view import counted, short_host
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
 
@@ -431,7 +431,7 @@ class PlanScreen(BaseScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(PlanStepTable)
-        table.border_title = f"plan · {len(self.plan.steps)} steps"
+        table.border_title = f"plan · {counted(len(self.plan.steps), 'step')}"
         risky = sum(1 for s in self.plan.steps if s.risky)
         table.border_subtitle = f"⚠ {risky} risky" if risky else "nothing risky"
         table.focus()
@@ -463,10 +463,10 @@ class PlanScreen(BaseScreen):
         plan = self.plan
         risky = [s for s in plan.steps if s.risky]
         lines: list[str | tuple[str, str]] = [
-            f"Run {len(plan.steps)} steps on cluster {plan.cluster} ({plan.unit}, "
+            f"Run {counted(len(plan.steps), 'step')} on cluster {plan.cluster} ({plan.unit}, "
             f"{'multi-server' if plan.multi_server else 'single-server'})?\n"]
         if risky:
-            lines.append((f"\n⚠ {len(risky)} risky steps:\n", "bold $warning"))
+            lines.append((f"\n⚠ {counted(len(risky), 'risky step')}:\n", "bold $warning"))
             for s in risky[:6]:
                 lines.append(f"  • {s.name}\n")
             if len(risky) > 6:

@@ -25,6 +25,7 @@ from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
+from ucterm.tui.view import counted
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
@@ -429,7 +430,7 @@ class RunScreen(BaseScreen):
                 return
             self.runner.provide_signed(pems)
             self.query_one("#logs", NodeLogs).write(self.waiting_node, "info",
-                                                    f"{len(pems)} certificate(s) given; resuming")
+                                                    f"{counted(len(pems), 'certificate')} given; resuming")
             self.start()
 
         self.app.push_screen(SignedCertScreen(self.job, self.waiting_node, session=self.session), accepted)
