@@ -224,3 +224,28 @@ async def test_one_risky_step_is_one_risky_step(recorded: Factory) -> None:
         await pilot.pause()
         text = all_text(app)
         assert "1 risky step:" in text and "1 risky steps" not in text, text
+
+
+# ---- command palette ------------------------------------------------------------------------------
+
+
+async def test_the_palette_opens_on_ucterms_commands(recorded: Factory) -> None:
+    """ctrl+p lists renew, jump, expiring and jobs first, then ucterm's keys, and Textual's generic
+    entries (Maximize, Screenshot, Cursor up) last; they were first."""
+    from textual.command import CommandList
+
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.6)  # the palette gathers its hits in batches
+        await pilot.pause()
+        options = app.screen.query_one(CommandList)
+        labels = [str(options.get_option_at_index(i).prompt).split("\n")[0] for i in range(options.option_count)]
+        assert labels[0].startswith("Renew this: tomcat on branch"), labels[:5]
+        generic = [i for i, label in enumerate(labels)
+                   if label.split(" (")[0] in ("Maximize", "Screenshot", "Cursor up", "Theme", "Keys")]
+        ours = [i for i, label in enumerate(labels) if label.startswith(("Renew", "Jump to", "Jobs", "Show", "Filter"))]
+        assert generic and ours and max(ours) < min(generic), labels
+        visible = text_of(app)
+        assert "Renew this: tomcat on branch" in visible and "Screenshot" not in visible
