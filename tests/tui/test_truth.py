@@ -10,6 +10,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from rich.style import Style as RichStyle
 from rich.text import Text
 from textual.app import App
 from textual.content import Content
@@ -249,3 +251,57 @@ async def test_the_palette_opens_on_ucterms_commands(recorded: Factory) -> None:
         assert generic and ours and max(ours) < min(generic), labels
         visible = text_of(app)
         assert "Renew this: tomcat on branch" in visible and "Screenshot" not in visible
+
+
+# ---- NO_COLOR ---------------------------------------------------------------------------------
+
+
+def _luminance(color: RichStyle | None, default: tuple[int, int, int]) -> float:
+    """WCAG relative luminance of a Rich colour."""
+    rgb = color.get_truecolor() if color is not None else default  # type: ignore[attr-defined]
+    channels = [c / 255 for c in rgb]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def _contrast(style: RichStyle) -> float:
+    """WCAG contrast ratio of a segment's text on its background, as the terminal shows it."""
+    fg = _luminance(style.color, (255, 255, 255))  # type: ignore[arg-type]
+    bg = _luminance(style.bgcolor, (0, 0, 0))  # type: ignore[arg-type]
+    hi, lo = max(fg, bg), min(fg, bg)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _shown_lines(app: UctermApp) -> list[list[tuple[str, RichStyle]]]:
+    """Every line's segments with their styles after the app's filters (Monochrome under NO_COLOR)."""
+    from textual.color import Color
+
+    lines = []
+    for strip in app.screen._compositor.render_strips():
+        for line_filter in app.get_line_filters():
+            strip = strip.apply_filter(line_filter, Color(0, 0, 0))
+        lines.append([(seg.text, seg.style) for seg in strip if seg.style is not None and seg.text.strip()])
+    return lines
+
+
+async def test_no_color_makes_the_most_urgent_status_the_most_legible(recorded: Factory,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under NO_COLOR `✖ EXPIRED` and `▲ 12d` were bold grey on grey (2 to 3.3:1, the least readable text
+    on screen); in reverse video they read at least 7:1 (WCAG AAA), in the table, the
+    tree, the title bar and the detail pane."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    app = recorded()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.no_color
+        found = set()
+        for line in _shown_lines(app):
+            for text, st in line:
+                if URGENT_TEXT.search(text):
+                    found.add(URGENT_TEXT.search(text).group(0))  # type: ignore[union-attr]
+                    # WCAG AAA: 7:1 (was 2 to 3.3:1, below the muted text around it).
+                    assert _contrast(st) >= 7.0, (text, round(_contrast(st), 1))
+        assert found == {"EXPIRED", "▲ 12d", "1 expired", "1 critical"}, found
+
+
+URGENT_TEXT = re.compile(r"EXPIRED|▲ 12d|1 expired|1 critical")

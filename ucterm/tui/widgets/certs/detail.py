@@ -22,8 +22,8 @@ from ucterm import catalog
 from ucterm.expiry import left_short
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.style import status_markup
 
-_STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 LABEL_WIDTH = 9
 
 
@@ -138,7 +138,7 @@ class CertDetail(VerticalScroll, can_focus=True):
             facts = compute_facts(cert, scan, now)
             self._cache[key] = facts
         self.border_title = f"{cert.unit} · {cert.store} · {cert.cluster}"
-        self._body.update(render_detail(cert, scan, facts, products or {}))
+        self._body.update(render_detail(cert, scan, facts, products or {}, no_color=self.app.no_color))
         self.scroll_home(animate=False)
 
 
@@ -146,15 +146,15 @@ def _row(label: str, *parts: str | tuple[str, str] | Content) -> Content:
     return Content.assemble((f"{label:<{LABEL_WIDTH}}", "bold $text-muted"), *parts)
 
 
-def _status(status: str, days: int) -> tuple[str, str]:
-    return (f"{STATUS_GLYPH[status]} {status_label(status, days)}", f"bold {_STATUS_VAR[status]}")
+def _status(status: str, days: int, no_color: bool) -> tuple[str, str]:
+    return (f"{STATUS_GLYPH[status]} {status_label(status, days)}", status_markup(status, no_color=no_color))
 
 
 def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
-                  products: dict[str, tuple[str, str | None]]) -> Content:
+                  products: dict[str, tuple[str, str | None]], *, no_color: bool = False) -> Content:
     r = cert.record
     lines: list[Content] = []
-    lines.append(Content.assemble(_status(cert.status, r.days_left), "  ", (r.subject_cn, "bold")))
+    lines.append(Content.assemble(_status(cert.status, r.days_left, no_color), "  ", (r.subject_cn, "bold")))
     valid = f"{r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}"
     left = left_short(r.days_left, cert.status == "expired")
     parts: list[str | tuple[str, str]] = [valid, (f" ({left})", "$text-muted")]
@@ -170,7 +170,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
         else:
             summary: list[str | tuple[str, str]] = []
             if errors:
-                summary.append((f"✖ {errors} error{'s' if errors > 1 else ''}", "bold $error"))
+                summary.append((f"✖ {errors} error{'s' if errors > 1 else ''}",
+                                status_markup("expired", no_color=no_color)))
             if warnings:
                 summary.append((f"{'  ' if errors else ''}▲ {warnings} warning{'s' if warnings > 1 else ''}",
                                 "bold $warning"))
@@ -206,7 +207,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
     lines.append(Content.styled("chain", "bold $text-muted"))
     for depth, (cn, where, status, days, _fp) in enumerate(facts.chain):
         guide = "" if depth == 0 else "   " * (depth - 1) + "└─ "
-        lines.append(Content.assemble(" ", guide, _status(status, days), " ", cn, (f"  {where}", "$text-muted")))
+        lines.append(Content.assemble(" ", guide, _status(status, days, no_color), " ", cn,
+                                      (f"  {where}", "$text-muted")))
     if facts.chain_note:
         lines.append(Content.styled(f" {facts.chain_note}", "$text-muted"))
 
@@ -238,7 +240,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
         lines.append(Content(""))
         lines.append(Content.styled("lint findings", "bold $text-muted"))
         for severity, message, fix in facts.findings:
-            glyph, style = ("✖ error", "bold $error") if severity == "error" else ("▲ warning", "bold $warning")
+            glyph, style = (("✖ error", status_markup("expired", no_color=no_color)) if severity == "error"
+                            else ("▲ warning", "bold $warning"))
             lines.append(Content.assemble((glyph, style), f" {message}"))
             lines.append(Content.assemble(("  fix: ", "$text-muted"), fix))
     for note in facts.notes:

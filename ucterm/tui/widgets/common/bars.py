@@ -11,8 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm.scan.model import STATUS_GLYPH
-
-_STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
+from ucterm.tui.widgets.common.style import status_markup
 
 
 class TitleBar(Static):
@@ -30,7 +29,8 @@ class TitleBar(Static):
                                  ("ok", "ok")):
                 n = counts.get(status, 0)
                 if n or status == "ok":
-                    parts += [(f"{STATUS_GLYPH[status]} {n} {word}", _STATUS_VAR[status]), "  "]
+                    parts += [(f"{STATUS_GLYPH[status]} {n} {word}",
+                               status_markup(status, no_color=self.app.no_color)), "  "]
         self.update(Content.assemble(*parts))
 
 
