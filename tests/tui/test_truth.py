@@ -305,3 +305,26 @@ async def test_no_color_makes_the_most_urgent_status_the_most_legible(recorded: 
 
 
 URGENT_TEXT = re.compile(r"EXPIRED|▲ 12d|1 expired|1 critical")
+
+
+# ---- focus ---------------------------------------------------------------------------------------
+
+
+async def test_enter_then_esc_returns_to_the_table(recorded: Factory) -> None:
+    """enter on a row opens the detail full screen; esc closes it and ↓ moves the table's cursor
+    again (focus stayed on the detail pane, so ↑/↓ scrolled it)."""
+    app = recorded()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        main = app.screen
+        assert isinstance(main, MainScreen)
+        table = main.query_one(CertTable)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert main.maximized is not None
+        await pilot.press("escape")
+        await pilot.pause()
+        assert main.maximized is None and main.focused is table
+        row = table.cursor_row
+        await pilot.press("down")
+        assert table.cursor_row == row + 1

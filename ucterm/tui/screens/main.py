@@ -105,6 +105,8 @@ class MainScreen(BaseScreen):
         self.finished: dict[str, str] = {}
         self.message = ""
         self._scan_view: ScanResult | None = None
+        #: The detail is full screen because enter or d was pressed on a row (minimize() goes back there).
+        self._detail_from_row = False
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -303,6 +305,15 @@ class MainScreen(BaseScreen):
         detail = self.query_one(CertDetail)
         detail.focus()
         self.maximize(detail, container=False)
+        self._detail_from_row = True
+
+    def minimize(self) -> None:
+        """Also esc (Textual minimizes before any binding sees the key): the full-screen detail opened
+        from a row (enter, d) returns to that row, so ↑/↓ move the table again, not the detail."""
+        from_row, self._detail_from_row = self._detail_from_row, False
+        super().minimize()
+        if from_row:
+            self.query_one(CertTable).focus()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
