@@ -328,3 +328,52 @@ async def test_enter_then_esc_returns_to_the_table(recorded: Factory) -> None:
         row = table.cursor_row
         await pilot.press("down")
         assert table.cursor_row == row + 1
+
+
+# ---- partly read nodes (the live lab) ------------------------------------------------------------
+
+
+async def test_partly_read_nodes_are_marked_counted_and_not_misjudged(tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab with the OS password's env var unset: every node is read over TLS only. The tree marks
+    each node and says why, the status bar counts them as the CLI does (PARTIAL), and the detail of
+    a healthy CA-signed certificate shows no chain finding for a chain that was never read (it said
+    "✖ 1 error" and chain-incomplete)."""
+    from ucterm.lab import LabEstate
+    from ucterm.scan.render import node_problems
+    from ucterm.tui.widgets.certs.detail import CertDetail
+
+    monkeypatch.delenv("UCTERM_TEST_UNSET", raising=False)
+    estate = LabEstate.demo(profile="fast")
+    await estate.start()
+    try:
+        path = estate.write_inventory(tmp_path / "inventory.toml")
+        lines = [('os_password = "env:UCTERM_TEST_UNSET"' if line.startswith("os_password =") else line)
+                 for line in path.read_text().splitlines()]
+        path.write_text("\n".join(lines) + "\n")
+        session = Session.open(path, label="lab")
+        app = UctermApp(session, preferences=Preferences())
+        async with app.run_test(size=(120, 40)) as pilot:
+            main = app.screen
+            assert isinstance(main, MainScreen)
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if session.scan is not None and not main.progress:
+                    break
+            await pilot.pause()
+            scan = session.scan
+            assert scan is not None and len(node_problems(scan)) == 9  # what `ucterm scan` lists as PARTIAL
+            text = all_text(app)
+            assert "◐ 9 of 9 nodes partly read" in text
+            assert text.count("◐ TLS only") >= 4, text  # under each node (those in view)
+            assert "UCTERM_TEST_UNSET" in text  # the reason, in the tree and the detail
+            await pilot.press("slash", *"tomcat hq", "enter")
+            await pilot.pause()
+            cert = main.query_one(CertTable).current
+            assert cert is not None and cert.unit == "tomcat" and not cert.record.self_signed
+            detail = all_text(app)
+            assert "chain-incomplete" not in detail and "✖ 1 error" not in detail, detail
+            assert "not checked: the node's trust stores were not read (TLS only)" in detail
+            assert main.query_one(CertDetail) is not None
+    finally:
+        await estate.stop()

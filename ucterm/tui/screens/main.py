@@ -39,6 +39,7 @@ from ucterm.tui.view import (
     certificates,
     counted,
     counts,
+    partly_read_nodes,
 )
 from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
@@ -168,8 +169,10 @@ class MainScreen(BaseScreen):
     def _show_status(self) -> None:
         session = self.session
         bar = self.query_one(StatusBar)
+        partly = partly_read_nodes(self._scan_view)
         bar.show_progress(self.progress, self.finished, session.scan.generated_at if session and session.scan
-                          else None, self.message)
+                          else None, self.message, partly=len(partly),
+                          nodes=len(self._scan_view.nodes) if self._scan_view is not None else 0)
         view = ["identity" if self.identity_only else "all stores"]
         if self.expiring_only:
             view.append("expiring")

@@ -21,7 +21,7 @@ from textual.widgets import Static
 from ucterm import catalog
 from ucterm.expiry import left_short
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
-from ucterm.tui.view import short_host
+from ucterm.tui.view import read_gap, short_host, trust_read
 from ucterm.tui.widgets.common.style import status_markup
 
 LABEL_WIDTH = 9
@@ -82,14 +82,21 @@ def compute_facts(cert: MergedCert, scan: ScanResult, now: dt.datetime) -> Facts
         is_leaf = c is chain.certs[0]
         place = cert.store if is_leaf else where.get(fp, "not on the node")
         facts.chain.append((pki.label(c), place, status, days, fp))
-    if not chain.complete:
+    # A node read over TLS only (no OS password, no login) has no trust stores in the scan: a chain
+    # that stops at the leaf there says nothing about the node, so no chain finding is shown for it.
+    chain_known = trust_read(scan, cert.cluster, node)
+    if not chain_known and not chain.complete:
+        facts.chain_note = "not checked: the node's trust stores were not read (" + \
+            (read_gap(scan, cert.cluster, node) or "partly read") + ")"
+    elif not chain.complete:
         facts.chain_note = "; ".join(chain.problems) or "the chain does not reach a root"
     elif chain.anchor is leaf and cert.store == "own":
         facts.chain_note = "self-signed: no CA involved"
     if cert.store == "own":
         try:
-            findings = pki.lint(leaf, unit=cert.unit, multi_server=cert.multi_node, chain=chain, now=now)
-            if chain.anchor is not leaf:
+            findings = pki.lint(leaf, unit=cert.unit, multi_server=cert.multi_node,
+                                chain=chain if chain_known or chain.complete else None, now=now)
+            if chain.anchor is not leaf and (chain_known or chain.complete):
                 findings = pki.verify_chain(chain, now) + findings
         except pki.PkiError as exc:
             facts.notes.append(str(exc))
@@ -142,6 +149,10 @@ class CertDetail(VerticalScroll, can_focus=True):
         self.scroll_home(animate=False)
 
 
+def _without_node(sentence: str, node: str) -> str:
+    return sentence[len(node) + 2:] if sentence.startswith(f"{node}: ") else sentence
+
+
 def _row(label: str, *parts: str | tuple[str, str] | Content) -> Content:
     return Content.assemble((f"{label:<{LABEL_WIDTH}}", "bold $text-muted"), *parts)
 
@@ -186,6 +197,12 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
             service = catalog.serving_service(product, catalog.parse_version(version), cert.unit)
         except KeyError:
             service = None
+    for node in cert.nodes:
+        gap = read_gap(scan, cert.cluster, node)
+        result = scan.node_result(cert.cluster, node)
+        if gap is not None and result is not None:
+            lines.append(_row("read", (f"◐ {gap}", "bold $warning"), f" on {short_host(node)}: ",
+                              (_without_node(result.error or "", node), "$text-muted")))
     for i, node in enumerate(cert.nodes):
         state: list[str | tuple[str, str]] = [short_host(node)]
         if node in cert.served_by:

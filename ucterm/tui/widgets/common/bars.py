@@ -42,8 +42,12 @@ class StatusBar(Horizontal):
         yield Static("", id="status-right")
 
     def show_progress(self, progress: Mapping[str, tuple[int, int]], finished: Mapping[str, str],
-                      scanned_at: dt.datetime | None, message: str = "") -> None:
+                      scanned_at: dt.datetime | None, message: str = "", *, partly: int = 0,
+                      nodes: int = 0) -> None:
+        """`partly`: nodes of the last scan not read in full (of `nodes`), counted whatever else shows."""
         left = self.query_one("#status-left", Static)
+        gap: list[str | tuple[str, str]] = (
+            [(f"◐ {partly} of {nodes} nodes partly read", "bold $warning"), "  "] if partly else [])
         if progress:
             parts: list[str | tuple[str, str]] = [("scanning ", "bold $accent")]
             for cluster, (done, total) in progress.items():
@@ -55,9 +59,9 @@ class StatusBar(Horizontal):
             left.update(Content.assemble(*parts))
             return
         if message:
-            left.update(Content.styled(message, "$text-muted"))
+            left.update(Content.assemble(*gap, (message, "$text-muted")))
         elif scanned_at is not None:
-            left.update(Content.assemble(("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC",
+            left.update(Content.assemble(*gap, ("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC",
                                          ("  r refresh", "$text-muted")))
         else:
             left.update(Content.styled("no scan yet: r scans the estate", "$text-muted"))

@@ -14,7 +14,7 @@ from textual.widgets.tree import TreeNode
 from ucterm.catalog import parse_version
 from ucterm.scan.model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
 from ucterm.tui.session import Session
-from ucterm.tui.view import ESTATE, PRODUCT_SHORT, WIDE, Scope, short_host, worst
+from ucterm.tui.view import ESTATE, PARTLY, PRODUCT_SHORT, WIDE, Scope, read_gap, short_host, worst
 from ucterm.tui.widgets.common.style import accent, muted, status_style
 
 
@@ -81,7 +81,15 @@ class EstateTree(Tree[Scope]):
                 target = cluster_node
             for fqdn, role, result in nodes:
                 nscope = Scope("node", name, fqdn)
-                leaf = cluster_node.add_leaf(self._node_label(fqdn, role, result, version, scan), data=nscope)
+                label = self._node_label(fqdn, role, result, version, scan)
+                gap = read_gap(scan, name, fqdn) if scan is not None else None
+                if gap is None:
+                    leaf = cluster_node.add_leaf(label, data=nscope)
+                else:
+                    # A partly read node says so under its line, with the scan's reason: its ✔ covers
+                    # only what was read.
+                    leaf = cluster_node.add(label, data=nscope, expand=True)
+                    leaf.add_leaf(self._gap_label(gap, result), data=nscope)
                 if current == nscope:
                     target = leaf
         if target is not None:
@@ -176,4 +184,16 @@ class EstateTree(Tree[Scope]):
         else:
             assert scan is not None
             text.append_text(self._status(scan, list(scan.for_node(result.cluster, result.node))))
+            if read_gap(scan, result.cluster, result.node) is not None:
+                text.append(f" {PARTLY}", style=status_style(self.app, "warning"))
+        return text
+
+    def _gap_label(self, gap: str, result: NodeResult | None) -> Text:
+        """`◐ TLS only: os_password for cluster "hq" refers to …`: what is missing and why."""
+        reason = (result.error or "") if result is not None else ""
+        if result is not None and reason.startswith(f"{result.node}: "):
+            reason = reason[len(result.node) + 2:]
+        text = Text(f"{PARTLY} {gap}", style=status_style(self.app, "warning"))
+        if reason:
+            text.append(f": {reason}", style=muted(self.app))
         return text
