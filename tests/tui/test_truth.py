@@ -377,3 +377,49 @@ async def test_partly_read_nodes_are_marked_counted_and_not_misjudged(tmp_path: 
             assert main.query_one(CertDetail) is not None
     finally:
         await estate.stop()
+
+
+# ---- counts that agree ---------------------------------------------------------------------------
+
+
+async def test_the_title_counts_what_it_says_and_agrees_with_ucterm_scan(tmp_path: Path) -> None:
+    """The title said "2 expired" (identity certificates, unsaid) where `ucterm scan` said 5, also in
+    "all stores" mode. It names what it counts, follows `i`, and in "all stores" gives the scan's numbers."""
+    import asyncio
+    import os
+    import sys
+
+    from ucterm.lab import LabEstate
+
+    estate = LabEstate.demo(profile="fast")
+    await estate.start()
+    try:
+        path = estate.write_inventory(tmp_path / "inventory.toml")
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "ucterm", "--inventory", str(path), "scan", stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env={**os.environ, "NO_COLOR": "1"})
+        out, _ = await asyncio.wait_for(proc.communicate(), 60)
+        summary = out.decode().strip().splitlines()[-1]
+        cli = dict((word, int(n)) for n, word in re.findall(r"(\d+) (expired|critical|warning|ok)", summary))
+        assert set(cli) == {"expired", "critical", "warning", "ok"}, summary
+
+        session = Session.open(path, label="lab")
+        app = UctermApp(session, preferences=Preferences())
+        async with app.run_test(size=(80, 24)) as pilot:
+            main = app.screen
+            assert isinstance(main, MainScreen)
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if session.scan is not None and not main.progress:
+                    break
+            await pilot.pause()
+            title = text_of(app).splitlines()[0]
+            assert "identity:" in title, title
+            await pilot.press("i")
+            await pilot.pause()
+            title = text_of(app).splitlines()[0]
+            assert "all stores:" in title, title
+            shown = {word: int(n) for n, word in re.findall(r"(\d+) (expired|critical|warning|ok)", title)}
+            assert {k: v for k, v in cli.items() if v or k == "ok"} == shown, (summary, title)
+    finally:
+        await estate.stop()

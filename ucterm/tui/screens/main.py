@@ -161,9 +161,11 @@ class MainScreen(BaseScreen):
         else:
             n_clusters = n_nodes = 0
         tree.border_title = f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}"
-        all_rows = certificates(scan, ESTATE, identity_only=True)
+        # The title counts what the toggle shows, across the estate, merged as `ucterm scan` merges.
+        all_rows = certificates(scan, ESTATE, identity_only=self.identity_only)
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
-                                      bool(session and session.read_only_reason))
+                                      bool(session and session.read_only_reason),
+                                      counted="identity" if self.identity_only else "all stores")
         self._show_status()
 
     def _show_status(self) -> None:

@@ -15,22 +15,32 @@ from ucterm.tui.widgets.common.style import status_markup
 
 
 class TitleBar(Static):
-    """`ucterm  demo  ✖ 1 expired  ▲ 1 critical  ● 4 warning  ✔ 38 ok` (identity certificates)."""
+    """`ucterm  demo  identity: ✖ 1 expired  ▲ 1 critical  ● 4 warning  ✔ 38 ok`.
 
-    def show(self, label: str, counts: Mapping[str, int] | None, read_only: bool) -> None:
-        parts: list[str | tuple[str, str]] = [("ucterm", "bold $accent")]
+    The counts say what they count: identity certificates, or every store's (the `i` toggle), merged
+    as `ucterm scan` merges them, so that "all stores" gives the numbers of its summary line.
+    Below the wide breakpoint the product name gives its room to the counts.
+    """
+
+    def show(self, label: str, counts: Mapping[str, int] | None, read_only: bool, *,
+             counted: str = "identity") -> None:
+        from ucterm.tui.view import WIDE
+
+        wide = self.app.size.width >= WIDE
+        parts: list[str | tuple[str, str]] = [("ucterm", "bold $accent"), "  "] if wide else []
         if label:
-            parts += ["  ", (label, "bold")]
+            parts += [(label, "bold"), "  "]
         if read_only:
-            parts += ["  ", ("READ-ONLY", "bold reverse $warning")]
+            parts += [("READ-ONLY", "bold reverse $warning"), "  "]
         if counts is not None:
-            parts.append("   ")
+            parts += [" ", (f"{counted}:", "$text-muted"), " "]
+            gap = "  " if wide else " "
             for status, word in (("expired", "expired"), ("critical", "critical"), ("warning", "warning"),
                                  ("ok", "ok")):
                 n = counts.get(status, 0)
                 if n or status == "ok":
                     parts += [(f"{STATUS_GLYPH[status]} {n} {word}",
-                               status_markup(status, no_color=self.app.no_color)), "  "]
+                               status_markup(status, no_color=self.app.no_color)), gap]
         self.update(Content.assemble(*parts))
 
 
