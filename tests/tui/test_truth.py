@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import App
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from ucterm.inventory import load_inventory
 from ucterm.scan.model import load_scan
@@ -364,7 +364,7 @@ async def test_partly_read_nodes_are_marked_counted_and_not_misjudged(tmp_path: 
             scan = session.scan
             assert scan is not None and len(node_problems(scan)) == 9  # what `ucterm scan` lists as PARTIAL
             text = all_text(app)
-            assert "◐ 9 of 9 nodes partly read" in text
+            assert "◐ 9 of 9 partly read" in text
             assert text.count("◐ TLS only") >= 4, text  # under each node (those in view)
             assert "UCTERM_TEST_UNSET" in text  # the reason, in the tree and the detail
             await pilot.press("slash", *"tomcat hq", "enter")
@@ -423,3 +423,69 @@ async def test_the_title_counts_what_it_says_and_agrees_with_ucterm_scan(tmp_pat
             assert {k: v for k, v in cli.items() if v or k == "ok"} == shown, (summary, title)
     finally:
         await estate.stop()
+
+
+# ---- the CA dialog at 80×24 -------------------------------------------------------------------------
+
+
+async def test_the_ca_dialog_shows_its_findings_at_80x24_in_its_own_words() -> None:
+    """A certificate given without its CA: the chain-incomplete error and its fix are on screen at
+    80×24 without scrolling (they were below the fold), and the fix says what to paste or add,
+    not "pass it with --chain" (a command-line flag)."""
+    from ucterm.tui.screens.signed import SignedCertScreen
+
+    from .test_lab import demo_app, scanned, start_renewal, until_state
+
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "tomcat branch cucm125-pub", signer="files")
+        await until_state(pilot, run, "waiting")
+        await pilot.press("c")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SignedCertScreen)
+        signer = app.session.signer_for("lab") if app.session else None
+        assert signer is not None
+        leaf, _chain = await signer.sign(dialog.csr_pem)
+        dialog.query_one("#signed-pem").text = leaf  # type: ignore[attr-defined]
+        await pilot.pause()
+        await pilot.pause()
+        text = text_of(app)
+        assert "✖ error [chain-incomplete]" in text, text
+        assert "fix:" in text and "paste it with the certificate" in " ".join(all_text(app).split())
+        assert "--chain" not in all_text(app)
+
+
+# ---- 80×24 first ---------------------------------------------------------------------------------
+
+
+async def test_the_main_screen_is_laid_out_for_80x24() -> None:
+    """The demo estate at 80×24: ten rows (it showed 6 of 61), each row's status, unit and
+    cluster/node in full (it showed "hq/cucm14-sub"), the status bar's halves apart and whole
+    ("r refreshidentity · …"), the filter's hint whole."""
+    from ucterm.tui.view import nodes_text
+
+    from .test_lab import demo_app, scanned
+
+    app = demo_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        main = await scanned(pilot, app)
+        table = main.query_one(CertTable)
+        lines = text_of(app).splitlines()
+        top = next(i for i, line in enumerate(lines) if "cluster/node(s)" in line)
+        bottom = next(i for i, line in enumerate(lines) if " shown ─╯" in line)
+        rows = [line for line in lines[top + 1:bottom] if re.search(r"│ [✖▲●✔] ", line)]
+        assert len(rows) >= 10, "\n".join(lines)
+        shown = [table.get_row_at(i) for i in range(len(rows))]
+        for cells, line in zip(shown, rows, strict=True):
+            assert all(str(cell) in line for cell in cells), (cells, line)
+        for cert in list(table._certs.values())[: len(rows)]:
+            where = f"{cert.cluster}/{nodes_text(cert.nodes)}"
+            assert any(where in line for line in rows), (where, rows)
+        status = lines[-2]
+        assert re.search(r"scanned \d{4}-\d\d-\d\d \d\d:\d\d UTC {2,}identity · by days left", status), status
+        await pilot.press("slash")
+        await pilot.pause()
+        placeholder = main.query_one("#filter", Input).placeholder
+        assert placeholder in text_of(app), text_of(app)

@@ -33,6 +33,7 @@ from ucterm.tui.view import (
     ESTATE,
     SORT_KEYS,
     SORT_LABELS,
+    WIDE,
     Filter,
     Scope,
     SortKey,
@@ -108,6 +109,8 @@ class MainScreen(BaseScreen):
         self._scan_view: ScanResult | None = None
         #: The detail is full screen because enter or d was pressed on a row (minimize() goes back there).
         self._detail_from_row = False
+        #: Whether the view was last laid out below the wide breakpoint (None: not yet).
+        self._laid_out_narrow: bool | None = None
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -135,10 +138,20 @@ class MainScreen(BaseScreen):
 
     # ---- view ---------------------------------------------------------------------------------
     @property
+    def _narrow(self) -> bool:
+        return self.app.size.width < WIDE
+
+    def on_resize(self) -> None:
+        """Across the wide breakpoint the table's columns and the tree's labels change."""
+        if self._laid_out_narrow is not None and self._laid_out_narrow != self._narrow:
+            self.refresh_view(rebuild_tree=True)
+
+    @property
     def current(self) -> MergedCert | None:
         return self.query_one(CertTable).current
 
     def refresh_view(self, *, rebuild_tree: bool = False) -> None:
+        self._laid_out_narrow = self._narrow
         session = self.session
         scan = session.current_scan() if session is not None else None
         self._scan_view = scan
@@ -149,7 +162,7 @@ class MainScreen(BaseScreen):
         rows = certificates(scan, self.scope, identity_only=self.identity_only, text_filter=self.text_filter,
                             expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
-                   sort=self.sort, reverse=self.reverse)
+                   sort=self.sort, reverse=self.reverse, narrow=self._narrow)
         table.border_title = f"certificates · {self.scope.label}"
         table.border_subtitle = f"{len(rows)} shown"
         if session is not None and session.inventory is not None:
@@ -160,7 +173,8 @@ class MainScreen(BaseScreen):
             n_nodes = len(scan.nodes)
         else:
             n_clusters = n_nodes = 0
-        tree.border_title = f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}"
+        tree.border_title = (counted(n_nodes, "node") if self._narrow else
+                             f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}")
         # The title counts what the toggle shows, across the estate, merged as `ucterm scan` merges.
         all_rows = certificates(scan, ESTATE, identity_only=self.identity_only)
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,

@@ -170,7 +170,7 @@ class SignedCertScreen(BaseScreen):
         for f in report.findings:
             glyph, style = ("✖ error", "bold $error") if f.is_error else ("▲ warning", "bold $warning")
             lines.append(Content.assemble((glyph, style), f" [{f.code}] {f.message}"))
-            lines.append(Content.assemble(("   fix: ", "$text-muted"), f.fix))
+            lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
         if report.leaf is not None:
             s = pki.summarise(report.leaf, now)
             lines.insert(0, Content.assemble(("certificate ", "$text-muted"), (s.subject_cn, "bold"),

@@ -19,6 +19,9 @@ from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
 MAX_CN = 30
 MAX_ISSUER = 24
+#: Beside the tree at 80 columns: the longest units (cup-xmpp-s2s-ECDSA) end in "…"; the detail's
+#: title names them in full.
+MAX_UNIT_NARROW = 15
 
 
 def _clip(text: str, width: int) -> str:
@@ -60,20 +63,28 @@ class CertTable(DataTable[Text | str]):
         return self._certs.get(str(key.value)) if key is not None else None
 
     def show(self, certs: Sequence[MergedCert], *, with_cluster: bool, with_store: bool, sort: SortKey,
-             reverse: bool) -> None:
-        """Replace the rows, keeping the cursor on the same certificate where it still shows."""
+             reverse: bool, narrow: bool = False) -> None:
+        """Replace the rows, keeping the cursor on the same certificate where it still shows.
+
+        `narrow` (below the wide breakpoint, 80 columns beside the tree): status, unit and where,
+        in full; CN, issuer and expiry date are in the detail pane below.
+        """
         previous = self.current
         arrow = "▲" if reverse else "▼"
 
         def head(name: str, key: str) -> str:
             return f"{name} {arrow}" if key == sort else name
 
-        columns = [(head("status", "status"), "status"), (head("unit", "unit"), "unit")]
-        if with_store:
+        # Narrow with every store: one column says the unit of an identity, the store of a trust certificate.
+        merged_store = narrow and with_store
+        columns = [(head("status", "status"),
+                    "status"), (head("unit/store" if merged_store else "unit", "unit"), "unit")]
+        if with_store and not merged_store:
             columns.append((head("store", "store"), "store"))
-        columns += [(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"),
-                    (head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
-                    (head("expires", "expires"), "expires")]
+        columns.append((head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"))
+        if not narrow:
+            columns += [(head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
+                        (head("expires", "expires"), "expires")]
         certs_by_key: dict[str, MergedCert] = {}
         rows: list[tuple[str, list[Text | str]]] = []
         dim = muted(self.app)
@@ -81,17 +92,21 @@ class CertTable(DataTable[Text | str]):
             key = cert_key(cert)
             certs_by_key[key] = cert
             r = cert.record
-            row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), Text(cert.unit)]
-            if with_store:
+            name = cert.store if merged_store and cert.store != "own" else cert.unit
+            unit = Text(_clip(name, MAX_UNIT_NARROW) if narrow else name,
+                        style=dim if merged_store and cert.store != "own" else "")
+            row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), unit]
+            if with_store and not merged_store:
                 row.append(Text(cert.store, style=dim if cert.store == "own" else ""))
             nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
             nodes.append(nodes_text(cert.nodes))
             if cert.served_differs:
                 nodes.append(" ⟳", style=warning(self.app))
             row.append(nodes)
-            row.append(Text(_clip(r.subject_cn, MAX_CN)))
-            row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
-            row.append(Text(r.not_after.strftime("%Y-%m-%d")))
+            if not narrow:
+                row.append(Text(_clip(r.subject_cn, MAX_CN)))
+                row.append(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim))
+                row.append(Text(r.not_after.strftime("%Y-%m-%d")))
             rows.append((key, row))
         # Columns are rebuilt every time, sized to the rows shown now (tables.fill says why).
         tables.fill(self, columns, rows)

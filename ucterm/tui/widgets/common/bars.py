@@ -57,7 +57,7 @@ class StatusBar(Horizontal):
         """`partly`: nodes of the last scan not read in full (of `nodes`), counted whatever else shows."""
         left = self.query_one("#status-left", Static)
         gap: list[str | tuple[str, str]] = (
-            [(f"◐ {partly} of {nodes} nodes partly read", "bold $warning"), "  "] if partly else [])
+            [(f"◐ {partly} of {nodes} partly read", "bold $warning"), "  "] if partly else [])
         if progress:
             parts: list[str | tuple[str, str]] = [("scanning ", "bold $accent")]
             for cluster, (done, total) in progress.items():
@@ -71,8 +71,8 @@ class StatusBar(Horizontal):
         if message:
             left.update(Content.assemble(*gap, (message, "$text-muted")))
         elif scanned_at is not None:
-            left.update(Content.assemble(*gap, ("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC",
-                                         ("  r refresh", "$text-muted")))
+            # `r Refresh` is in the footer: not repeated here, where 80 columns have no room for it.
+            left.update(Content.assemble(*gap, ("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC"))
         else:
             left.update(Content.styled("no scan yet: r scans the estate", "$text-muted"))
 

@@ -18,13 +18,11 @@ from ucterm.tui.view import ESTATE, PARTLY, PRODUCT_SHORT, WIDE, Scope, read_gap
 from ucterm.tui.widgets.common.style import accent, muted, status_style
 
 
-def version_label(text: str | None, *, short: bool = False) -> str:
-    """`14SU3`, or `14` when space is short (the full version is in the help and the detail)."""
+def version_label(text: str | None) -> str:
+    """`14SU3` (the full version is in the help and the detail)."""
     v = parse_version(text)
     if v is None:
         return text or ""
-    if short:
-        return f"{v.major}" if v.minor == 0 else f"{v.major}.{v.minor}"
     return v.label
 
 
@@ -146,7 +144,15 @@ class EstateTree(Tree[Scope]):
         if w is None:
             return Text("· no certificates", style=muted(self.app))
         status, days = w
+        if status == "expired" and self._narrow:
+            # 80 columns: the glyph says it (the table beside spells EXPIRED); days for the others.
+            return Text(STATUS_GLYPH[status], style=status_style(self.app, status))
         return Text(f"{STATUS_GLYPH[status]} {status_label(status, days)}", style=status_style(self.app, status))
+
+    @property
+    def _narrow(self) -> bool:
+        """Below the wide breakpoint the tree is 26 columns: names, glyphs and days, no product or role."""
+        return self.app.size.width < WIDE
 
     def _estate_label(self, scan: ScanResult | None) -> Text:
         text = Text("Estate ", style=Style(bold=True))
@@ -156,9 +162,9 @@ class EstateTree(Tree[Scope]):
 
     def _cluster_label(self, name: str, product: str, version: str | None, scan: ScanResult | None) -> Text:
         text = Text(name, style=Style(bold=True))
-        short = self.app.size.width < WIDE
-        text.append(f" {PRODUCT_SHORT.get(product, product)} {version_label(version, short=short)}".rstrip(),
-                    style=muted(self.app))
+        if not self._narrow:  # at 80 columns the name only: the product is in the form, the help and the palette
+            text.append(f" {PRODUCT_SHORT.get(product, product)} {version_label(version)}".rstrip(),
+                        style=muted(self.app))
         text.append(" ")
         if name in self._progress:
             done, total = self._progress[name]
@@ -170,7 +176,8 @@ class EstateTree(Tree[Scope]):
     def _node_label(self, fqdn: str, role: str | None, result: NodeResult | None, cluster_version: str | None,
                     scan: ScanResult | None) -> Text:
         text = Text(short_host(fqdn))
-        tag = {"publisher": " pub", "subscriber": " sub"}.get(role or "", "")
+        # 80 columns: no role tag (the publisher is always first; the detail and the form say it).
+        tag = {"publisher": " pub", "subscriber": " sub"}.get(role or "", "") if not self._narrow else ""
         text.append(tag, style=muted(self.app))
         if result is not None and result.version and result.version != cluster_version:
             text.append(f" {version_label(result.version)}", style=muted(self.app))
@@ -184,8 +191,6 @@ class EstateTree(Tree[Scope]):
         else:
             assert scan is not None
             text.append_text(self._status(scan, list(scan.for_node(result.cluster, result.node))))
-            if read_gap(scan, result.cluster, result.node) is not None:
-                text.append(f" {PARTLY}", style=status_style(self.app, "warning"))
         return text
 
     def _gap_label(self, gap: str, result: NodeResult | None) -> Text:
