@@ -102,6 +102,20 @@ def csr_gen_asks_ou(version: Version | None) -> bool:
     return version is not None and version.at_least(14, 0, 1)
 
 
+def csr_carries_ou(channel: str, version: Version | None) -> bool | None:
+    """Whether a CSR made over `channel` ("cli" or "rest") on `version` carries the OU whatever is asked,
+    or None where the choice is honoured (`set csr gen` asks `Include OU in CSR (yes|no)?`).
+
+    The OU comes from `show web-security`. `set csr gen` before 14SU1 asks nothing and puts it in
+    (§1.3 [VERIFIED: the question is new in 14SU1; OU left out by default from then, S-SEC14SU2]).
+    The certmgr CSR body has no OU field, so VOS's default applies: left out from 14SU1, in before
+    [INFERRED from the same default]. An unknown release: the CLI may ask, so the choice is offered.
+    """
+    if channel == "cli":
+        return None if version is None or csr_gen_asks_ou(version) else True
+    return not csr_gen_asks_ou(version)
+
+
 def cli_generates_multi_server_csr() -> bool:
     """`set csr gen <unit>` takes no distribution, SAN, key or hash argument, so the CLI cannot make a
     multi-server CSR: that takes the GUI or certmgr REST (v14+).

@@ -489,3 +489,46 @@ async def test_the_main_screen_is_laid_out_for_80x24() -> None:
         await pilot.pause()
         placeholder = main.query_one("#filter", Input).placeholder
         assert placeholder in text_of(app), text_of(app)
+
+
+# ---- the OU ----------------------------------------------------------------------------------------
+
+
+async def test_the_ou_choice_is_what_the_transport_does(recorded: Factory) -> None:
+    """12.5's `set csr gen` asks nothing and puts the OU in (the form offered "include the OU"
+    unchecked all the same); the REST API leaves it out from 14SU1. The form shows the fixed value
+    with the reason, and the plan's command says it."""
+    from ucterm.lab import LabEstate
+    from ucterm.tui.screens.renewal import RenewalScreen
+    from ucterm.tui.widgets.common.toggles import StateCheckbox
+
+    app = recorded()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        app.open_renewal("branch", "tomcat")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        box = form.query_one("#ou", StateCheckbox)
+        assert box.disabled and box.value and form.options().include_ou
+        assert "always puts the OU from web-security" in all_text(app)
+        await pilot.press("p")
+        await pilot.pause()
+        plan = app.screen
+        assert isinstance(plan, PlanScreen)
+        command = next(c for s in plan.plan.steps if s.kind == "generate_csr" for c in s.commands)
+        assert "carries the OU" in command, command
+        await pilot.press("escape", "escape")
+        await pilot.pause()
+        app.open_renewal("hq", "tomcat")  # 14SU3, REST
+        await pilot.pause()
+        box = app.screen.query_one("#ou", StateCheckbox)
+        assert box.disabled and not box.value and "leaves the OU out" in all_text(app)
+
+    # What the lab's 12.5 node does with `set csr gen` is what the form says.
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+
+    node = next(n for n in LabEstate.demo(profile="fast").nodes if n.fqdn.startswith("cucm125-pub"))
+    csr = x509.load_pem_x509_csr(node.generate_csr("tomcat").encode())
+    assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)

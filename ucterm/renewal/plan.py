@@ -222,6 +222,8 @@ def _csr_commands(node: Node, transport: StepTransport, unit: str, req: CsrReque
     first = f"set csr gen {unit}"
     if catalog.csr_gen_asks_ou(version):
         first += f"    (Include OU in CSR (yes|no)? {'yes' if options.include_ou else 'no'})"
+    elif catalog.csr_carries_ou(transport, version):
+        first += "    (no question before 14SU1: the CSR carries the OU from show web-security)"
     return [first, f"show csr own {unit}"]
 
 

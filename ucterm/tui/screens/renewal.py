@@ -78,6 +78,7 @@ class RenewalScreen(BaseScreen):
         self.csr_node: str | None = None
         self.key_length = 2048
         self.include_ou = False
+        self._loading_ou = False
         self.signer = "files"
         self.defaults: PlanOptions | None = None
         self._loading = False
@@ -135,7 +136,9 @@ class RenewalScreen(BaseScreen):
                                  compact=True, id="key")
                     yield Static("", id="key-reason", classes="reason")
                 yield Label("OU", classes="field-label")
-                yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
+                with Vertical(classes="field"):
+                    yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
+                    yield Static("", id="ou-reason", classes="reason")
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
                     for choice in self.session.signers:
@@ -232,6 +235,7 @@ class RenewalScreen(BaseScreen):
         """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
         plan = self._try_plan(quiet=True)
         self._show_key(plan)
+        self._show_ou(plan)
         self._show_linked(plan)
 
     def _key_reason(self, plan: Plan | None) -> str | None:
@@ -247,6 +251,50 @@ class RenewalScreen(BaseScreen):
             return (f"the CSR on {hosts} is made with `set csr gen` (CLI), which always uses RSA 2048; "
                     "key sizes need the REST API (v14+)")
         return None
+
+    def _ou_fixed(self, plan: Plan | None) -> tuple[bool | None, str | None]:
+        """(what every CSR gets, why) where the transport decides the OU, else (None, None) or, where only
+        some nodes decide it, (None, which ones and what they do)."""
+        if plan is None:
+            return None, None
+        fixed: dict[str, bool] = {}
+        chosen = 0
+        for s in plan.steps:
+            if s.kind != "generate_csr" or s.node is None:
+                continue
+            carries = catalog.csr_carries_ou(s.transport, catalog.parse_version(plan.versions.get(s.node)))
+            if carries is None:
+                chosen += 1
+            else:
+                fixed[s.node] = carries
+        if not fixed:
+            return None, None
+        hosts = ", ".join(short_host(n) for n in fixed)
+        words = []
+        if any(fixed.values()):
+            words.append("`set csr gen` before 14SU1 always puts the OU from web-security in the CSR of "
+                         + ", ".join(short_host(n) for n, c in fixed.items() if c))
+        if not all(fixed.values()):
+            words.append("the REST API leaves the OU out of the CSR of "
+                         + ", ".join(short_host(n) for n, c in fixed.items() if not c))
+        if chosen:
+            return None, "; ".join(words) + f" (the choice applies to the others, not {hosts})"
+        values = set(fixed.values())
+        return (values.pop() if len(values) == 1 else None), "; ".join(words)
+
+    def _show_ou(self, plan: Plan | None) -> None:
+        value, reason = self._ou_fixed(plan)
+        box = self.query_one("#ou", StateCheckbox)
+        box.disabled = value is not None
+        if value is not None:
+            self._loading_ou = True
+            box.value = value
+            self.include_ou = value
+            self._loading_ou = False
+        why = self.query_one("#ou-reason", Static)
+        why.update(Content.styled(("OU fixed: " if value is not None else "") + reason, "$text-muted")
+                   if reason else "")
+        why.display = reason is not None
 
     def _show_key(self, plan: Plan | None) -> None:
         reason = self._key_reason(plan)
@@ -340,7 +388,8 @@ class RenewalScreen(BaseScreen):
 
     @on(StateCheckbox.Changed, "#ou")
     def _ou_changed(self, event: StateCheckbox.Changed) -> None:
-        self.include_ou = event.value
+        if not self._loading_ou:
+            self.include_ou = event.value
 
     @on(RadioSet.Changed, "#signer")
     def _signer_changed(self, event: RadioSet.Changed) -> None:
