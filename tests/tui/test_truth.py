@@ -532,3 +532,24 @@ async def test_the_ou_choice_is_what_the_transport_does(recorded: Factory) -> No
     node = next(n for n in LabEstate.demo(profile="fast").nodes if n.fqdn.startswith("cucm125-pub"))
     csr = x509.load_pem_x509_csr(node.generate_csr("tomcat").encode())
     assert csr.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)
+
+
+# ---- a finished job tells its end ------------------------------------------------------------------
+
+
+async def test_a_finished_job_is_toasted_with_its_final_detail() -> None:
+    """The end of a renewal was toasted with the detail from before the run ("done: created",
+    "done: waiting for the certificate …"): the runner's last events were still gathering."""
+    from .test_lab import demo_app, scanned, start_renewal, until_state
+
+    app = demo_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        run = await start_renewal(pilot, app, "tomcat branch cucm125-pub")
+        await until_state(pilot, run, "done")
+        await pilot.pause(0.3)
+        said = [n.message for n in app._notifications]
+        done = [m for m in said if m.startswith(f"renewal {run.job_id} done")]
+        assert done and all("proven to serve" in m for m in done), said
+        assert not any(m.endswith((": created", "waiting for the certificate")) for m in said), said
+        assert run.detail.startswith("1 of 1 node") and "proven" in run.detail, run.detail

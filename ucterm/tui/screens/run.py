@@ -304,6 +304,11 @@ class RunScreen(BaseScreen):
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
+        # The runner's last events may still be gathering (BATCH_SECONDS): show them first, so that the
+        # job's end is told with its final detail, not the one from before this run ("done: created").
+        batch, self._pending = self._pending, []
+        if batch:
+            self.apply_many(batch)
         self.running = False
         if message.error:
             self.state = message.state
