@@ -16,7 +16,7 @@ from rich.text import Text
 from textual.app import App
 from textual.content import Content
 from textual.pilot import Pilot
-from textual.widgets import Input, Static
+from textual.widgets import Checkbox, Input, Static
 
 from ucterm.inventory import load_inventory
 from ucterm.scan.model import load_scan
@@ -553,3 +553,59 @@ async def test_a_finished_job_is_toasted_with_its_final_detail() -> None:
         assert done and all("proven to serve" in m for m in done), said
         assert not any(m.endswith((": created", "waiting for the certificate")) for m in said), said
         assert run.detail.startswith("1 of 1 node") and "proven" in run.detail, run.detail
+
+
+# ---- one confirmation ------------------------------------------------------------------------------
+
+
+async def test_a_multi_server_renewal_asks_once_unless_asked_to_ask_at_each() -> None:
+    """hq tomcat, multi-server: "Run the renewal?" lists the risky steps and is the only question
+    (it was followed by one per risky step); the form's "confirm" box brings the per-step questions back."""
+    from textual.message import Message
+
+    from ucterm.tui.screens.modals import ConfirmModal
+    from ucterm.tui.screens.renewal import RenewalScreen
+    from ucterm.tui.screens.run import RunScreen
+    from ucterm.tui.view import certificates
+
+    from .test_lab import demo_app, events, scanned, until_state, wait_for
+
+    messages: list[Message] = []
+    app = demo_app()
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        for confirm_each in (False, True):
+            assert app.session is not None
+            cert = next(c for c in certificates(app.session.current_scan())
+                        if (c.cluster, c.unit) == ("hq", "tomcat") and c.multi_node)
+            app.open_renewal("hq", "tomcat", cert)
+            await pilot.pause()
+            form = app.screen
+            assert isinstance(form, RenewalScreen) and form.multi
+            if confirm_each:
+                form.query_one("#confirm-each", Checkbox).value = True
+                await pilot.pause()
+            await pilot.press("p")
+            await pilot.pause()
+            plan = app.screen
+            assert isinstance(plan, PlanScreen)
+            risky = [s for s in plan.plan.steps if s.risky]
+            assert len(risky) >= 4
+            await pilot.press("x")
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+            question = all_text(app)
+            assert all(s.name in question for s in risky[:6]), question
+            await pilot.press("y")
+            await wait_for(pilot, lambda: isinstance(app.screen, RunScreen) or
+                           (isinstance(app.screen, ConfirmModal) and app.screen._title == "The renewal asks"),
+                           what="the run screen")
+            run = next(s for s in app.screen_stack if isinstance(s, RunScreen))
+            asked = await until_state(pilot, run, "done", timeout=120)
+            if confirm_each:
+                assert len(asked) >= len(risky) - 1, asked  # every risky step asks (HA is not in this plan)
+            else:
+                assert asked == [], asked
+                approved = [p for p in events(messages, "StepProgress") if "approved before the run" in p.message]
+                assert approved
+            await pilot.press("escape")
+            await pilot.pause()

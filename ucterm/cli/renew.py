@@ -157,10 +157,31 @@ def _signer(inventory: Inventory, cluster: str, lab: bool) -> Signer | None:
     return lab_ca_signer(inventory.cluster(cluster).settings.lab_ca) if lab else None
 
 
+def _ask_once(plan: Plan, confirm: Confirm | None, confirm_each: bool, done: Sequence[str] = ()) -> bool:
+    """The one confirmation before a run (the TUI's "Run the renewal?"): the risky steps still to run,
+    listed. True: approved, so those steps do not ask again; False: asked at each (--confirm-each,
+    --yes, or nothing risky left). RenewalError when the person says no: nothing has run."""
+    risky = [s for s in plan.steps if s.risky and s.id not in done]
+    if confirm is None or confirm_each or not risky:
+        return False
+    lines = [f"Run the renewal of {plan.unit} on cluster {plan.cluster}? Risky steps:"]
+    lines += [f"  ! {s.name}" + (f": {s.risk_note}" if s.risk_note else "") for s in risky]
+    lines.append("They run without asking again (--confirm-each asks at each).")
+    print("\n".join(lines[1:-1]), file=sys.stderr)
+    async def ask() -> bool:
+        assert confirm is not None
+        return await confirm(f"{lines[0].removesuffix(' Risky steps:')} {lines[-1]}")
+
+    if not asyncio.run(ask()):
+        raise RenewalError("not run: you said no; nothing was changed.")
+    return True
+
+
 async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, signer: Signer | None,
-               confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
+               confirm: Confirm | None, material: Material | None, read_only: bool, approved: bool = False) -> str:
     printer = Printer(job.plan)
-    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)
+    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only,
+                    approved=approved)
     if material is not None:
         runner.material.extend(material)
     return await runner.run()
@@ -197,7 +218,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
-                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name, jobs))
+                      signer="lab" if args.lab_ca else "files", recent_units=recent_units(cluster.name, jobs),
+                      confirm_each=bool(getattr(args, "confirm_each", False)))
     plan = build_plan(inventory, scan, options)
     if args.dry_run:
         if args.json:
@@ -205,12 +227,13 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         else:
             out.write(render(plan) + "\n")
         return 0
-    job = Journal.create(plan, inventory.path)
-    print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
         print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
+    approved = _ask_once(plan, confirm, plan.options.confirm_each)
+    job = Journal.create(plan, inventory.path)
+    print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     state = asyncio.run(_run(job, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                             read_only=read_only))
+                             read_only=read_only, approved=approved))
     return _output(job, state, args, out)
 
 
@@ -250,9 +273,12 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     confirm = _confirm_for(args)
     material = _material(args)
     signer = _signer(inventory, job.plan.cluster, job.plan.options.signer == "lab")
+    done = [sid for sid, rec in job.steps.items() if rec.state in ("done", "skipped")]
+    approved = _ask_once(job.plan, confirm, job.plan.options.confirm_each or bool(getattr(args, "confirm_each", False)),
+                         done)
     print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
     state = asyncio.run(_run(job, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
-                             read_only=read_only))
+                             read_only=read_only, approved=approved))
     return _output(job, state, args, out)
 
 

@@ -93,6 +93,8 @@ class PlanOptions:
     signer: Literal["files", "lab"] = "files"
     #: Units renewed recently on this cluster by other jobs (unit -> job id), for the §5.5 rule.
     recent_units: Mapping[str, str] = field(default_factory=dict)
+    #: Ask again before each risky step, even after the one confirmation that listed them all.
+    confirm_each: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -108,7 +110,7 @@ class PlanOptions:
                    csr={k: CsrRequest.from_dict(v) for k, v in (d.get("csr") or {}).items()},
                    include_ou=bool(d.get("include_ou")), regenerate_csr=bool(d.get("regenerate_csr")),
                    key_length=int(d.get("key_length", 2048)), signer=d.get("signer", "files"),
-                   recent_units=dict(d.get("recent_units") or {}))
+                   recent_units=dict(d.get("recent_units") or {}), confirm_each=bool(d.get("confirm_each")))
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ class Context(Protocol):
 
     async def progress(self, step: Step, message: str) -> None: ...
 
-    async def confirm(self, step: Step, question: str) -> None: ...
+    async def confirm(self, step: Step, question: str, *, consent: bool = True) -> None:
+        """Ask the person running the job; `consent=False` for a manual action they report done (never
+        answered in advance by the run's one confirmation)."""
 
 
 def short(fp: str) -> str:
@@ -490,7 +492,7 @@ class StepWorker:
                 f"{'check' if enable else 'uncheck'} Enable High Availability and save")
         if not self.ctx.interactive:
             raise Waiting(f"{what}; then run `ucterm resume {self.job.id}` (ucterm checks `utils ha status`)")
-        await self.ctx.confirm(step, f"{what[0].upper()}{what[1:]}. Done?")
+        await self.ctx.confirm(step, f"{what[0].upper()}{what[1:]}. Done?", consent=False)
 
     async def _wait_ha(self, step: Step, node: str, *, enable: bool) -> None:
         deadline = time.monotonic() + self.ctx.settings.ha_timeout

@@ -79,6 +79,7 @@ class RenewalScreen(BaseScreen):
         self.key_length = 2048
         self.include_ou = False
         self._loading_ou = False
+        self.confirm_each = False
         self.signer = "files"
         self.defaults: PlanOptions | None = None
         self._loading = False
@@ -139,6 +140,9 @@ class RenewalScreen(BaseScreen):
                 with Vertical(classes="field"):
                     yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
                     yield Static("", id="ou-reason", classes="reason")
+                yield Label("confirm", classes="field-label")
+                yield StateCheckbox("ask again before each risky step (else once, before the run)",
+                                    id="confirm-each", compact=True)
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
                     for choice in self.session.signers:
@@ -391,6 +395,10 @@ class RenewalScreen(BaseScreen):
         if not self._loading_ou:
             self.include_ou = event.value
 
+    @on(StateCheckbox.Changed, "#confirm-each")
+    def _confirm_each_changed(self, event: StateCheckbox.Changed) -> None:
+        self.confirm_each = event.value
+
     @on(RadioSet.Changed, "#signer")
     def _signer_changed(self, event: RadioSet.Changed) -> None:
         if event.pressed.id:
@@ -417,7 +425,8 @@ class RenewalScreen(BaseScreen):
             if chosen != {n.fqdn for n in c.nodes}:
                 nodes = tuple(n.fqdn for n in c.ordered_nodes() if n.fqdn in chosen)
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
-                       include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files")
+                       include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files",
+                       confirm_each=self.confirm_each)
 
     def _try_plan(self, *, quiet: bool = False) -> Plan | None:
         session = self.session
@@ -520,6 +529,9 @@ class PlanScreen(BaseScreen):
                 lines.append(f"  • {s.name}\n")
             if len(risky) > 6:
                 lines.append(f"  • … and {len(risky) - 6} more\n")
+            lines.append(("  each asks again before it runs\n" if plan.options.confirm_each else
+                          "  yes runs them without asking again (the form's \"confirm\" asks at each)\n",
+                          "$text-muted"))
         for r in plan.risks[:3]:
             lines.append((f"\n▲ {r}", "$warning"))
         lines.append(("\n\nEvery step is journaled: a dropped session loses nothing (Jobs, J).", "$text-muted"))

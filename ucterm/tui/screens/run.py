@@ -89,14 +89,16 @@ class RunScreen(BaseScreen):
         from ucterm.renewal import Journal
 
         job = Journal.create(plan, session.inventory_path)
-        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials)
+        # Created from the plan screen's one confirmation, which listed the risky steps.
+        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials, approved=True)
         screen.autostart = True
         return screen
 
     @classmethod
     def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
-                ask_credentials: AskCredentials | None = None) -> RunScreen:
-        """A screen on a journaled job (new or resumed); nothing runs until started."""
+                ask_credentials: AskCredentials | None = None, approved: bool = False) -> RunScreen:
+        """A screen on a journaled job (new or resumed); nothing runs until started. `approved`: the
+        user confirmed the plan with its risky steps listed (a job opened from the journal asks at each)."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
@@ -105,7 +107,7 @@ class RunScreen(BaseScreen):
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
-                               read_only=bool(session.read_only_reason), now=session.clock)
+                               read_only=bool(session.read_only_reason), now=session.clock, approved=approved)
         screen.state = {"running": "ready", "paused": "ready"}.get(job.state, job.state)
         return screen
 
