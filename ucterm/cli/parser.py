@@ -37,15 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     _read_only_arg(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("tui", help="the terminal application on your inventory (the default)")
+    p = sub.add_parser("tui", help="the terminal application on your inventory (the default)",
+                       description="Open the terminal application on your inventory: the estate's certificates, "
+                                   "renewals and jobs, from the keyboard. Without an inventory it offers the demo. "
+                                   "Needs a terminal (exit 3 without one).")
     _inventory_arg(p)
     _read_only_arg(p)
 
-    p = sub.add_parser("demo", help="start the embedded lab estate and open the application on it")
+    p = sub.add_parser("demo", help="start the embedded lab estate and open the application on it",
+                       description="Start the embedded lab estate (simulated CUCM, IM and Presence and Unity "
+                                   "Connection nodes on 127.0.0.1) and open the application on it; the lab CA "
+                                   "signs CSRs on the spot. The lab stops when the application does.")
     _inventory_arg(p)
     _read_only_arg(p)
     p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
-                   help="lab timing profile (default: demo)")
+                   help="how slow the simulated nodes are: fast, demo (default) or realistic (minutes, as VOS)")
 
     p = sub.add_parser("scan", help="expiry review of every node",
                        description="Read every certificate of every node and report expiry. Exit codes: "
@@ -82,8 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "4 waiting for the signed certificate(s).")
         _inventory_arg(p)
         if name == "renew":
-            p.add_argument("--cluster", required=True, metavar="C")
-            p.add_argument("--unit", required=True, metavar="U")
+            p.add_argument("--cluster", required=True, metavar="C", help="the cluster to renew on (its name in "
+                                                                         "the inventory)")
+            p.add_argument("--unit", required=True, metavar="U",
+                           help="the certificate unit: tomcat, CallManager, cup-xmpp, ... (`ucterm scan` lists them)")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
             p.add_argument("--multi-server", action="store_true", help="one certificate for the whole cluster")
             p.add_argument("--lab-ca", action="store_true", help="have the lab CA sign (lab inventories only)")
@@ -112,17 +120,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
     p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
 
-    p = sub.add_parser("jobs", help="list journaled renewals and their state")
+    p = sub.add_parser("jobs", help="list journaled renewals and their state",
+                       description="List the renewal jobs in the journal, newest first, with their state.")
     _inventory_arg(p)
     p.add_argument("--json", action="store_true", help="JSON on stdout")
 
-    p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
+    p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C",
+                       description="Run the embedded lab estate in the foreground until Ctrl+C and print where each "
+                                   "node listens (127.0.0.1 only); --write-inventory writes an inventory for it, for "
+                                   "`ucterm scan`, `ucterm renew --lab-ca` and the application.")
     _inventory_arg(p)
     p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
                    help="how slow the simulated nodes are (default: demo)")
     p.add_argument("--write-inventory", type=Path, metavar="FILE",
                    help="write an inventory for the lab to FILE (known_hosts and lab-ca.pem beside it)")
 
-    p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions")
+    p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions",
+                       description="Print the paths ucterm uses (config, state, jobs, known_hosts, logs) and the "
+                                   "versions a bug report needs.")
     _inventory_arg(p)
     return parser
