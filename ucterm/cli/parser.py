@@ -100,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--regenerate-csr", action="store_true",
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
-            p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+            p.add_argument("job", metavar="JOB", help="job id or a unique start of it (see `ucterm jobs`)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
@@ -116,7 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the proof each node serves the new certificate, and what is left. Reads "
                                    "only the job folder.")
     _inventory_arg(p)
-    p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+    p.add_argument("job", metavar="JOB", help="job id or a unique start of it (see `ucterm jobs`)")
     p.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
     p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
 

@@ -328,7 +328,24 @@ class Journal:
         return job
 
     @staticmethod
+    def resolve(job_id: str) -> str:
+        """The full id of the job `job_id` names: itself, or the one job whose id starts with it (ids
+        are long: `20261127-080000-hq-tomcat-3f2a`). JournalError naming the matches when several do."""
+        root = Journal.root()
+        if (root / _safe(job_id) / META).is_file() or not job_id or not root.is_dir():
+            return job_id
+        matches = sorted(f.name for f in root.iterdir() if f.name.startswith(job_id) and (f / META).is_file())
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+            raise JournalError(f'"{job_id}" is the start of {len(matches)} job ids ({shown}); give more of it.')
+        return job_id
+
+    @staticmethod
     def open(job_id: str) -> Job:
+        """The job `job_id` names (its full id or a unique prefix of it)."""
+        job_id = Journal.resolve(job_id)
         folder = Journal.root() / _safe(job_id)
         try:
             meta = json.loads((folder / META).read_text("utf-8"))
