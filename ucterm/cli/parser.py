@@ -121,8 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
 
     p = sub.add_parser("jobs", help="list journaled renewals and their state",
-                       description="List the renewal jobs in the journal, newest first, with their state.")
+                       description="List the renewal jobs in the journal, newest first, with their state and the "
+                                   "inventory each belongs to: the current inventory's jobs (--inventory, else the "
+                                   "default one), or every job with --all.")
     _inventory_arg(p)
+    p.add_argument("--all", action="store_true", help="every job in the journal, whatever its inventory")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
 
     p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C",

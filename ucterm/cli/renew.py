@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from ucterm import paths
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
 from ucterm.inventory import Inventory, load_inventory
@@ -283,22 +284,57 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
 
 
 def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """The current inventory's jobs (the one --inventory names, else the default), or all with --all;
+    each says its inventory, so a demo, lab and production journal never mix unsaid."""
     out = out or sys.stdout
-    jobs = list_jobs()
+    every = list_jobs()
+    current = _inventory_key(getattr(args, "inventory", None) or paths.default_inventory())
+    jobs = every if getattr(args, "all", False) else [j for j in every if j.inventory == current]
     if getattr(args, "json", False):
         out.write(json.dumps([j.to_json() for j in jobs], indent=2) + "\n")
         return 0
     if not jobs:
-        out.write("no renewal jobs yet (`ucterm renew --cluster C --unit U --dry-run` shows a plan)\n")
+        others = len(every) - len(jobs)
+        if not every:
+            out.write("no renewal jobs yet (`ucterm renew --cluster C --unit U --dry-run` shows a plan)\n")
+        else:
+            out.write(f"no renewal jobs for {_inventory_label(current)}; {_counted(others, 'job')} of other "
+                      "inventories: `ucterm jobs --all` lists them\n")
         return 0
-    rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
+    rows: list[tuple[str, ...]] = [("JOB", "STATE", "INVENTORY", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
-        rows.append((j.job, SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else ""), j.cluster,
-                     j.unit, j.updated[:19].replace("T", " "), _clip(j.detail, 60)))
+        rows.append((j.job, SUMMARY_STATE[j.state] + ("/aborted" if j.state == "aborted" else ""),
+                     _inventory_label(j.inventory), j.cluster, j.unit, j.updated[:19].replace("T", " "),
+                     _clip(j.detail, 60)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
+    hidden = len(every) - len(jobs)
+    if hidden:
+        out.write(f"({_counted(hidden, 'job')} of other inventories: `ucterm jobs --all`)\n")
     return 0
+
+
+def _inventory_key(path: Path | str) -> str:
+    """An inventory path as the journal records it (Journal.create resolves it)."""
+    return str(Path(path).expanduser().resolve())
+
+
+def _inventory_label(recorded: str) -> str:
+    """`demo`, `~/ucterm/lab.toml`, `/etc/ucterm/prod.toml`, `-` for a job that recorded none."""
+    if not recorded:
+        return "-"
+    if recorded == _inventory_key(paths.state_dir() / "demo" / "inventory.toml"):
+        return "demo"
+    path = Path(recorded)
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return recorded
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun if n == 1 else noun + 's'}"
 
 
 def _clip(text: str, width: int) -> str:

@@ -109,13 +109,16 @@ class JobSummary:
     detail: str = ""
     folder: str = ""
     multi_server: bool = False
+    #: The inventory the job was planned from (resolved path; "" for a job that recorded none).
+    inventory: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras."""
         return {"job": self.job, "state": SUMMARY_STATE[self.state], "cluster": self.cluster,
                 "unit": self.unit, "steps": self.steps, "csrs": self.csrs, "detail": self.detail,
                 "created": self.created,
-                "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server}
+                "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server,
+                "inventory": self.inventory}
 
 
 class Job:
@@ -275,7 +278,8 @@ class Job:
                   "detail": self.steps[s.id].detail} for s in self.plan.steps]
         return JobSummary(job=self.id, state=self.state, cluster=self.plan.cluster, unit=self.plan.unit,
                           steps=steps, csrs=self.csr_files(), created=self.created, updated=self.updated,
-                          detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server)
+                          detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server,
+                          inventory=str(self.inventory_path) if self.inventory_path else "")
 
     # ---- one runner at a time ------------------------------------------------------------------
 
