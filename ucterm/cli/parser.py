@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="CA certificates")
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
+        p.add_argument("--quiet", "-q", action="store_true",
+                       help="print only the summary at the end (and errors); the job folder keeps the transcript")
         p.add_argument("--confirm-each", action="store_true",
                        help="ask before each risky step (default: once, before the run, listing them)")
         p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")

@@ -46,13 +46,19 @@ from ucterm.scan.model import ScanResult
 class Printer:
     """Events as lines on stderr: step headers, progress, results, and the transcript, indented."""
 
-    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True) -> None:
+    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True,
+                 quiet: bool = False) -> None:
+        """`quiet` (--quiet): nothing while the job runs; the summary at the end says how it went, and
+        the job folder keeps the whole transcript."""
         self.stream = stream or sys.stderr
         self.index = {s.id: i for i, s in enumerate(plan.steps, 1)}
         self.total = len(plan.steps)
         self.transcript = transcript
+        self.quiet = quiet
 
     def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
         line = self.format(event)
         if line is not None:
             print(line, file=self.stream, flush=True)
@@ -178,9 +184,16 @@ def _ask_once(plan: Plan, confirm: Confirm | None, confirm_each: bool, done: Seq
     return True
 
 
+def _say(args: argparse.Namespace, text: str) -> None:
+    """A progress note on stderr, unless --quiet (which keeps the summary and the errors only)."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
 async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *, signer: Signer | None,
-               confirm: Confirm | None, material: Material | None, read_only: bool, approved: bool = False) -> str:
-    printer = Printer(job.plan)
+               confirm: Confirm | None, material: Material | None, read_only: bool, approved: bool = False,
+               quiet: bool = False) -> str:
+    printer = Printer(job.plan, quiet=quiet)
     runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only,
                     approved=approved)
     if material is not None:
@@ -214,7 +227,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     material = _material(args)
     signer = _signer(inventory, cluster.name, args.lab_ca)
     credentials = _credentials()
-    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
+    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run,
+                   quiet=bool(getattr(args, "quiet", False)))
     options = defaults_for(inventory, scan, cluster.name, args.unit, args.multi_server)
     from dataclasses import replace
 
@@ -228,22 +242,23 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         else:
             out.write(render(plan) + "\n")
         return 0
-    if plan.risks:
+    if plan.risks and (confirm is not None or not args.quiet):
         print("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), file=sys.stderr)
     approved = _ask_once(plan, confirm, plan.options.confirm_each)
     job = Journal.create(plan, inventory.path)
-    print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
+    _say(args, f"ucterm: job {job.id} ({job.folder})")
     state = asyncio.run(_run(job, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                             read_only=read_only, approved=approved))
+                             read_only=read_only, approved=approved, quiet=args.quiet))
     return _output(job, state, args, out)
 
 
 def _survey(inventory: Inventory, cluster: str, unit: str, credentials: CredentialStore, nodes: Sequence[str],
-            *, strict: bool) -> ScanResult | None:
+            *, strict: bool, quiet: bool = False) -> ScanResult | None:
     """Versions and current certificates; a real run stops here if a node cannot be read."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
-    print(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}",
-          file=sys.stderr)
+    if not quiet:
+        print(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}",
+              file=sys.stderr)
     scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
@@ -277,9 +292,9 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     done = [sid for sid, rec in job.steps.items() if rec.state in ("done", "skipped")]
     approved = _ask_once(job.plan, confirm, job.plan.options.confirm_each or bool(getattr(args, "confirm_each", False)),
                          done)
-    print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
+    _say(args, f"ucterm: resuming job {job.id} ({job.folder})")
     state = asyncio.run(_run(job, inventory, _credentials(), signer=signer, confirm=confirm, material=material,
-                             read_only=read_only, approved=approved))
+                             read_only=read_only, approved=approved, quiet=bool(getattr(args, "quiet", False))))
     return _output(job, state, args, out)
 
 
