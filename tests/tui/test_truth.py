@@ -609,3 +609,38 @@ async def test_a_multi_server_renewal_asks_once_unless_asked_to_ask_at_each() ->
                 assert approved
             await pilot.press("escape")
             await pilot.pause()
+
+
+# ---- plain `ucterm` ---------------------------------------------------------------------------------
+
+
+def test_the_application_refuses_to_start_without_a_terminal(tmp_path: Path) -> None:
+    """From a script (no terminal) `ucterm`, `ucterm tui` and `ucterm demo` stop at once: one sentence, exit 3."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "UCTERM_HOME": str(tmp_path / "home")}
+    for args in ([], ["tui"], ["demo", "--profile", "fast"]):
+        r = subprocess.run([sys.executable, "-m", "ucterm", *args], capture_output=True, text=True, timeout=60,
+                           stdin=subprocess.DEVNULL, env=env)
+        assert r.returncode == 3, (args, r.stderr)
+        assert r.stderr.strip().count("\n") == 0 and "needs a terminal" in r.stderr and "Traceback" not in r.stderr
+        assert r.stdout == ""
+
+
+async def test_plain_ucterm_without_an_inventory_says_it_is_the_demo(tmp_path: Path) -> None:
+    """Plain `ucterm` with no inventory opened the demo without a word on screen."""
+    from ucterm.tui.launch import DemoStartup, no_inventory_banner
+
+    missing = tmp_path / "config" / "inventory.toml"
+    app = UctermApp(startup=DemoStartup("fast", banner=no_inventory_banner(missing)))
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(600):
+            await pilot.pause(0.05)
+            if app.session is not None and app.session.scan is not None:
+                break
+        await pilot.pause()
+        text = " ".join(text_of(app).split())
+        assert "This is the demo lab: no inventory at" in text and str(missing) in all_text(app), text
+        assert "ucterm lab --write-inventory F" in text

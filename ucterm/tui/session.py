@@ -92,6 +92,8 @@ class Session:
         default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
     runner_settings: RunnerSettings | None = None
+    #: A sentence the main screen shows above the estate (plain `ucterm` on the demo: there is no inventory).
+    banner: str = ""
 
     # ---- construction ----------------------------------------------------------------------
     @classmethod

@@ -12,7 +12,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer
+from textual.content import Content
+from textual.widgets import DataTable, Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
@@ -115,6 +116,7 @@ class MainScreen(BaseScreen):
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
+        yield Static("", id="banner")
         with Horizontal(id="main-body"):
             yield EstateTree(id="tree")
             with Vertical(id="right"):
@@ -177,6 +179,10 @@ class MainScreen(BaseScreen):
                              f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}")
         # The title counts what the toggle shows, across the estate, merged as `ucterm scan` merges.
         all_rows = certificates(scan, ESTATE, identity_only=self.identity_only)
+        banner = self.query_one("#banner", Static)
+        banner.display = bool(session and session.banner)
+        if session and session.banner:
+            banner.update(Content.styled(session.banner, "bold"))
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
                                       bool(session and session.read_only_reason),
                                       counted="identity" if self.identity_only else "all stores")

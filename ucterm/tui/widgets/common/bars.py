@@ -19,7 +19,7 @@ class TitleBar(Static):
 
     The counts say what they count: identity certificates, or every store's (the `i` toggle), merged
     as `ucterm scan` merges them, so that "all stores" gives the numbers of its summary line.
-    Below the wide breakpoint the product name gives its room to the counts.
+    Where the line is short (80 columns), the product name gives its room to the counts.
     """
 
     def show(self, label: str, counts: Mapping[str, int] | None, read_only: bool, *,
@@ -27,7 +27,7 @@ class TitleBar(Static):
         from ucterm.tui.view import WIDE
 
         wide = self.app.size.width >= WIDE
-        parts: list[str | tuple[str, str]] = [("ucterm", "bold $accent"), "  "] if wide else []
+        parts: list[str | tuple[str, str]] = []
         if label:
             parts += [(label, "bold"), "  "]
         if read_only:
@@ -41,7 +41,11 @@ class TitleBar(Static):
                 if n or status == "ok":
                     parts += [(f"{STATUS_GLYPH[status]} {n} {word}",
                                status_markup(status, no_color=self.app.no_color)), gap]
-        self.update(Content.assemble(*parts))
+        content = Content.assemble(*parts)
+        brand = Content.assemble(("ucterm", "bold $accent"), "  ")
+        if content.cell_length + brand.cell_length <= self.app.size.width - 2:  # the counts come first
+            content = brand + content
+        self.update(content)
 
 
 class StatusBar(Horizontal):
