@@ -644,3 +644,43 @@ async def test_plain_ucterm_without_an_inventory_says_it_is_the_demo(tmp_path: P
         text = " ".join(text_of(app).split())
         assert "This is the demo lab: no inventory at" in text and str(missing) in all_text(app), text
         assert "ucterm lab --write-inventory F" in text
+
+
+# ---- lab inventories ------------------------------------------------------------------------------
+
+
+async def test_a_lab_inventory_offers_the_lab_ca_and_warns_of_nothing_it_wrote(tmp_path: Path) -> None:
+    """`ucterm --inventory lab.toml` (written by `ucterm lab --write-inventory`): the form offers the lab
+    CA as `ucterm renew --lab-ca` does, a renewal signed by it finishes, and the app does not toast
+    twice about the literal passwords the lab wrote there itself."""
+    from ucterm.lab import LabEstate
+    from ucterm.tui.screens.renewal import RenewalScreen
+
+    from .test_lab import scanned, start_renewal, until_state
+
+    # An inventory of one's own with two literal passwords: one warning that names both.
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[defaults]\nos_password = "a-secret"\napp_user = "axl"\napp_password = "another"\n'
+                    '[[cluster]]\nname = "hq"\nproduct = "cucm"\n'
+                    '[[cluster.node]]\nfqdn = "pub.example.com"\nrole = "publisher"\n')
+    mine.chmod(0o600)
+    own = load_inventory(mine)
+    literal = [w for w in own.warnings if "literal password" in w]
+    assert len(literal) == 1 and "os_password" in literal[0] and "app_password" in literal[0], own.warnings
+
+    estate = LabEstate.demo(profile="fast")
+    await estate.start()
+    try:
+        path = estate.write_inventory(tmp_path / "lab" / "inventory.toml")
+        session = Session.open(path, label="lab")
+        assert [c.key for c in session.signers] == ["lab"]
+        assert not [w for w in session.inventory.warnings if "literal" in w]  # type: ignore[union-attr]
+        app = UctermApp(session, preferences=Preferences())
+        async with app.run_test(size=(120, 40)) as pilot:
+            await scanned(pilot, app)
+            assert not [n.message for n in app._notifications if "literal" in n.message]
+            run = await start_renewal(pilot, app, "tomcat branch cucm125-pub")  # the lab CA is chosen
+            await until_state(pilot, run, "done")
+            assert not isinstance(app.screen, RenewalScreen)
+    finally:
+        await estate.stop()

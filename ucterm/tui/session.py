@@ -71,6 +71,18 @@ class SignerChoice:
     factory: Callable[[], Signer]
 
 
+def lab_ca_choice(folder: Path) -> SignerChoice:
+    """The lab CA of an inventory `ucterm lab --write-inventory` wrote (its lab_ca folder): the TUI
+    offers it as `ucterm renew --lab-ca` does."""
+
+    def factory() -> Signer:
+        from ucterm.renewal.signers import lab_ca_signer
+
+        return lab_ca_signer(folder)
+
+    return SignerChoice("lab", "the lab CA signs the CSR at once (lab inventory)", factory)
+
+
 @dataclass
 class Session:
     inventory: Inventory | None
@@ -109,6 +121,8 @@ class Session:
         elif inventory.clusters and all(c.settings.read_only for c in inventory.clusters):
             reason = f"read-only mode (read_only = true in {inventory_path.name}): renewal actions are disabled"
         scan = load_scan(scan_file) if scan_file is not None else None
+        if not signers and inventory.defaults.lab_ca is not None:
+            signers = (lab_ca_choice(inventory.defaults.lab_ca),)
         return cls(inventory=inventory, inventory_path=inventory_path, scan=scan, clock=clock,
                    read_only_reason=reason, scan_file=scan_file, signers=tuple(signers),
                    label=label or inventory_path.name)
