@@ -684,3 +684,15 @@ async def test_a_lab_inventory_offers_the_lab_ca_and_warns_of_nothing_it_wrote(t
             assert not isinstance(app.screen, RenewalScreen)
     finally:
         await estate.stop()
+
+
+def test_the_readme_screenshots_show_no_internal_reference() -> None:
+    """screenshots/*.svg (made by screenshots/make.py from the demo) are what the README shows."""
+    import html
+
+    folder = Path(__file__).resolve().parents[2] / "screenshots"
+    shots = sorted(folder.glob("*.svg"))
+    assert shots
+    for shot in shots:
+        words = " ".join(html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", shot.read_text()))
+        assert not INTERNAL.search(words.replace("\xa0", " ")), (shot.name, INTERNAL.findall(words))
