@@ -306,11 +306,13 @@ class RunScreen(BaseScreen):
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
-        # The runner's last events may still be gathering (BATCH_SECONDS): show them first, so that the
-        # job's end is told with its final detail, not the one from before this run ("done: created").
-        batch, self._pending = self._pending, []
-        if batch:
-            self.apply_many(batch)
+        # The runner's last events may still be gathering (BATCH_SECONDS): send them first and take this
+        # message again behind them, so that the job's end is told with its final detail, not the one
+        # from before this run ("done: created").
+        if self._pending:
+            self._flush()
+            self.post_message(RunEnded(message.state, message.error))
+            return
         self.running = False
         if message.error:
             self.state = message.state
