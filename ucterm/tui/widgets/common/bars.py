@@ -22,27 +22,38 @@ class TitleBar(Static):
     Where the line is short (80 columns), the product name gives its room to the counts.
     """
 
+    _shown: tuple[str, Mapping[str, int] | None, bool, str] | None = None
+
+    def on_resize(self) -> None:
+        """Whether the product name fits depends on the width: a terminal resized (or a first frame
+        drawn at another size) shows the title again."""
+        if self._shown is not None:
+            label, counts, read_only, counted = self._shown
+            self.show(label, counts, read_only, counted=counted)
+
     def show(self, label: str, counts: Mapping[str, int] | None, read_only: bool, *,
              counted: str = "identity") -> None:
         from ucterm.tui.view import WIDE
 
+        self._shown = (label, counts, read_only, counted)
+
         wide = self.app.size.width >= WIDE
+        gap = "  " if wide else " "
         parts: list[str | tuple[str, str]] = []
         if label:
-            parts += [(label, "bold"), "  "]
+            parts += [(label, "bold"), gap]
         if read_only:
-            parts += [("READ-ONLY", "bold reverse $warning"), "  "]
+            parts += [("READ-ONLY", "bold reverse $warning"), gap]
         if counts is not None:
             parts += [" ", (f"{counted}:", "$text-muted"), " "]
-            gap = "  " if wide else " "
             for status, word in (("expired", "expired"), ("critical", "critical"), ("warning", "warning"),
                                  ("ok", "ok")):
                 n = counts.get(status, 0)
                 if n or status == "ok":
                     parts += [(f"{STATUS_GLYPH[status]} {n} {word}",
                                status_markup(status, no_color=self.app.no_color)), gap]
-        content = Content.assemble(*parts)
-        brand = Content.assemble(("ucterm", "bold $accent"), "  ")
+        content = Content.assemble(*parts).rstrip()
+        brand = Content.assemble(("ucterm", "bold $accent"), gap)
         if content.cell_length + brand.cell_length <= self.app.size.width - 2:  # the counts come first
             content = brand + content
         self.update(content)
