@@ -93,7 +93,8 @@ class CertTable(DataTable[Text | str]):
             certs_by_key[key] = cert
             r = cert.record
             name = cert.store if merged_store and cert.store != "own" else cert.unit
-            unit = Text(_clip(name, MAX_UNIT_NARROW) if narrow else name,
+            # Clipped only beside cluster/node names (a cluster's or node's view has the room).
+            unit = Text(_clip(name, MAX_UNIT_NARROW) if narrow and with_cluster else name,
                         style=dim if merged_store and cert.store != "own" else "")
             row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), unit]
             if with_store and not merged_store:
