@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clip", "visible"]
+__all__ = ["clip", "unsafe_spans", "visible"]
 
 #: C0 controls, DEL, C1 controls, and the bidirectional overrides and isolates that make a
 #: terminal show text in another order than it is stored ("Trojan Source", CVE-2021-42574),
@@ -25,6 +25,8 @@ __all__ = ["clip", "visible"]
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
 #: The same without line feed and tab: for multi-line text (a transcript, a stored log).
 _UNSAFE_KEEP_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+_UNSAFE_RUN = re.compile(f"(?:{_UNSAFE.pattern})+")
+_UNSAFE_RUN_KEEP_LINES = re.compile(f"(?:{_UNSAFE_KEEP_LINES.pattern})+")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -40,6 +42,11 @@ def visible(text: str, *, lines: bool = False) -> str:
     """
     pattern = _UNSAFE_KEEP_LINES if lines else _UNSAFE
     return pattern.sub(_escape, text)
+
+
+def unsafe_spans(text: str, *, lines: bool = False) -> list[tuple[int, int]]:
+    """Where :func:`visible` (with the same `lines`) would change `text`: each run of control characters."""
+    return [m.span() for m in (_UNSAFE_RUN_KEEP_LINES if lines else _UNSAFE_RUN).finditer(text)]
 
 
 def clip(text: str, limit: int) -> str:

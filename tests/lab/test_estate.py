@@ -91,6 +91,11 @@ async def test_write_inventory(estate: LabEstate, tmp_path: Path) -> None:
     assert set(inventory.cluster("presence").nodes[0].ports) == {"ssh", "https", "rest", "sip_tls", "xmpp_c2s",
                                                                   "xmpp_s2s"}
     assert set(inventory.cluster("voicemail").nodes[0].ports) == {"ssh", "https", "rest"}
+    # The lab's AD CS web enrollment is the inventory's signer corp-adcs (used only when asked for).
+    [signer] = inventory.signers
+    assert signer.name == "corp-adcs" and signer.kind == "adcs" and signer.ca_bundle == tmp_path / "lab-ca.pem"
+    assert signer.spec.url == estate.web_enrollment.url  # type: ignore[union-attr]
+    assert all(c.settings.signer is None for c in inventory.clusters)
 
 
 async def test_known_hosts_verifies_every_node(estate: LabEstate, tmp_path: Path) -> None:

@@ -99,21 +99,26 @@ def test_no_cert_option_exits_3(now):
     assert code == 3 and "--cert" in err
 
 
-@pytest.mark.parametrize(("role", "content", "phrase"), [
-    ("cert", b"\x00\x01 garbage", "no certificate or CSR found"),
-    ("cert", b"", "empty file"),
-    ("cert", "csr", "holds a CSR, not a certificate"),
-    ("csr", "leaf", "holds a certificate, not a CSR"),
+@pytest.mark.parametrize(("content", "phrase"), [
+    (b"\x00\x01 garbage", "no certificate or CSR found"),
+    (b"", "empty file"),
+    ("csr", "holds a CSR, not a certificate"),
 ])
-def test_unreadable_content_is_a_finding(role, content, phrase, std, enc, write, files, now):
-    data = enc.pem(std.csr) if content == "csr" else enc.pem(std.leaf.cert) if content == "leaf" else content
-    bad = write("bad.bin", data)
-    argv = ["--cert", str(bad)] if role == "cert" else ["--cert", str(files["leaf"]), "--csr", str(bad)]
-    code, out, _ = run_check(*argv, "--json", now=now)
+def test_a_cert_file_without_a_certificate_could_not_be_checked(content, phrase, std, enc, write, now):
+    """Nothing to judge: a bad file, so "could not run" (3, design.md §3), not "errors found" (2)."""
+    bad = write("bad.bin", enc.pem(std.csr) if content == "csr" else content)
+    code, out, err = run_check("--cert", str(bad), "--json", now=now)
+    assert code == 3 and out == ""
+    assert phrase in err and "bad.bin" in err and err.startswith("ucterm: ") and err.count("\n") == 1
+
+
+def test_unreadable_csr_content_is_a_finding(std, enc, write, files, now):
+    bad = write("bad.bin", enc.pem(std.leaf.cert))
+    code, out, _ = run_check("--cert", str(files["leaf"]), "--csr", str(bad), "--json", now=now)
     doc = json.loads(out)
     assert code == 2
     [f] = [f for f in doc["findings"] if f["code"] == "unreadable"]
-    assert phrase in f["message"] and "bad.bin" in f["message"]
+    assert "holds a certificate, not a CSR" in f["message"] and "bad.bin" in f["message"]
 
 
 def test_private_key_next_to_the_certificate_is_a_note(std, enc, write, files, now):
@@ -214,3 +219,20 @@ def test_report_wraps_for_an_80_column_terminal(pki, std, now):
     findings = text.split("Findings\n", 1)[1].split("\n\n", 1)[0]
     assert all(len(line) <= 80 for line in findings.splitlines())
     assert "fix: the CA issued this from a different CSR" in findings
+
+
+def test_cli_a_text_file_as_the_certificate_could_not_run(tmp_path):
+    text = tmp_path / "hostname"
+    text.write_text("cucm-pub\n")
+    for target in ("/etc/hostname", str(text)) if Path("/etc/hostname").is_file() else (str(text),):
+        result = ucterm("check", "--cert", target, "--json")
+        assert result.returncode == 3 and result.stdout == "", result.stderr
+        assert target in result.stderr and "no certificate" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_a_self_signed_certificate_is_an_error(pki, std, enc, write):
+    leaf = pki.issue(None, "cucm-pub.example.com", key=std.leaf.key, sans_dns=std.sans,
+                     not_before="2025-01-01", not_after="2035-01-01")
+    result = ucterm("check", "--cert", str(write("self.pem", enc.pem(leaf.cert))), "--unit", "tomcat")
+    assert result.returncode == 2, result.stdout
+    assert "self-signed" in result.stdout and "clean, ready to upload" not in result.stdout

@@ -115,6 +115,12 @@ def _ku_missing(pki, std):
     return Case(chain_of(std, leaf), csr=std.csr)
 
 
+def _self_signed(pki, std):
+    """The node's key and names, but signed by itself: handed over as if a CA had issued it."""
+    leaf = pki.issue(None, "cucm-pub.example.com", key=std.leaf.key, sans_dns=std.sans)
+    return Case([leaf.cert], csr=std.csr)
+
+
 FAILING: dict[str, Callable] = {
     "leaf-missing": _leaf_missing,
     "key-mismatch": _key_mismatch,
@@ -132,6 +138,7 @@ FAILING: dict[str, Callable] = {
     "weak-key": _weak_key,
     "weak-signature": _weak_signature,
     "ku-missing": _ku_missing,
+    "self-signed": _self_signed,
 }
 
 
@@ -296,6 +303,7 @@ def test_eku_fix_sentence(pki, std, now):
     [f] = [f for f in found if f.code == "eku-missing"]
     assert f.fix.startswith("the CA template dropped clientAuth: ask for a template that keeps the CSR's "
                             "extended key usage")
+    assert "mutual TLS" in f.message and "FN74345" in f.message  # why it matters, in plain words
 
 
 def test_eku_without_unit_follows_the_csr(pki, std, now):
@@ -375,3 +383,26 @@ def test_a_ca_expiring_before_the_leaf_is_a_note(pki, std, now):
     report = check_material([leaf.cert, short.cert, std.root.cert], std.csr, unit="tomcat", now=now)
     assert report.findings == []
     assert any("'Short-lived CA' expires on 2027-03-01, before the leaf" in n for n in report.notes)
+
+
+def test_key_usage_is_judged_against_the_csr_when_one_is_given(pki, std, now):
+    """A CallManager CSR that asks no Key Agreement: the certificate is not blamed for lacking it."""
+    ku = ["digital_signature", "key_encipherment", "data_encipherment"]
+    leaf = pki.issue(std.inter, "cucm-pub.example.com", key=std.leaf.key, sans_dns=std.sans, ku=ku)
+    csr = pki.csr(std.leaf.key, "cucm-pub.example.com", sans_dns=std.sans, ku=ku)
+    with_csr = check_material([leaf.cert, std.inter.cert, std.root.cert], csr, unit="CallManager", now=now)
+    assert with_csr.findings == []
+    # Without a CSR, the catalog's list (what VOS puts in a CallManager CSR, §5.1).
+    alone = check_material([leaf.cert, std.inter.cert, std.root.cert], None, unit="CallManager", now=now)
+    [f] = alone.findings
+    assert f.code == "ku-missing" and "lacks Key Agreement, which VOS puts in CallManager's CSR" in f.message
+    # A CSR that asks for a bit the certificate lacks is still named.
+    asks = pki.csr(std.leaf.key, "cucm-pub.example.com", sans_dns=std.sans, ku=[*ku, "key_agreement"])
+    [f] = check_material([leaf.cert, std.inter.cert, std.root.cert], asks, unit="CallManager", now=now).findings
+    assert "lacks Key Agreement, which the CSR asks for" in f.message
+
+
+def test_a_self_signed_certificate_is_never_ready_to_upload(pki, std, now):
+    leaf = pki.issue(None, "cucm-pub.example.com", key=std.leaf.key, sans_dns=std.sans)
+    report = check_material([leaf.cert], std.csr, unit="tomcat", now=now)
+    assert not report.ok and report.exit_code == 2 and report.codes()[0] == "self-signed"

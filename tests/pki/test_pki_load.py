@@ -163,7 +163,7 @@ def test_duplicates_are_dropped(std, enc):
 
 def test_load_file_missing_names_the_file(tmp_path):
     missing = tmp_path / "nope.pem"
-    with pytest.raises(PkiError, match=r"nope\.pem does not exist"):
+    with pytest.raises(PkiError, match=r"nope\.pem: no such file"):
         load_file(missing)
 
 

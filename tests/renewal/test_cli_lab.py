@@ -30,11 +30,13 @@ class Result:
 
 
 async def ucterm(lab: LabRig, *args: str, timeout: float = 30) -> Result:
-    """Run ucterm; a hang is reported with every thread's stack (faulthandler on SIGABRT)."""
+    """Run ucterm as a script would: no terminal at all (its own session, so not even the controlling
+    terminal of whoever runs the tests). A hang is reported with every thread's stack (faulthandler
+    on SIGABRT)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-X", "faulthandler", "-m", "ucterm", "--inventory", str(lab.inventory_path), *args,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "NO_COLOR": "1"})
+        env={**os.environ, "NO_COLOR": "1"}, start_new_session=True)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
     except TimeoutError:

@@ -66,9 +66,17 @@ async def test_declining_a_confirmation_changes_nothing(lab: LabRig) -> None:
         return False
 
     job = lab.job("branch", "CallManager", nodes=(PUB125,))
-    assert await lab.runner(job, confirm=no).run() == "aborted"
+    assert await lab.runner(job, confirm=no).run() == "paused"
     assert questions and questions[0].startswith("Upload the new CallManager certificate")
     assert lab.counts.identity == {}
+    # One state, one sentence: paused at that step, which changed nothing; resume asks again.
+    declined = Journal.open(job.id)
+    summary = declined.summary()
+    assert summary.status == "paused" and summary.to_json()["state"] == "waiting"
+    assert declined.steps[f"upload_identity:{PUB125}"].state == "pending"
+    assert declined.detail.startswith("you declined step ") and "so it changed nothing" in declined.detail
+    assert f"ucterm resume {job.id}` asks again" in declined.detail
+    assert not any(isinstance(e, StepFailed) for e in lab.events)
 
     async def yes(question: str) -> bool:
         questions.append(question)

@@ -95,9 +95,8 @@ async def start_renewal(pilot: Pilot[Any], app: UctermApp, query: str, *, signer
     await pilot.pause()
     form = app.screen
     assert isinstance(form, RenewalScreen), form
-    if signer != "lab":
-        form.query_one(f"#signer-{signer}").value = True
-        await pilot.pause()
+    form.query_one(f"#signer-{signer}").value = True  # the demo offers its corp CA first
+    await pilot.pause()
     await pilot.press("p")
     await pilot.pause()
     assert isinstance(app.screen, PlanScreen)
@@ -389,3 +388,67 @@ async def test_prompt_password_asked_once_and_never_shown(tmp_path: Path) -> Non
         assert not isinstance(app.screen, PasswordModal)
         assert all(node_state(app, "branch", n.fqdn) == "ok" for n in branch.nodes)
         assert password not in shown(app) and password not in app.export_screenshot()
+
+
+class PromptForSigner(DemoStartup):
+    """The demo lab with the corp CA's password set to `prompt` in the inventory."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__("fast", inventory=folder / "inventory.toml")
+        self.password = ""
+
+    async def __call__(self, app: UctermApp) -> Session:
+        import tomllib
+
+        from ucterm.files import write_toml
+
+        first = await super().__call__(app)
+        assert self.inventory is not None
+        document = tomllib.loads(self.inventory.read_text())
+        self.password = document["signer"][0]["password"]
+        document["signer"][0]["password"] = "prompt"
+        write_toml(self.inventory, document)
+        session = Session.open(self.inventory, clock=first.clock, scan_file=first.scan_file,
+                               signers=first.signers, label=first.label)
+        session.runner_settings = first.runner_settings
+        return session
+
+
+async def test_demo_renewal_signed_by_the_corp_ca(tmp_path: Path) -> None:
+    """The demo's form offers its corp CA (the lab's AD CS web enrollment) first; its password, set to
+    prompt here, is asked in the modal before the job runs and never shown; the run screen shows what
+    the signer did (submitted, request id, issued) in the step's detail and the node's log."""
+    messages: list[Message] = []
+    startup = PromptForSigner(tmp_path)
+    app = UctermApp(startup=startup)
+    async with app.run_test(size=(120, 40), message_hook=messages.append) as pilot:
+        await scanned(pilot, app)
+        await pilot.press("slash", *"tomcat voicemail cuc15-pub", "enter")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, RenewalScreen)
+        first = form.query("#signer RadioButton").first()
+        assert first.id == "signer-cfg0-corp-adcs" and first.value  # preselected
+        assert "corp-adcs: AD CS web enrollment signs the CSR" in str(first.label)
+        await pilot.press("p")
+        await pilot.pause()
+        assert isinstance(app.screen, PlanScreen)
+        await pilot.press("x")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the confirmation")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PasswordModal), what="the signer's password question")
+        await pilot.pause()
+        assert 'password for signer "corp-adcs"' in " ".join(shown(app).split())
+        await pilot.press(*startup.password, "enter")
+        await wait_for(pilot, lambda: any(isinstance(s, RunScreen) for s in app.screen_stack), what="the run")
+        run = next(s for s in app.screen_stack if isinstance(s, RunScreen))
+        await until_state(pilot, run, "done")
+        progress = [e.message for e in events(messages, "StepProgress") if e.step.startswith("obtain_signed:")]
+        assert any("submitted with template CiscoUCServerClient, request" in m for m in progress)
+        assert any("issued" in m for m in progress)
+        obtain = next(s.id for s in run.plan.steps if s.kind == "obtain_signed")
+        assert 'signer "corp-adcs"' in run.query_one("#steps").states[obtain][1]  # type: ignore[attr-defined]
+        assert startup.password not in shown(app) and startup.password not in app.export_screenshot()
+        assert all(startup.password not in str(getattr(e, "message", "")) for e in events(messages, "StepProgress"))

@@ -673,7 +673,7 @@ async def test_a_lab_inventory_offers_the_lab_ca_and_warns_of_nothing_it_wrote(t
     try:
         path = estate.write_inventory(tmp_path / "lab" / "inventory.toml")
         session = Session.open(path, label="lab")
-        assert [c.key for c in session.signers] == ["lab"]
+        assert "lab" in [c.key for c in session.signers]
         assert not [w for w in session.inventory.warnings if "literal" in w]  # type: ignore[union-attr]
         app = UctermApp(session, preferences=Preferences())
         async with app.run_test(size=(120, 40)) as pilot:

@@ -54,12 +54,12 @@ def test_cleaning_read_by_read_equals_cleaning_at_once(pieces: list[str], cuts: 
     """The shell cleans a growing buffer after each read, re-cleaning only the unfinished line: the
     result must equal cleaning the whole text at once, wherever the reads split it (even inside
     an escape sequence or between \\r and \\n)."""
-    from ucterm.vos.shell import _Conversation
+    from ucterm.vos.output import CommandOutput
 
     text = "".join(pieces)
-    conv = _Conversation()
+    out = CommandOutput(limit=1 << 20)
     start = 0
     for cut in [*sorted(c for c in cuts if c <= len(text)), len(text)]:
-        conv.raw += text[start:cut]
+        out.feed(text[start:max(start, cut)])
         start = max(start, cut)
-        assert conv.cleaned() == vtext.clean(conv.raw)
+        assert out.text() == vtext.clean(text[:start])

@@ -23,6 +23,7 @@ from ucterm.errors import UctermError
 from ucterm.expiry import is_expired, left_words
 from ucterm.pki import CheckReport, check_files, key_usage_of, label, summarise
 from ucterm.pki.summary import KEY_USAGE_LABELS, is_self_signed, utc
+from ucterm.text import visible
 
 __all__ = ["EXIT_COULD_NOT_RUN", "render_report", "run"]
 
@@ -42,13 +43,17 @@ def run(args: argparse.Namespace, *, now: dt.datetime | None = None,
         report = check_files(args.cert, csr=args.csr, chains=list(args.chain or ()), unit=args.unit,
                              multi_server=bool(args.multi_server), now=now)
     except UctermError as exc:
-        print(f"ucterm: {exc}", file=err)
+        print(f"ucterm: {visible(str(exc), lines=True)}", file=err)
+        return EXIT_COULD_NOT_RUN
+    if report.nothing_to_check:  # design.md §3: a file that is no certificate at all is a bad file (3)
+        print(f"ucterm: {report.nothing_to_check}", file=err)
         return EXIT_COULD_NOT_RUN
     if args.json:
         out.write(json.dumps(report.to_json_dict(), indent=2) + "\n")
     else:
         width = max(60, shutil.get_terminal_size().columns) if out.isatty() else None
-        out.write(render_report(report, now=now, unicode=_can_encode(out, "└─"), width=width))
+        # The report quotes the certificate's names and the files' problems: shown, never obeyed.
+        out.write(visible(render_report(report, now=now, unicode=_can_encode(out, "└─"), width=width), lines=True))
     return report.exit_code
 
 

@@ -23,13 +23,16 @@ def run(args: argparse.Namespace) -> int:
         ("inventory", str(inventory) + ("" if Path(inventory).exists() else " (missing)")),
         ("preferences", str(paths.preferences_file(Path(inventory)))),
         ("known_hosts", str(paths.default_known_hosts())),
+        ("acme accounts", str(paths.data_dir() / "acme")),
         ("state", str(paths.state_dir())),
         ("jobs", str(paths.jobs_dir())),
         ("logs", str(paths.log_dir())),
     ]
     from importlib.metadata import PackageNotFoundError, version
 
-    for dist in ("textual", "asyncssh", "cryptography", "httpx", "platformdirs", "tomli-w"):
+    # pyspnego: AD CS signers (NTLM/Kerberos); acme, dnspython: ACME signers (the `acme` extra).
+    for dist in ("textual", "asyncssh", "cryptography", "httpx", "platformdirs", "tomli-w", "pyspnego", "acme",
+                 "dnspython"):
         try:
             rows.append((dist, version(dist)))
         except PackageNotFoundError:

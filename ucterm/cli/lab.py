@@ -38,6 +38,11 @@ def listing(estate: LabEstate, inventory: Path | None) -> str:
         lines.append("")
     lines.append(f"OS administrator {creds.os_user} / {creds.os_password}; "
                  f"application user {creds.app_user} / {creds.app_password} (fixed lab credentials)")
+    if estate.web_enrollment.port is not None:
+        from ucterm.lab import adcs
+
+        lines.append(f"corp CA (AD CS web enrollment, NTLM): {estate.web_enrollment.url} as "
+                     f"{adcs.DOMAIN}\\{adcs.USER} / {adcs.PASSWORD} (signer {estate.SIGNER} in the inventory)")
     if inventory is not None:
         lines.append(f"inventory: {inventory} (known_hosts and lab-ca.pem beside it)")
     lines.append("Press Ctrl+C to stop.")

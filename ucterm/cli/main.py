@@ -43,7 +43,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         handler = getattr(importlib.import_module(module_name), func_name)
         return int(handler(args) or 0)
     except UctermError as exc:
-        print(f"ucterm: {exc}", file=sys.stderr)
+        # The sentence may quote a node, a file or a CA: never their control characters (ucterm.text).
+        from ucterm.text import visible
+
+        print(f"ucterm: {visible(str(exc), lines=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("ucterm: interrupted.", file=sys.stderr)
@@ -55,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         # A folder or file ucterm itself needs (state, jobs, config) cannot be used: one sentence, no
         # traceback. Journaled work is already on disk record by record, so nothing done is lost.
-        where = f" {exc.filename}" if exc.filename else ""
+        from ucterm.text import visible
+
+        where = f" {visible(str(exc.filename))}" if exc.filename else ""
         print(f"ucterm: cannot use{where}: {exc.strerror or exc}; check its permissions and free space, "
               "or set UCTERM_HOME to a writable folder.", file=sys.stderr)
         return 3

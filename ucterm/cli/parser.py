@@ -93,7 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--unit", required=True, metavar="U",
                            help="the certificate unit: tomcat, CallManager, cup-xmpp, ... (`ucterm scan` lists them)")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
-            p.add_argument("--multi-server", action="store_true", help="one certificate for the whole cluster")
+            distribution = p.add_mutually_exclusive_group()
+            distribution.add_argument("--multi-server", action="store_true",
+                                      help="one certificate for the whole cluster (default: like the current one)")
+            distribution.add_argument("--single-server", action="store_true",
+                                      help="one certificate per node, even where the current one is multi-server")
             p.add_argument("--lab-ca", action="store_true", help="have the lab CA sign (lab inventories only)")
             p.add_argument("--dry-run", action="store_true", help="print the plan with exact commands and stop")
             _read_only_arg(p)
@@ -101,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
             p.add_argument("job", metavar="JOB", help="job id or a unique start of it (see `ucterm jobs`)")
+        p.add_argument("--signer", metavar="NAME",
+                       help="the inventory's [[signer]] that signs the CSRs (overrides signer = in the inventory)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
@@ -129,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     _inventory_arg(p)
     p.add_argument("--all", action="store_true", help="every job in the journal, whatever its inventory")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
+    p.add_argument("--abandon", metavar="JOB",
+                   help="give up an unfinished job (journaled; nothing on the nodes is touched) so that a new "
+                        "renewal of its unit can start")
 
     p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C",
                        description="Run the embedded lab estate in the foreground until Ctrl+C and print where each "

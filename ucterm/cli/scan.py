@@ -22,7 +22,7 @@ from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice
 from ucterm.files import atomic_write
-from ucterm.inventory import Inventory, load_inventory
+from ucterm.inventory import Cluster, Inventory, load_inventory
 from ucterm.scan import ScanProgress, scan_estate, selected_clusters, warm_credentials
 from ucterm.scan.model import ScanResult, load_scan, save_scan
 from ucterm.scan.render import (
@@ -32,6 +32,7 @@ from ucterm.scan.render import (
     render_prometheus,
     render_table,
 )
+from ucterm.text import visible
 
 
 class ScanArgumentError(UctermError):
@@ -42,12 +43,14 @@ class ScanArgumentError(UctermError):
 
 def run(args: argparse.Namespace) -> int:
     """Scan, print the requested form, write the Prometheus file and keep the result for the TUI."""
+    concurrency = _concurrency(args)
     inventory = load_inventory(getattr(args, "inventory", None))
     warn_days, crit_days = _thresholds(args, inventory)
     clusters: Sequence[str] | None = getattr(args, "cluster", None) or None
     chosen = selected_clusters(inventory, clusters)  # unknown names fail here, before any connection
+    _something_to_scan(inventory, chosen, clusters)
     for warning in inventory.warnings:
-        print(f"ucterm: warning: {warning}", file=sys.stderr)
+        print(f"ucterm: warning: {visible(warning)}", file=sys.stderr)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     credentials = CredentialStore(prompter=terminal_prompter if interactive else None)
     if interactive:
@@ -57,12 +60,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         result = asyncio.run(scan_estate(
             inventory, credentials, sink=progress, warn_days=warn_days, crit_days=crit_days,
-            clusters=clusters, probe=not getattr(args, "no_probe", False),
-            concurrency=max(1, getattr(args, "concurrency", None) or 16)))
+            clusters=clusters, probe=not getattr(args, "no_probe", False), concurrency=concurrency))
     finally:
         if progress is not None:
             progress.clear()
     _keep(result, clusters)
+    _accepted_keys_to_stderr(result, inventory)
     if getattr(args, "json", False):
         sys.stdout.write(render_json(result))
         _problems_to_stderr(result)
@@ -79,6 +82,32 @@ def run(args: argparse.Namespace) -> int:
         # After the output: a file that cannot be written must not cost the user the review itself.
         _write_prometheus(Path(args.prometheus), result)
     return result.exit_code()
+
+
+def _concurrency(args: argparse.Namespace) -> int:
+    value = getattr(args, "concurrency", None)
+    if value is None:
+        return 16
+    if value < 1:
+        raise ScanArgumentError(f"--concurrency is {value}; give the number of nodes to read at the same time, "
+                                "1 or more (default 16).")
+    return int(value)
+
+
+def _something_to_scan(inventory: Inventory, chosen: Sequence[Cluster], names: Sequence[str] | None) -> None:
+    """An empty scan is not a clean one: monitoring would read exit 0 with no nodes as "all fine"."""
+    if any(c.nodes for c in chosen):
+        return
+    where = str(inventory.path) if inventory.path else "the inventory"
+    if names:
+        what = f"the cluster(s) {', '.join(c.name for c in chosen)} chosen with --cluster list no nodes"
+    elif chosen:
+        what = f"its cluster(s) {', '.join(c.name for c in chosen)} list no nodes"
+    else:
+        what = "it lists no clusters"
+    fix = "add [[cluster.node]] entries" if chosen else "add a [[cluster]] with its [[cluster.node]] entries"
+    raise ScanArgumentError(f"{where}: there is nothing to scan, {what}; {fix} (exit 3: an empty scan is "
+                            "not a clean one).")
 
 
 def _thresholds(args: argparse.Namespace, inventory: Inventory) -> tuple[int | None, int | None]:
@@ -120,6 +149,18 @@ def _write_prometheus(path: Path, result: ScanResult) -> None:
                                 "its folder exists and is writable.") from None
 
 
+def _accepted_keys_to_stderr(result: ScanResult, inventory: Inventory) -> None:
+    """Trust on first use is never silent: a headless scan may be the only run that saw the key."""
+    for n in result.nodes:
+        if not n.host_key_accepted:
+            continue
+        cluster = next((c for c in inventory.clusters if c.name == n.cluster), None)
+        known_hosts = cluster.settings.known_hosts_path if cluster is not None else "known_hosts"
+        print(f"ucterm: {visible(n.node)}: accepted the unknown SSH host key {n.host_key_fingerprint} on first use "
+              f"(trust_on_first_use) and recorded it in {known_hosts}; nobody has checked it: compare it with "
+              "the node's administrator.", file=sys.stderr)
+
+
 def _problems_to_stderr(result: ScanResult) -> None:
     for sentence in problem_sentences(result.nodes):
         print(f"ucterm: {sentence}", file=sys.stderr)
@@ -139,9 +180,9 @@ class Progress:
             self.clusters[event.cluster] = (event.done, event.total)
             done = sum(d for d, _ in self.clusters.values())
             total = sum(t for _, t in self.clusters.values())
-            self._show(f"scanning {done}/{total} nodes · {event.node.split('.', 1)[0]}: {event.message}")
+            self._show(visible(f"scanning {done}/{total} nodes · {event.node.split('.', 1)[0]}: {event.message}"))
         elif isinstance(event, NodeNotice) and event.level == "error":
-            self._line(f"ucterm: {event.node}: {event.message}")
+            self._line(visible(f"ucterm: {event.node}: {event.message}"))
 
     def _show(self, text: str) -> None:
         width = max(20, shutil.get_terminal_size().columns - 1)

@@ -87,7 +87,7 @@ class AxlApi:
         self.estate = estate
 
     async def handle(self, request: Request) -> Response:
-        creds = self.estate.credentials
+        creds = self.node.credentials  # the application user of this CUCM publisher
         if request.method not in ("POST", "GET"):
             return Response.error_page(405, [("Allow", "GET, POST")])
         if not authorized(request, creds.app_user, creds.app_password):

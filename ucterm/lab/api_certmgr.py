@@ -29,7 +29,7 @@ import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
@@ -39,9 +39,6 @@ from ucterm.lab import certs, texts
 from ucterm.lab.errors import VosError
 from ucterm.lab.http import Request, Response, authorized, unauthorized
 from ucterm.lab.node import Identity, LabNode, TrustEntry
-
-if TYPE_CHECKING:
-    from ucterm.lab.credentials import LabCredentials
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +71,8 @@ class ApiError(Exception):
 class CertMgrApi:
     """certmgr on one node (see the module docstring)."""
 
-    def __init__(self, node: LabNode, credentials: LabCredentials) -> None:
+    def __init__(self, node: LabNode) -> None:
         self.node = node
-        self._credentials = credentials
 
     @property
     def available(self) -> bool:
@@ -85,7 +81,8 @@ class CertMgrApi:
     async def handle(self, request: Request) -> Response:
         if not self.available:
             return Response.error_page(404)
-        if not authorized(request, self._credentials.os_user, self._credentials.os_password):
+        creds = self.node.credentials  # the node's own platform administrator
+        if not authorized(request, creds.os_user, creds.os_password):
             return unauthorized(REALM)
         if not request.path.startswith(BASE + "/"):
             return _message(404, f"No resource at {request.path}")

@@ -30,7 +30,6 @@ import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
 from xml.parsers import expat
 from xml.sax.saxutils import escape
 
@@ -39,9 +38,6 @@ from ucterm.lab import texts
 from ucterm.lab.errors import VosError
 from ucterm.lab.http import Request, Response, authorized, unauthorized
 from ucterm.lab.node import LabNode, Service
-
-if TYPE_CHECKING:
-    from ucterm.lab.credentials import LabCredentials
 
 log = logging.getLogger(__name__)
 
@@ -182,14 +178,14 @@ def check_media_type(request: Request) -> Response | None:
 class ControlCenterApi:
     """`ControlCenterServices` on one node, authenticated as the application user (§4.2)."""
 
-    def __init__(self, node: LabNode, credentials: LabCredentials) -> None:
+    def __init__(self, node: LabNode) -> None:
         self.node = node
-        self._credentials = credentials
 
     async def handle(self, request: Request) -> Response:
         if request.method != "POST":
             return Response.error_page(405, [("Allow", "POST")])
-        if not authorized(request, self._credentials.app_user, self._credentials.app_password):
+        creds = self.node.credentials
+        if not authorized(request, creds.app_user, creds.app_password):
             return unauthorized(REALM)
         refused = check_media_type(request)
         if refused is not None:

@@ -8,6 +8,11 @@
 Everything listens on 127.0.0.1 only. The credentials are fixed, documented lab values
 (:data:`CREDENTIALS`): OS administrator `admin` / `ucterm-lab-os`, application user
 `axladmin` / `ucterm-lab-axl`.
+
+It also runs the enterprise CA's web enrollment (:mod:`ucterm.lab.adcs`, AD CS `/certsrv` with
+NTLM and Extended Protection) on its own port, signed by the lab CA, and the inventory it
+writes names it as the signer "corp-adcs" (enrollment account `LAB\\ucterm-enroll` /
+`ucterm-lab-adcs`), so the demo shows a renewal "signed by corp CA" with no file carried by hand.
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ import asyncssh
 
 from ucterm import catalog
 from ucterm.files import atomic_write, write_toml
-from ucterm.lab import certs, layouts
+from ucterm.lab import adcs, certs, layouts
 from ucterm.lab.ca import LabCA
 from ucterm.lab.clock import LabClock
 from ucterm.lab.cluster import LabCluster, PresenceRedundancyGroup
-from ucterm.lab.credentials import CREDENTIALS
+from ucterm.lab.credentials import CREDENTIALS, LabCredentials
 from ucterm.lab.errors import LabError
 from ucterm.lab.keys import KeySource
 from ucterm.lab.node import Identity, LabNode
@@ -52,6 +57,8 @@ class LabEstate:
         self.keys = keys or KeySource(recycle=spec.recycle_keys)
         self.credentials = CREDENTIALS
         self.ca = LabCA(self.keys, self.clock)
+        #: The enterprise CA's web enrollment (AD CS), listening once the estate starts.
+        self.web_enrollment = adcs.LabWebEnrollment(self.ca, self.keys, self.clock)
         self.clusters: list[LabCluster] = []
         self.nodes: list[LabNode] = []
         self._by_fqdn: dict[str, LabNode] = {}
@@ -158,6 +165,11 @@ class LabEstate:
         raise LabError(f'the lab has no cluster "{name}"; its clusters are '
                        + ", ".join(c.name for c in self.clusters) + ".")
 
+    def set_credentials(self, fqdn: str, credentials: LabCredentials) -> None:
+        """Give one node its own administrator and application user (VOS lets each node have its own
+        platform administrator); the inventory written afterwards names them on that node."""
+        self.node(fqdn).credentials = credentials
+
     def set_ha(self, prg_name: str, enabled: bool) -> None:
         """Enable or disable High Availability of a Presence Redundancy Group (AXL `haEnabled`, §4.3)."""
         for cluster in self.clusters:
@@ -177,10 +189,10 @@ class LabEstate:
         if self._servers:
             return
         for node in self.nodes:
-            self._servers[node.fqdn] = NodeServer(node, self._host_keys[node.fqdn], self.credentials.os_user,
-                                                  self.credentials.os_password)
+            self._servers[node.fqdn] = NodeServer(node, self._host_keys[node.fqdn])
         try:
             await asyncio.gather(*(s.start() for s in self._servers.values()))
+            await self.web_enrollment.start()
         except BaseException:
             await self.stop()
             raise
@@ -195,6 +207,7 @@ class LabEstate:
         servers = list(self._servers.values())
         self._servers = {}
         await asyncio.gather(*(s.stop() for s in servers), return_exceptions=True)
+        await self.web_enrollment.stop()
         for node in self.nodes:
             node.cancel_tasks()
         self.keys.pool.save()
@@ -226,6 +239,16 @@ class LabEstate:
         server = self._server(fqdn)
         if not server.running:
             await server.start()
+
+    async def filter_port(self, fqdn: str, name: str) -> int:
+        """A firewall refuses port `name` of the node (see NodeServer.filter); returns the number it
+        refuses on. `rest` then has a number of its own: write the inventory after filtering it."""
+        server = self._server(fqdn)
+        await server.filter(name)
+        return server.node.ports[name]
+
+    async def unfilter_port(self, fqdn: str, name: str) -> None:
+        await self._server(fqdn).unfilter(name)
 
     # ---- files for clients -------------------------------------------------------------------
 
@@ -272,9 +295,21 @@ class LabEstate:
             if cluster.prg is not None:
                 entry["presence_redundancy_group"] = cluster.prg.name
             entry["node"] = [{"fqdn": n.fqdn, "address": LOOPBACK, "role": n.role,
-                              "ports": {name: n.ports[name] for name in n.port_names}} for n in cluster.nodes]
+                              "ports": {name: n.ports[name] for name in n.port_names}, **_own_credentials(n, creds)}
+                             for n in cluster.nodes]
             document["cluster"].append(entry)
+        document["signer"] = [self.signer_table()]
         return document
+
+    #: The name of the lab's AD CS signer in the inventory it writes.
+    SIGNER = "corp-adcs"
+
+    def signer_table(self) -> dict[str, Any]:
+        """The `[[signer]]` table of the lab's AD CS web enrollment (design.md §3), lab password inline."""
+        site = self.web_enrollment
+        return {"name": self.SIGNER, "kind": "adcs", "url": site.url, "template": "CiscoUCServerClient",
+                "auth": "ntlm", "user": f"{adcs.DOMAIN}\\{adcs.USER}", "password": adcs.PASSWORD,
+                "ca_bundle": "lab-ca.pem"}
 
     def write_inventory(self, path: Path | str) -> Path:
         """Write the inventory (0600: it holds the lab passwords) and beside it `known_hosts`,
@@ -292,6 +327,14 @@ class LabEstate:
         if not self._servers:
             raise LabError("the lab estate is not running, so its ports are not known yet; "
                            "start it first (await estate.start()).")
+
+
+def _own_credentials(node: LabNode, defaults: LabCredentials) -> dict[str, str]:
+    """The inventory fields of a node whose credentials are not the estate's (design.md §3)."""
+    own = node.credentials
+    fields = {"os_user": own.os_user, "os_password": own.os_password, "app_user": own.app_user,
+              "app_password": own.app_password}
+    return {k: v for k, v in fields.items() if v != getattr(defaults, k)}
 
 
 def _default_plan(node: LabNode, unit: str) -> layouts.CertPlan:

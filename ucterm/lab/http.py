@@ -170,12 +170,15 @@ class HttpConnection:
     """
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, app: App, *,
-                 limits: HttpLimits | None = None, label: str = "") -> None:
+                 limits: HttpLimits | None = None, label: str = "",
+                 trickle: Callable[[], tuple[float, int] | None] | None = None) -> None:
         self.reader = reader
         self.writer = writer
         self.app = app
         self.limits = limits or HttpLimits()
         self.label = label
+        #: (seconds, bytes) when answers are to be trickled (faults.NodeFaults.trickle_https), asked per answer.
+        self.trickle = trickle
         #: True from the first byte of a request line to the end of its answer.
         self._busy = False
         self._retired = asyncio.Event()
@@ -230,7 +233,8 @@ class HttpConnection:
             response = Response.error_page(500)
         close = not request.keep_alive or self.retired
         log.debug("lab https %s: %s %s -> %s", label, request.method, request.path, response.status)
-        await _send(writer, response, head_only=request.method == "HEAD", close=close)
+        await _send(writer, response, head_only=request.method == "HEAD", close=close,
+                    trickle=self.trickle() if self.trickle is not None else None)
         return close
 
     async def _next_request_line(self) -> bytes | None:
@@ -329,7 +333,8 @@ async def _read_chunked(reader: asyncio.StreamReader, limits: HttpLimits) -> byt
             raise BadRequest(400, "bad chunk terminator")
 
 
-async def _send(writer: asyncio.StreamWriter, response: Response, *, head_only: bool, close: bool) -> None:
+async def _send(writer: asyncio.StreamWriter, response: Response, *, head_only: bool, close: bool,
+                trickle: tuple[float, int] | None = None) -> None:
     lines = [f"HTTP/1.1 {response.status} {_reason(response.status)}",
              f"Date: {email.utils.formatdate(usegmt=True)}"]
     if response.content_type:
@@ -339,8 +344,16 @@ async def _send(writer: asyncio.StreamWriter, response: Response, *, head_only: 
     if close:
         lines.append("Connection: close")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    data = head if head_only else head + response.body
     try:
-        writer.write(head if head_only else head + response.body)
-        await writer.drain()
+        if trickle is None:
+            writer.write(data)
+            await writer.drain()
+            return
+        seconds, piece = trickle
+        for start in range(0, len(data), piece):  # bounded by the answer's length
+            writer.write(data[start:start + piece])
+            await writer.drain()
+            await asyncio.sleep(seconds)
     except (ConnectionError, ssl.SSLError):
         pass

@@ -41,8 +41,8 @@ class NodeEndpoints:
         self.node = node
         self.ports = {name: TlsPort(node, name, contexts) for name in node.port_names
                       if name != "rest" and unit_behind(node, name) is not None}
-        self.certmgr = CertMgrApi(node, estate.credentials)
-        self.control_center = ControlCenterApi(node, estate.credentials)
+        self.certmgr = CertMgrApi(node)
+        self.control_center = ControlCenterApi(node)
         self.axl = AxlApi(node, estate) if node.product == "cucm" and node.is_publisher else None
 
     def handlers(self) -> dict[str, PortHandler]:
@@ -62,7 +62,11 @@ class NodeEndpoints:
             return
         # A Tomcat restart ends the connections of the old process: the moment Tomcat stops serving
         # the certificate negotiated here, the connection retires (answer what is under way, then close).
-        connection = HttpConnection(reader, writer, self.route, label=self.node.fqdn)
+        faults = self.node.faults
+        connection = HttpConnection(
+            reader, writer, self.route, label=self.node.fqdn,
+            trickle=lambda: (faults.https_trickle, faults.https_trickle_bytes)
+            if faults.https_trickle is not None else None)
         with port.watching(identity, connection.retire):
             await connection.serve()
 

@@ -39,6 +39,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from ucterm import catalog
 from ucterm.lab import certs, texts
 from ucterm.lab.clock import LabClock
+from ucterm.lab.credentials import CREDENTIALS, LabCredentials
 from ucterm.lab.errors import VosError
 from ucterm.lab.faults import NodeFaults
 from ucterm.lab.keys import KeyAlgorithm, KeySource, PrivateKey
@@ -190,6 +191,9 @@ class LabNode:
         self.web_security = web_security or WebSecurity()
         self.up_since = up_since or clock.now() - timedelta(days=41, hours=3)
         self.faults = NodeFaults()
+        #: Who logs in: VOS gives each node its own platform administrator (the lab's documented
+        #: ones unless a test or rehearsal gives the node others, LabEstate.set_credentials).
+        self.credentials: LabCredentials = CREDENTIALS
         #: "stopped" before the estate starts, "up", or "down" (see LabEstate.take_down).
         self.state: Literal["stopped", "up", "down"] = "stopped"
         #: Port name -> TCP port on 127.0.0.1, filled in when the estate starts.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Literal
 
@@ -31,15 +32,15 @@ LOOPBACK = "127.0.0.1"
 class NodeServer:
     """Listeners and live connections of one node."""
 
-    def __init__(self, node: LabNode, host_key: asyncssh.SSHKey, user: str, password: str) -> None:
+    def __init__(self, node: LabNode, host_key: asyncssh.SSHKey) -> None:
         self.node = node
         self.host_key = host_key
-        self._user = user
-        self._password = password
         self._acceptor: asyncssh.SSHAcceptor | None = None
         self._servers: dict[str, asyncio.Server] = {}
         self._ssh: set[asyncssh.SSHServerConnection] = set()
         self._streams: set[asyncio.StreamWriter] = set()
+        #: Ports a firewall refuses (filter()): a bound socket that does not listen holds each number.
+        self._filtered: dict[str, socket.socket] = {}
 
     @property
     def running(self) -> bool:
@@ -58,7 +59,9 @@ class NodeServer:
         node = self.node
         self._acceptor = await asyncssh.listen(
             LOOPBACK, node.ports.get("ssh", 0),
-            server_factory=lambda: VosServer(node, self._user, self._password, self._ssh),
+            # The node's administrator at the time of each login (LabNode.credentials).
+            server_factory=lambda: VosServer(node, node.credentials.os_user, node.credentials.os_password,
+                                             self._ssh),
             server_host_keys=[self.host_key], line_editor=False, agent_forwarding=False,
             allow_scp=False, reuse_address=True)
         node.ports["ssh"] = self._acceptor.get_port()
@@ -88,6 +91,38 @@ class NodeServer:
                 writer.close()
         return handle
 
+    async def filter(self, name: str) -> None:
+        """A firewall between the clients and the node refuses port `name` (only 22 and 8443 open
+        between a jumpbox and the node is common); the node itself goes on serving it.
+
+        Connections are refused at once: the number is held by a bound socket that does not listen.
+        `rest` shares the https listener in the lab, as certmgr shares Tomcat on a real node, where
+        it is port 443: filtering it gives it a number of its own, so write the inventory after."""
+        if name in self._filtered or name not in self.node.port_names or name == "ssh":
+            return
+        server = self._servers.pop(name, None)
+        port = self.node.ports.get(name, 0) if server is not None else 0
+        if server is not None:
+            server.close()
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        blocked = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        blocked.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        blocked.bind((LOOPBACK, port))
+        self._filtered[name] = blocked
+        self.node.ports[name] = blocked.getsockname()[1]
+
+    async def unfilter(self, name: str) -> None:
+        """The firewall lets port `name` through again (on the number it had while filtered)."""
+        blocked = self._filtered.pop(name, None)
+        if blocked is None:
+            return
+        blocked.close()
+        if name == "rest":
+            self.node.ports["rest"] = self.node.ports["https"]
+            return
+        self._servers[name] = await start_lab_server(self._dispatcher(name), LOOPBACK, self.node.ports[name])
+
     async def stop(self, state: Literal["stopped", "down"] = "stopped") -> None:
         """Close every listener and connection; `state` is what the node reports afterwards."""
         if self._acceptor is not None:
@@ -105,4 +140,7 @@ class NodeServer:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()
+        for blocked in self._filtered.values():
+            blocked.close()
+        self._filtered.clear()
         self.node.state = state

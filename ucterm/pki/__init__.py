@@ -14,7 +14,7 @@ from __future__ import annotations
 from ucterm.pki.chain import Chain, UploadPlan, build_chain, pick_leaf, split_for_upload, verify_chain
 from ucterm.pki.findings import CODES, SEVERITY, Finding, Severity, dialog_fix, finding
 from ucterm.pki.lint import compare_with_csr, lint, looks_multi_server, resolve_unit
-from ucterm.pki.load import Bundle, PkiError, load_bundle, load_csr_pem, load_file, load_paths, pem
+from ucterm.pki.load import Bundle, PkiError, PkiFileError, load_bundle, load_csr_pem, load_file, load_paths, pem
 from ucterm.pki.report import CheckReport, bundle_findings, check_files, check_material
 from ucterm.pki.summary import (
     CertSummary,
@@ -43,6 +43,7 @@ __all__ = [
     "CheckReport",
     "Finding",
     "PkiError",
+    "PkiFileError",
     "Severity",
     "UploadPlan",
     "build_chain",

@@ -30,6 +30,7 @@ SEVERITY: dict[str, Severity] = {
     "ip-san": "error",
     "key-too-large": "error",
     "not-a-ca": "error",
+    "self-signed": "error",
     "weak-key": "warning",
     "weak-signature": "warning",
     "ku-missing": "warning",

@@ -123,6 +123,7 @@ def lint(cert: x509.Certificate, *, unit: str | None, multi_server: bool,
     spec = resolve_unit(unit)
     moment = utc(now)
     out: list[Finding] = []
+    out += _self_signed(cert)
     out += _validity(cert, moment)
     out += _eku(cert, spec, csr)
     out += _key_usage(cert, spec, csr)
@@ -176,11 +177,18 @@ def _eku(cert: x509.Certificate, spec: catalog.UnitSpec | None,
         return []
     has = _join(have) if have else "nothing"
     asked_for = _join(sorted(required, key=_eku_order))
+    client, public = "", ""
+    if "clientAuth" in missing:
+        # The units that need clientAuth present their certificate as a TLS client too (SIP trunks,
+        # XMPP federation, intra-cluster HTTPS): without it those mutual TLS links fail.
+        client = (": the node also uses this certificate as a TLS client (mutual TLS), and public CAs now "
+                  "issue server-auth-only certificates (Cisco field notice FN74345)")
+        public = "; a public CA that issues server-auth-only cannot: sign this unit with your enterprise CA"
     return [finding(
         "eku-missing",
-        f"the extended key usage of '{label(cert)}' lacks {_join(missing)}, {why} (it has {has})",
+        f"the extended key usage of '{label(cert)}' lacks {_join(missing)}, {why} (it has {has}){client}",
         f"the CA template dropped {_join(missing)}: ask for a template that keeps the CSR's extended "
-        f"key usage ({asked_for})")]
+        f"key usage ({asked_for}){public}")]
 
 
 def _eku_order(name: str) -> tuple[int, str]:
@@ -190,24 +198,42 @@ def _eku_order(name: str) -> tuple[int, str]:
 
 def _key_usage(cert: x509.Certificate, spec: catalog.UnitSpec | None,
                csr: x509.CertificateSigningRequest | None) -> list[Finding]:
+    """With a CSR, the bits that CSR asked for (a CA template should copy them unchanged); without
+    one, the bits the catalog says VOS puts in the unit's CSR (§5.1)."""
     have = key_usage_of(cert)
     if have is None:
         return []  # no KeyUsage extension: the key may be used for anything
-    required = set(spec.key_usage_required) if spec is not None else set()
-    asked = key_usage_of(csr) if csr is not None else None
-    if asked:
-        required |= set(asked)
+    if csr is not None:
+        required = set(key_usage_of(csr) or ())
+        whose = "the CSR asks for"
+    elif spec is not None:
+        required = set(spec.key_usage_required)
+        whose = f"VOS puts in {spec.name}'s CSR"
+    else:
+        return []
     missing = [k for k in KEY_USAGE_LABELS if k in required and k not in have]
     if not missing:
         return []
     words = _join(KEY_USAGE_LABELS[k] for k in missing)
-    whose = f"{spec.name}'s CSR asks for" if spec is not None else "the CSR asks for"
     return [finding(
         "ku-missing",
         f"the key usage of '{label(cert)}' lacks {words}, which {whose}",
         "ask for a CA template that copies the CSR's key usage unchanged"
         + (" (Cisco: do not change or remove the Data Encipherment bit)"
            if "data_encipherment" in missing else ""))]
+
+
+def _self_signed(cert: x509.Certificate) -> list[Finding]:
+    """What a CA issued is never its own issuer: a self-signed certificate handed over as the CA's answer
+    is refused by VOS (its issuer is in no trust store) and is not what the CSR asked for."""
+    if not is_self_signed(cert):
+        return []
+    return [finding(
+        "self-signed",
+        f"'{label(cert)}' is self-signed, not issued by a CA: VOS refuses it as the signed certificate "
+        "(\"CA Certificate is Not Available in the Trust-Store\"), and it is not what the CSR asked for",
+        "send the CSR to the CA and pass the certificate the CA returns (a node's own self-signed "
+        "certificate is regenerated with `set cert regen`, not uploaded)")]
 
 
 def _names(cert: x509.Certificate) -> list[str]:

@@ -31,6 +31,7 @@ __all__ = [
     "MAX_FILE_BYTES",
     "Bundle",
     "PkiError",
+    "PkiFileError",
     "load_bundle",
     "load_csr_pem",
     "load_file",
@@ -44,6 +45,12 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 
 class PkiError(UctermError):
     """Certificate material that cannot be used: one sentence naming the file or text and what to do."""
+
+
+class PkiFileError(PkiError):
+    """A certificate file cannot be read at all (missing, a device or FIFO, too large): could not run."""
+
+    exit_code = 3
 
 
 @dataclass
@@ -389,25 +396,19 @@ def _load_into(data: bytes, bundle: Bundle) -> None:
 
 
 def load_file(path: str | Path) -> Bundle:
-    """Read one file into a :class:`Bundle`; :class:`PkiError` naming the file when it cannot be read.
+    """Read one file into a :class:`Bundle`; :class:`PkiFileError` naming the file when it cannot be read.
 
     The content is never a reason to raise (see :func:`load_bundle`); only the file system is.
+    Regular files only, up to :data:`MAX_FILE_BYTES`: `/dev/zero` or a FIFO given by mistake is one
+    sentence, not a read without end or a wait for a writer that never comes.
     """
+    from ucterm.files import FileProblem, read_regular
+
     p = Path(path)
     try:
-        size = p.stat().st_size
-        if p.is_dir():
-            raise PkiError(f"{p} is a folder, not a certificate file: pass the file itself")
-        if size > MAX_FILE_BYTES:
-            raise PkiError(f"{p} is {size // (1024 * 1024)} MB, far too large for a certificate file: "
-                           "check that you passed the right file")
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise PkiError(f"{p} does not exist: check the path") from None
-    except PermissionError:
-        raise PkiError(f"{p} cannot be read (permission denied): check its permissions") from None
-    except OSError as exc:
-        raise PkiError(f"{p} cannot be read ({exc.strerror or exc}): check the path") from None
+        data = read_regular(p, "the certificate file", limit=MAX_FILE_BYTES)
+    except FileProblem as exc:
+        raise PkiFileError(str(exc)) from None
     return load_bundle(data, str(p))
 
 

@@ -40,6 +40,9 @@ class CheckReport:
     notes: list[str] = field(default_factory=list)
     unit: str | None = None
     csr: x509.CertificateSigningRequest | None = None
+    #: Set when the file given as the certificate holds none (not a certificate file at all): there
+    #: was nothing to judge, so `ucterm check` could not run (exit 3), and this says why.
+    nothing_to_check: str | None = None
 
     @property
     def errors(self) -> list[Finding]:
@@ -205,7 +208,9 @@ def check_files(cert: str | Path, *, csr: str | Path | None = None, chains: Sequ
                             if any(public_keys_equal(c, x) for x in cert_bundle.certificates)),
                            csr_bundle.csrs[0])
     if not cert_bundle.certificates:
-        return CheckReport(findings=_ordered(findings), notes=notes, unit=unit, csr=the_csr)
+        first = next((f for f in findings if f.code == "unreadable" and cert_bundle.source in f.message), None)
+        why = f"{first.message}; {first.fix}" if first else f"{cert_bundle.source} holds no certificate"
+        return CheckReport(findings=_ordered(findings), notes=notes, unit=unit, csr=the_csr, nothing_to_check=why)
     pool = [*cert_bundle.certificates, *(c for b in chain_bundles for c in b.certificates)]
     # The leaf comes from --cert; only when that file holds CA certificates alone, look further.
     leaf = (pick_leaf(cert_bundle.certificates, the_csr, ca_leaf=ca_leaf)

@@ -13,6 +13,12 @@ Every record is one line written with a single `write` and fsynced, so a `kill -
 worst a torn last line, which reading ignores (and appending first terminates). Artifacts are
 written with temp file + fsync + rename. The state of a job is never stored separately: it is
 *replayed* from the log, so it cannot disagree with it.
+
+A folder whose files do not read as a job (a `job.json` that is not a job, a log line that parses
+but is not a record ucterm writes, a line nested too deeply to parse) is *damaged*: it is one
+line in `ucterm jobs` and a refusal of `resume` (:class:`JobDamaged`), never a traceback, and
+never a guess at what the job had done. Unparseable lines are the exception: a torn line ends
+with the newline the next append writes, so it stays in the log as a line that is not JSON.
 """
 
 from __future__ import annotations
@@ -23,16 +29,19 @@ import json
 import os
 import re
 import secrets
+import stat
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from ucterm import paths
 from ucterm.errors import UctermError
-from ucterm.files import atomic_write
-from ucterm.renewal.model import SUMMARY_STATE, JobState, Plan, StepState
+from ucterm.files import FileProblem, atomic_write, read_regular
+from ucterm.renewal.model import SUMMARY_STATE, JobState, JobStatus, Plan, StepState
+from ucterm.text import clip, visible
 
 LOG = "log.jsonl"
 META = "job.json"
@@ -41,6 +50,75 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 class JournalError(UctermError):
     """A job folder is missing, unreadable or busy: one sentence naming it and what to do."""
+
+
+class JobDamaged(JournalError):
+    """A job folder's files do not read as a job; :attr:`reason` says which file, line or field."""
+
+    exit_code = 3
+
+    def __init__(self, folder: Path, reason: str) -> None:
+        super().__init__(
+            f"job {folder.name} is damaged ({reason}); ucterm will not resume it: keep {folder} for the record, "
+            "check the nodes' certificates by hand, and start a new job if the renewal is still needed."
+        )
+        self.folder = folder
+        self.reason = reason
+
+
+_STEP_STATES = frozenset({"pending", "running", "done", "failed", "skipped", "waiting"})
+_JOB_STATES: frozenset[str] = frozenset(get_args(JobState))
+#: The fields each record type must carry, with their types (`ucterm` writes no other shape).
+_RECORD_FIELDS: dict[str, tuple[tuple[str, type], ...]] = {
+    "step": (("step", str), ("state", str)),
+    "intent": (("step", str), ("action", str)),
+    "done": (("step", str), ("action", str)),
+    "fact": (("key", str),),
+    "job": (("state", str),),
+}
+#: The fields every plan step must carry (model.Step.from_dict).
+_STEP_FIELDS = ("id", "name", "kind", "transport")
+
+
+def _record_problem(r: dict[str, Any]) -> str | None:
+    """Why a parsed log record cannot be replayed, or None when it can."""
+    kind = r.get("type")
+    for name, want in _RECORD_FIELDS.get(kind if isinstance(kind, str) else "", ()):
+        if name not in r:
+            return f"a {kind} record without a `{name}`"
+        if not isinstance(r[name], want):
+            return f"a {kind} record whose `{name}` is not text"
+    if kind == "step" and r["state"] not in _STEP_STATES:
+        return f"a step record with the unknown state {clip(repr(r['state']), 40)}"
+    if kind == "job" and r["state"] not in _JOB_STATES:
+        return f"a job record with the unknown state {clip(repr(r['state']), 40)}"
+    for name in ("detail", "ts"):
+        if name in r and not isinstance(r[name], str):
+            return f"a {kind} record whose `{name}` is not text"
+    if r.get("data") is not None and not isinstance(r["data"], dict):
+        return f"a {kind} record whose `data` is not an object"
+    return None
+
+
+def _plan_problem(meta: Any) -> str | None:
+    """Why `job.json` cannot be a job, naming the field, or None."""
+    if not isinstance(meta, dict):
+        return f"{META} holds {type(meta).__name__ if meta is not None else 'null'}, not a job"
+    if not isinstance(meta.get("id"), str) or not meta["id"]:
+        return f"{META} has no job `id`"
+    plan = meta.get("plan")
+    if not isinstance(plan, dict):
+        return f"{META} has no `plan`"
+    steps = plan.get("steps")
+    if not isinstance(steps, list):
+        return f"{META} has no `plan.steps` list"
+    for i, step in enumerate(steps):
+        if not isinstance(step, dict):
+            return f"{META} plan.steps[{i}] is not a step"
+        for name in _STEP_FIELDS:
+            if not isinstance(step.get(name), str):
+                return f"{META} plan.steps[{i}] has no `{name}`"
+    return None
 
 
 def _now() -> str:
@@ -96,7 +174,12 @@ class StepRecord:
 
 @dataclass(frozen=True)
 class JobSummary:
-    """One job for `ucterm jobs` and the `--json` summary (design.md §3)."""
+    """One job for `ucterm jobs` and the `--json` summary (design.md §3).
+
+    `state` is the journal's; `status` adds what only a look at the lock can tell (`interrupted`:
+    the journal says running and no process runs it). `stopped_at` is the step a job that is not
+    running stopped in (or would start with), `next` the command that continues it.
+    """
 
     job: str
     state: JobState
@@ -109,27 +192,65 @@ class JobSummary:
     detail: str = ""
     folder: str = ""
     multi_server: bool = False
+    status: JobStatus = "running"
+    stopped_at: dict[str, Any] | None = None
+    next: str | None = None
+    #: Why the folder does not read as a job (JobDamaged.reason); empty for a sound job.
+    damaged: str = ""
     #: The inventory the job was planned from (resolved path; "" for a job that recorded none).
     inventory: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras."""
-        return {"job": self.job, "state": SUMMARY_STATE[self.state], "cluster": self.cluster,
+        """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras:
+        `state` stays one of done|failed|waiting|running; `status` says which kind (see SUMMARY_STATE); a
+        damaged job reports `failed` and says why in `damaged`."""
+        return {"job": self.job, "state": SUMMARY_STATE[self.status], "cluster": self.cluster,
                 "unit": self.unit, "steps": self.steps, "csrs": self.csrs, "detail": self.detail,
                 "created": self.created,
                 "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server,
-                "inventory": self.inventory}
+                "status": self.status, "stopped_at": self.stopped_at, "next": self.next,
+                "damaged": self.damaged or None, "inventory": self.inventory}
+
+    @property
+    def unfinished(self) -> bool:
+        """Neither done nor given up (or damaged, so possibly unfinished): its CSRs and uploads may still
+        be on their way, so it blocks a new job for its unit."""
+        return bool(self.damaged) or self.status not in ("done", "abandoned")
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The ucterm process that runs a job (from the lock file; the kernel's lock says it is alive)."""
+
+    pid: int | None
+    #: When that process took the lock (UTC, as the journal writes times).
+    since: str | None
+
+    def describe(self) -> str:
+        if self.pid is None:
+            return "another ucterm process"
+        return f"ucterm process {self.pid}" + (f" (since {self.since[:19].replace('T', ' ')} UTC)"
+                                               if self.since else "")
 
 
 class Job:
     """A job folder: its plan, its log (replayed on open) and its artifacts."""
 
     def __init__(self, folder: Path, meta: dict[str, Any]) -> None:
+        problem = _plan_problem(meta)
+        if problem is not None:
+            raise JobDamaged(folder, problem)
         self.folder = folder
         self.id: str = meta["id"]
-        self.created: str = meta.get("created", "")
-        self.inventory_path: Path | None = Path(meta["inventory"]) if meta.get("inventory") else None
-        self.plan = Plan.from_dict(meta["plan"])
+        created, inventory = meta.get("created"), meta.get("inventory")
+        self.created: str = created if isinstance(created, str) else ""
+        self.inventory_path: Path | None = Path(inventory) if isinstance(inventory, str) and inventory else None
+        try:
+            self.plan = Plan.from_dict(meta["plan"])
+        except KeyError as exc:
+            raise JobDamaged(folder, f"{META} has a plan without `{exc.args[0]}`") from None
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise JobDamaged(folder, f"{META} has a plan that cannot be read ({clip(str(exc), 120)})") from None
         self.redactor = Redactor()
         self.steps: dict[str, StepRecord] = {s.id: StepRecord() for s in self.plan.steps}
         self.facts: dict[str, Any] = {}
@@ -145,23 +266,37 @@ class Job:
     # ---- reading -------------------------------------------------------------------------------
 
     def records(self) -> Iterator[dict[str, Any]]:
-        """Every complete record of the log, in order; a torn last line (kill -9) is skipped."""
+        """Every complete record of the log, in order; a torn last line (kill -9) is skipped.
+
+        :class:`JobDamaged` for a line that parses but is not a record (see the module docstring).
+        """
+        for _, record in self._numbered_records():
+            yield record
+
+    def _numbered_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         path = self.folder / LOG
         if not path.exists():
             return
         with path.open("rb") as fh:
-            for raw in fh:
+            for number, raw in enumerate(fh, 1):
                 if not raw.endswith(b"\n"):
                     break
                 try:
                     record = json.loads(raw)
+                except RecursionError:
+                    raise JobDamaged(self.folder, f"{LOG} line {number} is nested too deeply to be a record") \
+                        from None
                 except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    yield record
+                    continue  # a torn line, terminated by the append after the crash
+                if not isinstance(record, dict):
+                    raise JobDamaged(self.folder, f"{LOG} line {number} is not a record")
+                yield number, record
 
     def _replay(self) -> None:
-        for r in self.records():
+        for number, r in self._numbered_records():
+            problem = _record_problem(r)
+            if problem is not None:
+                raise JobDamaged(self.folder, f"{LOG} line {number} is {problem}")
             self._apply(r)
 
     def _apply(self, r: dict[str, Any]) -> None:
@@ -188,7 +323,8 @@ class Job:
     def append(self, record: dict[str, Any]) -> None:
         """Append one record durably (one write, fsync) and apply it to the in-memory view."""
         record = {"ts": _now(), **self.redactor.data(record)}
-        line = (json.dumps(record, ensure_ascii=False, default=str) + "\n").encode("utf-8")
+        # ASCII: C1 controls and bidi overrides from a node are escaped too (json escapes only C0).
+        line = (json.dumps(record, default=str) + "\n").encode("utf-8")
         path = self.folder / LOG
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:
@@ -248,9 +384,10 @@ class Job:
         return path
 
     def read_artifact(self, name: str) -> str | None:
+        """The artifact's text, or None when it is missing or not a readable regular file."""
         try:
-            return self.artifact_path(name).read_text("utf-8")
-        except OSError:
+            return read_regular(self.artifact_path(name), "a job artifact").decode("utf-8", "replace")
+        except (FileProblem, OSError):
             return None
 
     def transcript_path(self, node: str) -> Path:
@@ -261,7 +398,8 @@ class Job:
         path = self.transcript_path(node)
         path.parent.mkdir(exist_ok=True)
         with path.open("a", encoding="utf-8") as fh:
-            fh.write(self.redactor(line.rstrip("\n")) + "\n")
+            # Read with `cat` and `less`: what the node sent is shown, never obeyed (ucterm.text).
+            fh.write(visible(self.redactor(line.rstrip("\n"))) + "\n")
 
     # ---- views ---------------------------------------------------------------------------------
 
@@ -273,30 +411,88 @@ class Job:
                 out.append({"node": node, "path": str(path)})
         return out
 
+    def status(self) -> JobStatus:
+        """The journal's state, or `interrupted` when it says running and no process holds the lock
+        (a job the TUI held on a failed step when it quit reads `failed`)."""
+        if self.state != "running" or self._lock_fd is not None or self.holder() is not None:
+            return self.state
+        return "failed" if any(r.state == "failed" for r in self.steps.values()) else "interrupted"
+
+    def stopped_at(self) -> dict[str, Any] | None:
+        """The step a job stopped in: the one running or failed, else the next unfinished one."""
+        steps = self.plan.steps
+        step = (next((s for s in steps if self.steps[s.id].state in ("running", "failed", "waiting")), None)
+                or next((s for s in steps if self.steps[s.id].state not in ("done", "skipped")), None))
+        if step is None:
+            return None
+        return {"id": step.id, "name": step.name, "node": step.node, "number": steps.index(step) + 1}
+
     def summary(self) -> JobSummary:
         steps = [{"id": s.id, "name": s.name, "node": s.node, "kind": s.kind, "state": self.steps[s.id].state,
                   "detail": self.steps[s.id].detail} for s in self.plan.steps]
+        status = self.status()
+        resumable = status not in ("done", "abandoned", "running")
         return JobSummary(job=self.id, state=self.state, cluster=self.plan.cluster, unit=self.plan.unit,
                           steps=steps, csrs=self.csr_files(), created=self.created, updated=self.updated,
                           detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server,
+                          status=status, stopped_at=self.stopped_at() if status != "done" else None,
+                          next=f"ucterm resume {self.id}" if resumable else None,
                           inventory=str(self.inventory_path) if self.inventory_path else "")
 
     # ---- one runner at a time ------------------------------------------------------------------
 
     def lock(self) -> None:
-        """Hold the job's lock for this process; JournalError if another ucterm runs the job."""
+        """Hold the job's lock for this process; JournalError if another ucterm runs the job.
+
+        The kernel's lock (flock) is the truth: it dies with its process, kill -9 included, so a
+        lock file left behind is never trusted. The file says who holds it (pid and start time),
+        for the message another process shows. A `ucterm jobs` looking at the lock holds it for an
+        instant: a few tries ride that out."""
         if self._lock_fd is not None:
             return
         fd = os.open(self.folder / "lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise JournalError(f"job {self.id} is being run by another ucterm process; wait for it to "
-                               "finish (see `ucterm jobs`) before resuming it.") from None
+        for attempt in range(10):
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if attempt == 9:
+                    holder = self.holder()
+                    os.close(fd)
+                    who = holder.describe() if holder is not None else "another ucterm process"
+                    raise JournalError(f"job {self.id} is being run by {who}; wait for it to finish (see "
+                                       "`ucterm jobs`) before resuming it.") from None
+                time.sleep(0.05)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        pid = os.getpid()
+        os.write(fd, f"{pid} {_process_start(pid) or '-'} {_now()}\n".encode())
         self._lock_fd = fd
+
+    def holder(self) -> LockHolder | None:
+        """The process that runs this job now, or None: nobody holds the lock (after a crash the file
+        may still name a process; that proves nothing)."""
+        path = self.folder / "lock"
+        try:  # non-blocking: a FIFO put there must not hang `ucterm jobs`
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+        except OSError:
+            return None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                pass  # held: somebody runs the job
+            else:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                return None
+            words = os.read(fd, 200).decode("ascii", "replace").split()
+        finally:
+            os.close(fd)
+        pid = int(words[0]) if words and words[0].isdigit() else None
+        if pid is not None and len(words) > 1 and words[1] != "-" and _process_start(pid) != words[1]:
+            pid = None  # that process is gone (its pid may be another's now): whoever holds the lock is unnamed
+        return LockHolder(pid, words[2] if pid is not None and len(words) > 2 else None)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
@@ -304,6 +500,52 @@ class Job:
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
             os.close(self._lock_fd)
             self._lock_fd = None
+
+    def abandon(self) -> str:
+        """Give the job up (journaled; nothing on any node is touched) so a new renewal of its unit may
+        start. Returns what stays on the nodes, in one sentence; JournalError if it runs or is done."""
+        if self.state == "done":
+            raise JournalError(f"job {self.id} is done; there is nothing to abandon.")
+        if self.state == "abandoned":
+            return self.detail
+        self.lock()
+        try:
+            left = self._left_on_nodes()
+            self.set_state("abandoned", "abandoned by the user; nothing was changed on the nodes by abandoning it"
+                           + (f"; {left}" if left else ""))
+        finally:
+            self.unlock()
+        return self.detail
+
+    def _left_on_nodes(self) -> str:
+        """What the job's finished steps left on the nodes (what abandoning it does not undo)."""
+        parts: list[str] = []
+        for s in self.plan.steps:
+            record = self.steps[s.id]
+            if s.kind == "generate_csr" and "generate" in record.done:
+                parts.append(f"the {self.plan.unit} CSR it made on {s.node} stays there until a new one "
+                             "replaces it")
+            elif s.kind == "upload_identity" and "identity" in record.done:
+                parts.append(f"the certificate it uploaded on {s.node} stays installed")
+            elif s.kind == "ha_disable" and record.state == "done" and self.steps.get(
+                    s.id.replace("ha_disable", "ha_enable"), StepRecord()).state != "done":
+                parts.append("High Availability stays disabled: enable it again in CM Administration")
+        uploaded = any(s.kind == "upload_identity" and "identity" in self.steps[s.id].done for s in self.plan.steps)
+        restarted = all(self.steps[s.id].state in ("done", "skipped") for s in self.plan.steps if s.kind == "restart")
+        if uploaded and not restarted:
+            parts.append("its services were not all restarted, so nodes may still serve the old certificate")
+        return "; ".join(parts)
+
+
+def _process_start(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, /proc): with the pid it names one process, even
+    after the pid is reused. None where /proc has no such file."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()
+    return fields[19] if len(fields) > 19 else None
 
 
 class Journal:
@@ -357,14 +599,22 @@ class Journal:
             known = ", ".join(j.job for j in list_jobs()[:5]) or "none"
             raise JournalError(f'there is no job "{job_id}" in {Journal.root()}; `ucterm jobs` lists them '
                                f"(latest: {known}).") from None
-        except (OSError, ValueError) as exc:
-            raise JournalError(f"{folder / META} cannot be read ({exc}); the job cannot be resumed.") \
-                from None
+        except RecursionError:
+            raise JobDamaged(folder, f"{META} is nested too deeply to be a job") from None
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise JobDamaged(folder, f"{META} is not JSON ({clip(str(exc), 120)})") from None
+        except OSError as exc:
+            raise JournalError(f"{folder / META} cannot be read ({exc.strerror or exc}); the job cannot be "
+                               "resumed.") from None
         return Job(folder, meta)
 
 
 def list_jobs() -> list[JobSummary]:
-    """Every journaled job, newest first; unreadable folders are skipped."""
+    """Every journaled job, newest first; a damaged folder is listed as damaged, never skipped or raised.
+
+    One damaged job must not hide the others (a deeply nested log line once broke the listing of
+    every job), nor hide itself: its cluster and unit may still be the ones a new renewal touches.
+    """
     root = Journal.root()
     if not root.is_dir():
         return []
@@ -374,17 +624,40 @@ def list_jobs() -> list[JobSummary]:
             continue
         try:
             out.append(Journal.open(folder.name).summary())
-        except (UctermError, KeyError, ValueError, TypeError):
-            continue
+        except JobDamaged as exc:
+            out.append(_damaged_summary(folder, exc.reason))
+        except JournalError as exc:
+            out.append(_damaged_summary(folder, str(exc)))
+        except Exception as exc:  # whatever else a damaged folder raises: listed, not fatal
+            out.append(_damaged_summary(folder, f"{type(exc).__name__}: {clip(str(exc), 120)}"))
     out.sort(key=lambda s: s.created, reverse=True)
     return out
 
 
+def _damaged_summary(folder: Path, reason: str) -> JobSummary:
+    """What can still be said of a damaged job: its id and, where job.json tells, cluster, unit, date."""
+    cluster = unit = created = ""
+    try:
+        meta = json.loads((folder / META).read_text("utf-8"))
+        plan = meta.get("plan") if isinstance(meta, dict) else None
+        if isinstance(plan, dict):
+            cluster = plan["cluster"] if isinstance(plan.get("cluster"), str) else ""
+            unit = plan["unit"] if isinstance(plan.get("unit"), str) else ""
+        if isinstance(meta, dict) and isinstance(meta.get("created"), str):
+            created = meta["created"]
+    except (OSError, ValueError, RecursionError):
+        pass
+    return JobSummary(job=folder.name, state="failed", cluster=cluster, unit=unit, steps=[], csrs=[],
+                      created=created, updated=created, detail=f"damaged: {reason}", folder=str(folder),
+                      damaged=reason, status="failed")
+
+
 def active_jobs(cluster: str, unit: str, jobs: Sequence[JobSummary] | None = None) -> list[JobSummary]:
-    """Unfinished jobs for the same cluster and unit: a second one would regenerate their CSRs.
-    `jobs`: a list_jobs() the caller has already read (it replays every journal)."""
+    """Unfinished (or damaged, so possibly unfinished) jobs for the same cluster and unit (see
+    JobSummary.unfinished): a second one would fight them over the node's CSR. `jobs`: a list_jobs()
+    the caller has already read (it replays every journal)."""
     return [j for j in (list_jobs() if jobs is None else jobs)
-            if j.cluster == cluster and j.unit.lower() == unit.lower() and j.state in ("running", "paused", "waiting")]
+            if j.cluster == cluster and j.unit.lower() == unit.lower() and j.unfinished]
 
 
 def recent_units(cluster: str, jobs: Sequence[JobSummary] | None = None, *,

@@ -30,13 +30,22 @@ SIDE_EFFECT_KINDS: frozenset[str] = frozenset({"generate_csr", "upload_trust", "
 #: chosen by :func:`ucterm.vos.transport.choose`), AXL, by hand, on this machine, or a TLS probe.
 StepTransport = Literal["cli", "rest", "axl", "manual", "local", "tls"]
 StepState = Literal["pending", "running", "done", "failed", "skipped", "waiting"]
-#: `paused` exists only inside a running process; in the journal a paused job is `running`.
-JobState = Literal["running", "paused", "waiting", "done", "failed", "aborted"]
-#: The job summary's states (design.md §3): an aborted job reports `failed`, a paused one `running`.
-SUMMARY_STATE: dict[str, str] = {"running": "running", "paused": "running", "waiting": "waiting",
-                                 "done": "done", "failed": "failed", "aborted": "failed"}
-#: design.md §3 exit codes of `renew`/`resume`.
-EXIT_CODES: dict[str, int] = {"done": 0, "failed": 2, "aborted": 2, "waiting": 4, "running": 2, "paused": 2}
+#: What the journal records. `paused`: stopped before a step because the user declined its
+#: question (nothing was changed by that step), resumable; a pause asked with `p` in the TUI is
+#: not journaled. `abandoned`: given up with `ucterm jobs --abandon` (no longer blocks a new job).
+JobState = Literal["running", "paused", "waiting", "done", "failed", "aborted", "abandoned"]
+#: What `ucterm jobs` and the TUI show: the journal's state, or `interrupted` for a job the journal
+#: says is running while no process holds its lock (Ctrl+C, a dropped session, kill -9).
+JobStatus = Literal["running", "paused", "waiting", "done", "failed", "aborted", "abandoned", "interrupted"]
+#: The job summary's `state` (design.md §3 keeps it to done|failed|waiting|running, which scripts
+#: test): a paused job waits for the user's approval (exit 4), and a job that stopped without
+#: finishing (aborted, abandoned, interrupted) reports `failed`. The precise word is `status`.
+SUMMARY_STATE: dict[str, str] = {"running": "running", "paused": "waiting", "waiting": "waiting",
+                                 "done": "done", "failed": "failed", "aborted": "failed", "abandoned": "failed",
+                                 "interrupted": "failed"}
+#: design.md §3 exit codes of `renew`/`resume`: 4 waiting (for the CA, an approval or the window).
+EXIT_CODES: dict[str, int] = {"done": 0, "failed": 2, "aborted": 2, "abandoned": 2, "waiting": 4, "running": 2,
+                              "paused": 4, "interrupted": 2}
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,10 @@ class PlanOptions:
     #: The user's explicit word that an outstanding CSR on a node may be replaced.
     regenerate_csr: bool = False
     key_length: int = 2048
-    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued.
-    signer: Literal["files", "lab"] = "files"
+    #: `lab`: the lab CA signs (demo, tests); `files`: the user brings what the CA issued; `signer`: the
+    #: inventory's `[[signer]]` named `signer_name` signs.
+    signer: Literal["files", "lab", "signer"] = "files"
+    signer_name: str | None = None
     #: Units renewed recently on this cluster by other jobs (unit -> job id), for the §5.5 rule.
     recent_units: Mapping[str, str] = field(default_factory=dict)
     #: Ask again before each risky step, even after the one confirmation that listed them all.
@@ -110,6 +121,7 @@ class PlanOptions:
                    csr={k: CsrRequest.from_dict(v) for k, v in (d.get("csr") or {}).items()},
                    include_ou=bool(d.get("include_ou")), regenerate_csr=bool(d.get("regenerate_csr")),
                    key_length=int(d.get("key_length", 2048)), signer=d.get("signer", "files"),
+                   signer_name=d.get("signer_name"),
                    recent_units=dict(d.get("recent_units") or {}), confirm_each=bool(d.get("confirm_each")))
 
 
@@ -138,6 +150,14 @@ class Step:
     #: The channel a preflight reads the node's certificates over (None for other steps), as the plan
     #: chose it; the step's own `transport` is the CLI that reads the version and services.
     read_transport: Channel | None = None
+    #: Where the step's requests go when that is not `node`: the CUCM publisher that takes the AXL
+    #: request of an IM&P HA toggle, whose result `node` (the IM&P publisher) shows in `utils ha status`.
+    via_node: str | None = None
+
+    @property
+    def target(self) -> str | None:
+        """The node the step's requests go to (what a plan names as the step's node)."""
+        return self.via_node or self.node
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -153,7 +173,8 @@ class Step:
                    restarts=tuple(RestartItem(**r) for r in d.get("restarts") or ()),
                    csr=CsrRequest.from_dict(d["csr"]) if d.get("csr") else None,
                    skippable=bool(d.get("skippable", True)),
-                   read_transport=d.get("read_transport") or _journaled_read_transport(d))
+                   read_transport=d.get("read_transport") or _journaled_read_transport(d),
+                   via_node=d.get("via_node"))
 
 
 def _journaled_read_transport(d: Mapping[str, Any]) -> Channel | None:

@@ -60,6 +60,27 @@ def _current(scan: ScanResult | None, cluster: str, node: str, unit: str) -> Cer
     return None
 
 
+def current_multi_server(scan: ScanResult | None, cluster: Cluster, unit: str) -> str | None:
+    """How the unit's current certificate on the cluster is multi-server ("CN x, on 3 nodes"), or None
+    when it is not (or the scan does not say): the like-for-like default of `ucterm renew`.
+
+    Multi-server means one CA-signed certificate for several nodes: the same certificate on more than
+    one node, or the publisher's naming several nodes of the cluster (SANs) or carrying VOS's
+    `-ms.` CN (§2.1). A self-signed certificate is always a node's own."""
+    current = _current(scan, cluster.name, cluster.publisher.fqdn, unit)
+    if current is None or current.self_signed:
+        return None
+    fqdns = {n.fqdn.lower() for n in cluster.nodes}
+    holders = [n for n in cluster.nodes
+               if (rec := _current(scan, cluster.name, n.fqdn, unit)) is not None
+               and rec.fingerprint_sha256 == current.fingerprint_sha256]
+    covered = fqdns & {s.lower() for s in current.sans}
+    if len(holders) < 2 and len(covered) < 2 and not _MS_CN.match(current.subject_cn):
+        return None
+    reach = max(len(holders), len(covered))
+    return f"CN {current.subject_cn}" + (f", on {reach} nodes" if reach > 1 else "")
+
+
 # --------------------------------------------------------------------------------------------
 # Defaults for the CSR subject
 
@@ -269,6 +290,9 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     group = cluster.presence_redundancy_group
     ha_transport: StepTransport = ("axl" if group and cluster.cucm_cluster and _app_user(inventory, cluster)
                                else "manual")
+    # The AXL request goes to the CUCM publisher (Runner.axl_access); the plan names that node.
+    axl_node = (inventory.cluster(cluster.cucm_cluster).publisher
+                if ha_transport == "axl" and cluster.cucm_cluster else None)
 
     steps: list[Step] = []
     requests = {n.fqdn.lower(): options.csr.get(n.fqdn.lower()) or defaults.csr[n.fqdn.lower()]
@@ -311,7 +335,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     for n in csr_nodes:
         steps += _upload_steps(n, spec, transports[n.fqdn][1], multi)
     if ha:
-        steps.append(_ha_step(pub, ha_transport, group, enable=False))
+        steps.append(_ha_step(pub, ha_transport, group, enable=False, axl_node=axl_node))
     for c, n in [(cluster, n) for n in scope] + linked:
         # A linked IM&P node of unknown release gets the catalog's superset, never the CUCM publisher's
         # release: the preflight then finds the plan still fits whatever it runs.
@@ -320,7 +344,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         if items:
             steps.append(_restart_step(n, items))
     if ha:
-        steps.append(_ha_step(pub, ha_transport, group, enable=True))
+        steps.append(_ha_step(pub, ha_transport, group, enable=True, axl_node=axl_node))
     steps += [_verify_step(n, spec) for n in scope]
     steps += [_verify_step(n, spec) for _, n in linked]
 
@@ -335,6 +359,14 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
                         "`utils ha status`.")
     if cluster.settings.read_only:
         warnings.append("the inventory is read-only: this plan can be shown but not run.")
+    current_ms = current_multi_server(scan, cluster, unit)
+    if current_ms and not multi:
+        warnings.append(f"the current {unit} certificate is multi-server ({current_ms}): this plan replaces it "
+                        "with a single-server certificate on each node in scope, and clients that use the "
+                        "shared name must accept each node's own.")
+    elif multi and current_ms is None and _current(scan, cluster.name, pub.fqdn, unit) is not None:
+        warnings.append(f"the current {unit} certificates are single-server (one per node): this plan replaces "
+                        "them with one multi-server certificate for every node of the cluster.")
     return Plan(cluster=cluster.name, product=cluster.product, unit=unit, multi_server=multi,
                 nodes=tuple(n.fqdn for n in scope), csr_nodes=tuple(n.fqdn for n in csr_nodes), steps=steps,
                 options=replace(options, unit=unit, csr=requests), versions=versions,
@@ -356,8 +388,13 @@ def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: 
     unit, multi, job = spec.name, options.multi_server, "<job>"
     distribution = "multi-server" if multi else "single-server"
     regen = options.regenerate_csr
-    obtain = ("the lab CA signs the CSR" if options.signer == "lab" else
-              f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]")
+    if options.signer == "lab":
+        obtain = "the lab CA signs the CSR"
+    elif options.signer == "signer":
+        obtain = (f'signer "{options.signer_name}" signs the CSR (while it waits: ucterm resume {job} asks it '
+                  "again)")
+    else:
+        obtain = f"wait for the CA: ucterm resume {job} --signed FILE [--chain FILE ...]"
     check = (f"ucterm check --cert {job}/cert-{n.fqdn}.pem --csr {job}/csr-{n.fqdn}.pem "
              f"--chain {job}/chain-{n.fqdn}.pem --unit {unit}" + (" --multi-server" if multi else ""))
     return [
@@ -406,17 +443,24 @@ def _upload_steps(n: Node, spec: catalog.UnitSpec, up_t: StepTransport, multi: b
     ]
 
 
-def _ha_step(pub: Node, transport: StepTransport, group: str | None, *, enable: bool) -> Step:
+def _ha_step(pub: Node, transport: StepTransport, group: str | None, *, enable: bool,
+             axl_node: Node | None = None) -> Step:
+    """HA off or on again. `node` is the IM&P publisher, where `utils ha status` shows the result;
+    over AXL the request itself goes to `axl_node`, the CUCM publisher (`via_node`)."""
     label = f'Presence Redundancy Group "{group}"' if group else "the Presence Redundancy Group"
+    via = axl_node.fqdn if axl_node is not None else None
+    over = f" (AXL on {axl_node.hostname})" if axl_node is not None else ""
     if enable:
         return Step(id=f"ha_enable:{pub.fqdn}",
-                    name=f"Re-enable High Availability on {label}, wait for Normal", kind="ha_enable",
+                    name=f"Re-enable High Availability on {label}{over}, wait for Normal", kind="ha_enable",
                     node=pub.fqdn, transport=transport,
-                    commands=_ha_commands(transport, label, group, enable=True))
-    return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}",
+                    commands=_ha_commands(transport, label, group, enable=True, axl_node=via, ha_node=pub.fqdn),
+                    via_node=via)
+    return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}{over}",
                 kind="ha_disable", node=pub.fqdn, transport=transport,
-                commands=_ha_commands(transport, label, group, enable=False), risky=True,
-                risk_note="users are not protected by failover until HA is enabled again")  # §3.4
+                commands=_ha_commands(transport, label, group, enable=False, axl_node=via, ha_node=pub.fqdn),
+                risky=True, risk_note="users are not protected by failover until HA is enabled again",  # §3.4
+                via_node=via)
 
 
 def _restart_step(n: Node, items: tuple[RestartItem, ...]) -> Step:
@@ -446,23 +490,27 @@ def _verify_step(n: Node, spec: catalog.UnitSpec) -> Step:
 
 
 def _app_user(inventory: Inventory, cluster: Cluster) -> str | None:
-    if cluster.cucm_cluster:
-        try:
-            return inventory.cluster(cluster.cucm_cluster).settings.app_user or cluster.settings.app_user
-        except UctermError:
-            return None
-    return cluster.settings.app_user
+    """The application user AXL calls run as: the CUCM publisher's own (it takes the request), which
+    may differ from its cluster's (design.md §3: a node may override credentials)."""
+    try:
+        cucm = inventory.cluster(cluster.cucm_cluster) if cluster.cucm_cluster else cluster
+    except UctermError:
+        return None
+    return cucm.settings_for(cucm.publisher).app_user
 
 
-def _ha_commands(transport: StepTransport, group_label: str, group: str | None, *, enable: bool) -> list[str]:
+def _ha_commands(transport: StepTransport, group_label: str, group: str | None, *, enable: bool,
+                 axl_node: str | None = None, ha_node: str | None = None) -> list[str]:
     flag = "true" if enable else "false"
     if transport == "axl":
-        first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}"
+        first = f"AXL updatePresenceRedundancyGroup name={group} haEnabled={flag}" + (
+            f"    (to the CUCM publisher {axl_node})" if axl_node else "")
     else:
         first = (f"by hand: CM Administration > System > Presence Redundancy Group > {group_label}: "
                  f"{'check' if enable else 'uncheck'} Enable High Availability, Save")
-    wait = "utils ha status    (until every node shows State: Normal)" if enable else \
-        "utils ha status    (until it shows High Availability Not Enabled)"
+    on = f" on {ha_node}" if ha_node else ""
+    wait = f"utils ha status{on}    (until every node shows State: Normal)" if enable else \
+        f"utils ha status{on}    (until it shows High Availability Not Enabled)"
     return [first, wait]
 
 
@@ -511,7 +559,8 @@ def render(plan: Plan, job: str | None = None) -> str:
     for i, s in enumerate(plan.steps, 1):
         mark = " [RISKY]" if s.risky else ""
         lines.append(f"{i:3d}. {s.name}{mark}")
-        lines.append(f"     node {s.node or '-'}, via {s.transport}")
+        checked = f" (checked on {s.node})" if s.via_node and s.via_node != s.node else ""
+        lines.append(f"     node {s.target or '-'}, via {s.transport}{checked}")
         for cmd in s.commands:
             lines.append(f"       $ {cmd.replace('<job>', job) if job else cmd}")
         if s.risk_note:

@@ -37,10 +37,12 @@ FORMATS: tuple[Format, ...] = ("md", "html")
 
 _STATE_WORDS = {"pending": "not run", "running": "interrupted while running", "done": "done", "failed": "FAILED",
                 "skipped": "skipped", "waiting": "waiting"}
-_JOB_WORDS = {"running": "running (or interrupted)", "paused": "paused", "waiting": "waiting", "done": "done",
-              "failed": "failed", "aborted": "aborted"}
+_JOB_WORDS = {"running": "running", "interrupted": "interrupted (no ucterm runs it)", "paused": "paused",
+              "waiting": "waiting", "done": "done", "failed": "failed", "aborted": "aborted",
+              "abandoned": "abandoned"}
 #: In the timeline a job record marks a start (or a resume), not a state that lasts.
-_JOB_EVENTS = {"running": "started", "waiting": "waiting", "done": "done", "failed": "failed", "aborted": "aborted"}
+_JOB_EVENTS = {"running": "started", "waiting": "waiting", "done": "done", "failed": "failed", "aborted": "aborted",
+               "paused": "paused", "abandoned": "abandoned"}
 #: A verify step's detail names the served fingerprint and port (steps._verify).
 _PROOF = re.compile(r"SHA-256 (?P<fp>[0-9A-F:]+)\)? on port (?P<port>\d+)")
 
@@ -116,7 +118,7 @@ def _runs(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _summary(job: Job, records: Sequence[dict[str, Any]], clean: _Cleaner) -> Section:
     rows = [("Job", clean(job.id)),
-            ("State", clean(_JOB_WORDS.get(job.state, job.state) + (f": {job.detail}" if job.detail else ""))),
+            ("State", clean(_JOB_WORDS.get(job.status(), job.status()) + (f": {job.detail}" if job.detail else ""))),
             ("Created", _when(job.created)), ("Last change", _when(job.updated))]
     if job.inventory_path is not None:
         rows.append(("Inventory", clean(job.inventory_path)))
@@ -264,6 +266,10 @@ def _left(job: Job, clean: _Cleaner) -> Section:
     items = [clean(f"{s.name}: {_STATE_WORDS.get(job.steps[s.id].state, job.steps[s.id].state)}"
                    + (f" ({job.steps[s.id].detail})" if job.steps[s.id].detail else ""))
              for s in open_steps]
+    if job.state == "abandoned":
+        return Section("What is left", [items, "The job was abandoned: a new renewal of the unit "
+                                               f"(`ucterm renew --cluster {clean(job.plan.cluster)} --unit "
+                                               f"{clean(job.plan.unit)}`) takes over."])
     return Section("What is left", [items, f"Continue with `ucterm resume {clean(job.id)}`."])
 
 

@@ -37,9 +37,9 @@ from ucterm.renewal.events import (
     StepStarted,
 )
 from ucterm.renewal.journal import Job
-from ucterm.renewal.model import JobState, Step
+from ucterm.renewal.model import SIDE_EFFECT_KINDS, JobState, Step
 from ucterm.renewal.nodes import NodeAccess
-from ucterm.renewal.signers import Material, Signer, match_signed
+from ucterm.renewal.signers import JournaledSigner, Material, Signer
 from ucterm.renewal.steps import Declined, RunnerSettings, Skip, StepError, StepWorker, Waiting
 
 Confirm = Callable[[str], Awaitable[bool]]
@@ -55,6 +55,12 @@ def _command_line() -> str:
 
 class RenewalError(UctermError):
     """A renewal cannot start or a control cannot apply: one sentence saying why and what to do."""
+
+
+class NodesNotReady(RenewalError):
+    """A resumed job stopped before its first change: a node it will touch cannot be reached as trusted."""
+
+    exit_code = 3
 
 
 class _RecordingCredentials:
@@ -78,7 +84,8 @@ class Runner:
     """Drives one job (see the module docstring)."""
 
     def __init__(self, job: Job, inventory: Inventory, credentials: CredentialStore, *,
-                 sink: EventSink | None = None, signer: Signer | None = None, confirm: Confirm | None = None,
+                 sink: EventSink | None = None, signer: Signer | JournaledSigner | None = None,
+                 confirm: Confirm | None = None,
                  hold_on_failure: bool = False, settings: RunnerSettings | None = None,
                  read_only: bool = False, now: Callable[[], datetime] | None = None,
                  approved: bool = False) -> None:
@@ -104,17 +111,28 @@ class Runner:
         self._resumed = asyncio.Event()
         self._abort_requested = False
         self._decision: asyncio.Future[Decision] | None = None
+        #: The failed step `run()` holds on (hold_on_failure) from the moment it failed: a decision
+        #: taken then (from the event sink, before the wait began) is kept for the wait.
+        self._held: Step | None = None
+        self._early: Decision | None = None
         self._running = False
         self._paused = False
         self._posted: set[asyncio.Future[Any]] = set()
         #: The restart whose command line was just sent and whose answer is awaited (see _note_acknowledged).
         self._restart_sent: str | None = None
+        #: Whether every node the remaining steps touch was reached in this run (see _check_nodes).
+        self._nodes_checked = False
 
     # ---- the user's controls ---------------------------------------------------------------------
 
     @property
     def state(self) -> JobState:
         return "paused" if self._paused else self.job.state
+
+    @property
+    def credentials(self) -> CredentialStore:
+        """The store the steps and signers resolve secrets with: every answer reaches the redactor first."""
+        return self._credentials
 
     @property
     def interactive(self) -> bool:
@@ -165,8 +183,15 @@ class Runner:
         self._decide("skip")
 
     def provide_signed(self, pems: Sequence[str]) -> None:
-        """What the CA issued (leaves and CA certificates, any order); matched to CSRs by public key."""
+        """What the CA issued (leaves and CA certificates, any order); matched to CSRs by public key.
+
+        It replaces or extends what the job holds (see _reset_for_new_material) when the run starts,
+        or at once when the run holds on a failed step: that run then goes back to the steps the new
+        material concerns."""
         self.material.extend(Material.from_pems(pems))
+        holding = self._decision is not None or self._held is not None
+        if holding and self._reset_for_new_material():
+            self._decide("retry")
 
     # ---- running -------------------------------------------------------------------------------
 
@@ -174,44 +199,56 @@ class Runner:
         self._check_may_run()
         self.job.lock()
         self._running = True
+        prior = self.job.state
         self.job.ran(_command_line())
         try:
             self._reset_for_new_material()
+            # A fresh job's preflight steps read every node before the first change; a resumed one
+            # checks its nodes again before its first change (see _check_nodes).
+            self._nodes_checked = not any(r.state in ("done", "skipped") for r in self.job.steps.values())
             self.job.set_state("running", "")
-            for step in self.job.plan.steps:
+            # The first unfinished step each time, not a walk over the list: new material (a corrected
+            # chain) can send the job back to an earlier step.
+            while (step := self._next_step()) is not None:
                 outcome = await self._drive(step)
                 if outcome is not None:
                     return outcome
             return await self._finish("done", self._done_detail())
+        except NodesNotReady as exc:
+            self.job.set_state(prior if prior in ("waiting", "paused", "failed", "aborted") else "failed", str(exc))
+            raise
         finally:
             self._running = False
             await self._close_nodes()
             self.job.unlock()
 
     async def _drive(self, step: Step) -> JobState | None:
-        """Run one step to an end; a job state when the job stops here, None to go on."""
-        while self.job.steps[step.id].state not in ("done", "skipped"):
-            if self._pause_requested and not self._abort_requested:
-                await self._pause_here(step)
-            if self._abort_requested:
-                return await self._finish("aborted", f"aborted by the user before: {step.name}")
-            outcome, message = await self._execute(step)
-            if outcome in ("done", "skipped"):
-                return None
-            if outcome == "waiting":
-                return await self._finish("waiting", message)
-            if outcome == "declined":
-                return await self._finish("aborted", f"you declined: {message}")
-            if not self._hold:
-                return await self._finish("failed", message)
-            decision = await self._wait_decision()
-            if decision == "abort":
-                return await self._finish("aborted", f"aborted by the user at: {step.name}")
-            if decision == "retry":
-                self.job.set_step(step.id, "pending", "retry")
+        """Run one step once; a job state when the job stops here, None to go on with the next
+        unfinished step (the same one after a retry)."""
+        if self._pause_requested and not self._abort_requested:
+            await self._pause_here(step)
+        if self._abort_requested:
+            return await self._finish("aborted", f"aborted by the user before: {step.name}")
+        outcome, message = await self._execute(step)
+        if outcome in ("done", "skipped"):
+            return None
+        if outcome == "waiting":
+            return await self._finish("waiting", message)
+        if outcome == "declined":
+            return await self._paused_by_no(step)
+        if not self._hold:
+            return await self._finish("failed", message)
+        decision = await self._wait_decision()
+        if decision == "abort":
+            return await self._finish("aborted", f"aborted by the user at: {step.name}")
+        if decision == "retry" and self.job.steps[step.id].state == "failed":
+            self.job.set_step(step.id, "pending", "retry")
         return None
 
     async def _execute(self, step: Step) -> tuple[str, str]:
+        if step.kind in SIDE_EFFECT_KINDS and not self._nodes_checked:
+            await self._check_nodes()
+            self._nodes_checked = True
         rec = self.job.steps[step.id]
         reconciling = rec.state == "running" or bool(rec.open_intents())
         self._current = step
@@ -230,9 +267,8 @@ class Runner:
             await self._emit(StepSkipped(job=self.job.id, step=step.id, node=step.node, reason=str(exc)))
             return "skipped", str(exc)
         except Declined as exc:
-            self.job.set_step(step.id, "pending", f"declined: {exc}")
-            await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node,
-                                        error=f"declined: {exc}", fix="resume the job when you are ready"))
+            # Not a failure: the user's no. The step is as it was before it asked (pending).
+            self.job.set_step(step.id, "pending", f"you declined: {exc}")
             return "declined", str(exc)
         except UctermError as exc:
             return await self._failed(step, str(exc), getattr(exc, "fix", ""))
@@ -251,6 +287,8 @@ class Runner:
         error = self.job.redactor(error)
         text = f"{error.rstrip('.')}; {fix}" if fix else error
         self.job.set_step(step.id, "failed", text)
+        if self._hold:
+            self._held, self._early = step, None
         await self._emit(StepFailed(job=self.job.id, step=step.id, node=step.node, error=error, fix=fix))
         return "failed", text
 
@@ -264,25 +302,54 @@ class Runner:
         skipped = [s for s in self.job.plan.steps if self.job.steps[s.id].state == "skipped"]
         text = (f"{len(verified)} of {len(self.job.plan.all_nodes)} node(s) proven to serve the new "
                 f"{self.job.plan.unit} certificate")
-        return text + (f"; {len(skipped)} step(s) skipped" if skipped else "")
+        unchecked = [u for s in verified for u in self.job.steps[s.id].done.get("verify", {}).get("unchecked", ())]
+        text += f"; {len(skipped)} step(s) skipped" if skipped else ""
+        return text + (f"; warning: {'; '.join(unchecked)}" if unchecked else "")
 
-    async def _pause_here(self, step: Step) -> None:
+    async def _pause_here(self, step: Step, message: str = "") -> None:
         self._paused = True
         await self._emit(JobPaused(job=self.job.id, step=step.id, node=step.node,
-                                   message=f"paused before: {step.name}"))
+                                   message=message or f"paused before: {step.name}"))
         await self._resumed.wait()
         self._paused = False
 
+    async def _paused_by_no(self, step: Step) -> JobState | None:
+        """The user declined a step's question: the job is paused at that step, which changed nothing.
+        With a person at the controls (the TUI) the run waits for `resume()` and asks again; headless,
+        the job ends paused and `ucterm resume` asks again."""
+        number = self.job.plan.steps.index(step) + 1
+        where = f" on {step.node}" if step.node else ""
+        detail = (f'you declined step {number} ("{step.name}"), so it changed nothing{where}; '
+                  + ("resume (p) asks again" if self._hold else f"`ucterm resume {self.job.id}` asks again"))
+        if not self._hold:
+            return await self._finish("paused", detail)
+        self.job.set_state("paused", detail)
+        self._pause_requested = True
+        self._resumed.clear()
+        await self._pause_here(step, detail)
+        self._pause_requested = False
+        if not self._abort_requested:
+            self.job.set_state("running", "")
+        return None
+
     async def _wait_decision(self) -> Decision:
-        self._decision = asyncio.get_running_loop().create_future()
         try:
+            if self._early is not None:
+                return self._early
+            self._decision = asyncio.get_running_loop().create_future()
             return await self._decision
         finally:
             self._decision = None
+            self._held, self._early = None, None
 
     def _decide(self, decision: Decision) -> bool:
+        """Hand a decision to the held run: at once if it waits, or kept for its wait when the step has
+        just failed (a sink that decides while StepFailed is being delivered). False: nothing holds."""
         if self._decision is not None and not self._decision.done():
             self._decision.set_result(decision)
+            return True
+        if self._held is not None and self._early is None:
+            self._early = decision
             return True
         return False
 
@@ -300,6 +367,9 @@ class Runner:
                                f'"{cluster.name}" read-only; remove read_only to renew.')
         if self._running:
             raise RenewalError(f"job {self.job.id} is running already.")
+        if self.job.state == "abandoned":
+            raise RenewalError(f"job {self.job.id} was abandoned ({self.job.updated[:10]}); start a new one with "
+                               f"`ucterm renew --cluster {cluster.name} --unit {self.job.plan.unit}`.")
         known = {n.fqdn for n in cluster.nodes}
         missing = [n for n in self.job.plan.nodes if n not in known]
         everywhere = {n.fqdn.lower() for c in self.inventory.clusters for n in c.nodes}
@@ -309,28 +379,53 @@ class Runner:
                                f"{', '.join(missing)}, which job {self.job.id} renews; restore the nodes or "
                                "start a new job.")
 
-    def _reset_for_new_material(self) -> None:
-        """A new certificate from the user replaces a stored one that was not uploaded yet (e.g. after
-        validation refused the first): its obtain and validate steps run again."""
-        if self.material.empty:
-            return
-        open_nodes = [n for n in self.job.plan.csr_nodes
-                      if self.job.steps[f"upload_identity:{n}"].state != "done"
-                      and "generate" in self.job.steps[f"generate_csr:{n}"].done]
-        if not open_nodes:
-            return
-        csrs = {n: self._worker._csr_of(n) for n in open_nodes}
-        from ucterm import pki
+    async def _check_nodes(self) -> None:
+        """Before a resumed job's first change: log in to every node its remaining steps touch.
 
-        for node, leaf in match_signed(csrs, self.material).items():
-            stored = self.job.read_artifact(f"cert-{node}.pem")
-            if stored and pki.sha256_hex(pki.load_bundle(stored.encode(), "journal").certificates[0]) == \
-                    pki.sha256_hex(leaf):
+        A fresh job's preflight steps read every node before the first change; a resumed one has
+        done those, and must not upload to the first node before finding that another one's host
+        key changed (or that it is down, or refuses the login). The sessions opened here stay open
+        for the steps. Waiting for the CA costs no login: the check runs at the first change.
+        """
+        left = [s for s in self.job.plan.steps if self.job.steps[s.id].state not in ("done", "skipped")]
+        nodes = list(dict.fromkeys(s.node for s in left if s.node and s.transport in ("cli", "rest")))
+        if any(s.transport == "axl" for s in left):
+            with contextlib.suppress(UctermError):
+                nodes.append(self.axl_access().fqdn)  # (a missing cucm_cluster is the step's own error)
+
+        async def reach(fqdn: str) -> str | None:
+            try:
+                await self.access(fqdn).version()
+            except (UctermError, TimeoutError, OSError) as exc:
+                return str(exc) or f"{fqdn}: {type(exc).__name__}"
+            return None
+
+        problems = [p for p in await asyncio.gather(*(reach(n) for n in dict.fromkeys(nodes))) if p]
+        if problems:
+            raise NodesNotReady(f"job {self.job.id} was not resumed and nothing was changed: {len(problems)} of the "
+                                f"{len(set(nodes))} node(s) it still has to work on cannot be used: "
+                                + " ".join(self.job.redactor(p) for p in problems))
+
+    def _reset_for_new_material(self) -> list[str]:
+        """What the user gave (a certificate, a corrected chain) replaces or extends what the job holds
+        for each CSR whose certificate is not uploaded yet: that node's obtain and validate steps run
+        again, so the validation judges the new set. The nodes sent back, in plan order."""
+        if self.material.empty:
+            return []
+        changed: list[str] = []
+        for node in self.job.plan.csr_nodes:
+            if self.job.steps[f"upload_identity:{node}"].state == "done" \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
                 continue
+            why = self._worker.new_material_for(node, self.material)
+            if why is None:
+                continue
+            changed.append(node)
             for kind in ("obtain_signed", "validate"):
                 sid = f"{kind}:{node}"
                 if self.job.steps[sid].state != "pending":
-                    self.job.set_step(sid, "pending", "a new certificate was given")
+                    self.job.set_step(sid, "pending", why)
+        return changed
 
     # ---- context for the steps -------------------------------------------------------------------
 

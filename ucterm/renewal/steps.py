@@ -13,22 +13,25 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography import x509
 
 from ucterm import catalog, pki
+from ucterm.credentials import CredentialStore
 from ucterm.errors import UctermError
 from ucterm.inventory import Cluster, Inventory
 from ucterm.renewal.journal import Job
 from ucterm.renewal.model import CsrRequest, RestartItem, Step, StepKind
 from ucterm.renewal.nodes import NodeAccess
 from ucterm.renewal.plan import build_plan
-from ucterm.renewal.signers import Material, Signer, SignerPending, match_signed
+from ucterm.renewal.signers import JournaledSigner, Material, Signer, SignerPending, match_signed
 from ucterm.vos import SessionDropped
+from ucterm.vos.probe import PORT_KINDS
 from ucterm.vos.transport import Channel
 
 
@@ -69,9 +72,12 @@ class Context(Protocol):
     job: Job
     inventory: Inventory
     settings: RunnerSettings
-    signer: Signer | None
+    signer: Signer | JournaledSigner | None
     material: Material
     now: Callable[[], datetime]
+
+    @property
+    def credentials(self) -> CredentialStore: ...
 
     @property
     def interactive(self) -> bool: ...
@@ -105,6 +111,16 @@ def _certs(text: str | None) -> list[x509.Certificate]:
     if not text:
         return []
     return list(pki.load_bundle(text.encode("utf-8"), "journal").certificates)
+
+
+def _merged(first: list[x509.Certificate], then: list[x509.Certificate]) -> list[x509.Certificate]:
+    """`first`, then those of `then` not in it (by fingerprint)."""
+    seen = {pki.sha256_hex(c) for c in first}
+    return [*first, *(c for c in then if pki.sha256_hex(c) not in seen)]
+
+
+def source_label(signer: object) -> str:
+    return str(getattr(signer, "label", "the signer"))
 
 
 def _still_fits(planned: Step, fresh: Step) -> bool:
@@ -330,30 +346,125 @@ class StepWorker:
         cas = list(self.ctx.material.cas)
         source = "the files given"
         if leaf is None and self.ctx.signer is not None:
-            try:
-                leaf_pem, chain_pems = await self.ctx.signer.sign(pki.pem(csr))
-            except SignerPending:
-                leaf_pem, chain_pems = "", []
+            signer = self.ctx.signer
+            if isinstance(signer, JournaledSigner):
+                leaf_pem, chain_pems = await self._ask_signer(step, signer, csr)
+            else:
+                try:
+                    leaf_pem, chain_pems = await signer.sign(pki.pem(csr))
+                except SignerPending:
+                    leaf_pem, chain_pems = "", []
             if leaf_pem:
-                leaf = _certs(leaf_pem)[0]
+                issued = _certs(leaf_pem)
+                if not issued:
+                    raise StepError(f"{source_label(self.ctx.signer)} answered for {node} without a readable "
+                                    "certificate", "check the signer, then retry the step")
+                leaf = issued[0]
                 cas = [c for p in chain_pems for c in _certs(p)]
-                source = str(getattr(self.ctx.signer, "label", "the signer"))
+                source = str(getattr(signer, "label", "the signer"))
+        stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        held = _certs(self.job.read_artifact(f"chain-{node}.pem"))
+        chain = _merged(cas, held)
+        if len(chain) != len(held):  # CA certificates given now extend what the job had (a corrected chain)
+            self.job.write_artifact(f"chain-{node}.pem", "".join(pki.pem(c) for c in chain))
         if leaf is None:
-            stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
             if stored:
-                return f"certificate {_describe_cert(stored[0])} (stored earlier)"
+                added = len(chain) - len(held)
+                return (f"certificate {_describe_cert(stored[0])} (stored earlier)"
+                        + (f", with {added} CA certificate(s) given now" if added else ""))
             path = self.job.artifact_path(f"csr-{node}.pem")
-            raise Waiting(f"waiting for the certificate the CA issues from {path}; then run "
-                          f"`ucterm resume {self.job.id} --signed FILE [--chain FILE]`")
+            repaired = self._repair_csr_file(node, csr)
+            wrong = self._unmatched_given()
+            raise Waiting(repaired + "; ".join([*wrong, f"waiting for the certificate the CA issues from {path}; "
+                                                        f"then run `ucterm resume {self.job.id} --signed FILE "
+                                                        "[--chain FILE]`"]))
         self.job.write_artifact(f"cert-{node}.pem", pki.pem(leaf))
-        self.job.write_artifact(f"chain-{node}.pem", "".join(pki.pem(c) for c in cas))
         return f"certificate {_describe_cert(leaf)} from {source}"
+
+    def _unmatched_given(self) -> list[str]:
+        """A sentence per certificate given that fits no CSR of the job (file name, findings)."""
+        from ucterm.renewal.unmatched import explain_unmatched
+
+        return explain_unmatched(self.job, self.ctx.material)
+
+    def new_material_for(self, node: str, material: Material) -> str | None:
+        """What `material` changes for `node`'s certificate before it is uploaded (None: nothing):
+        a certificate other than the one the job holds, or CA certificates its chain lacks. The
+        runner then sends the node back to its obtain and validate steps."""
+        csrs = {node: self._csr_of(node)}
+        leaf = match_signed(csrs, material).get(node)
+        stored = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        if leaf is not None and (not stored or pki.sha256_hex(stored[0]) != pki.sha256_hex(leaf)):
+            return "a new certificate was given"
+        held = {pki.sha256_hex(c) for c in _certs(self.job.read_artifact(f"chain-{node}.pem"))}
+        if (stored or leaf is not None) and any(pki.sha256_hex(c) not in held for c in material.cas):
+            return "new CA certificates were given"
+        return None
+
+    def _repair_csr_file(self, node: str, csr: x509.CertificateSigningRequest) -> str:
+        """The CSR file the user sends to the CA must hold the CSR the journal knows; a file that was
+        removed, garbled or replaced is written again, and the user told, since the CA may have got it."""
+        path = self.job.artifact_path(f"csr-{node}.pem")
+        text = self.job.read_artifact(f"csr-{node}.pem")
+        held = pki.load_bundle(text.encode("utf-8", "replace"), str(path)).csrs if text else []
+        if held and pki.public_key_sha256(held[0]) == pki.public_key_sha256(csr):
+            return ""
+        why = "was missing" if text is None else ("holds another CSR" if held else "was damaged (no readable CSR)")
+        self.job.write_artifact(f"csr-{node}.pem", pki.pem(csr))
+        return (f"{path.name} {why}; it was written again from the journal: send the CA this copy if it got "
+                "the other one; ")
+
+    def _stored_leaf(self, node: str) -> x509.Certificate:
+        found = _certs(self.job.read_artifact(f"cert-{node}.pem"))
+        if not found:
+            path = self.job.artifact_path(f"cert-{node}.pem")
+            raise StepError(f"{path} in the job folder holds no readable certificate (it was removed or damaged)",
+                            f"give the certificate again: `ucterm resume {self.job.id} --signed FILE`")
+        return found[0]
+
+    async def _ask_signer(self, step: Step, signer: JournaledSigner,
+                          csr: x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+        """A `[[signer]]` signs, resuming the request its earlier attempts journaled (the `sign` intent:
+        request id, order URL); "pending" leaves the job waiting with the signer's words."""
+        signing = _StepSigning(self, step)
+        try:
+            leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
+        except SignerPending as exc:
+            also = await self._submit_the_others(step, signer)
+            more = f" ({len(also)} more CSR(s) submitted: {'; '.join(also)})" if also else ""
+            raise Waiting(f"{str(exc).rstrip('.')}{more}; run `ucterm resume {self.job.id}` to ask again") \
+                from None
+        self.job.done(step.id, "sign", {**signing.recall(), "signer": signer.label})
+        return leaf_pem, chain_pems
+
+    async def _submit_the_others(self, waiting: Step, signer: JournaledSigner) -> list[str]:
+        """While one CSR waits (a CA manager's approval, DNS), hand the job's other CSRs to the CA too, so
+        that one approval round (or one DNS propagation) serves them all instead of one per resume.
+
+        Each goes through its own step's journal record: when its step runs, the signer resumes that
+        request (its request id, its order) instead of submitting again. A certificate issued at once is
+        fetched again then; an error is left for its own step to report."""
+        said: list[str] = []
+        for other in self.job.plan.steps_of("obtain_signed"):
+            rec = self.job.steps[other.id]
+            node = other.node or ""
+            if other.id == waiting.id or rec.state == "done" or "sign" in rec.intents \
+                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+                continue
+            try:
+                await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
+                said.append(f"{node}: issued")
+            except SignerPending as exc:
+                said.append(f"{node}: {str(exc).rstrip('.')}")
+            except UctermError as exc:
+                await self.ctx.progress(other, f"not submitted yet: {exc}")
+        return said
 
     # ---- 5. validate ---------------------------------------------------------------------------
 
     async def _validate(self, step: Step) -> str:
         node = step.node or ""
-        leaf = _certs(self.job.read_artifact(f"cert-{node}.pem"))[0]
+        leaf = self._stored_leaf(node)
         cas = _certs(self.job.read_artifact(f"chain-{node}.pem"))
         trusted = _certs(self.job.read_artifact(f"trusted-{node}.pem"))
         csr = self._csr_of(node)
@@ -586,8 +697,8 @@ class StepWorker:
             results = await a.served(self.unit, self.ctx.settings.probe_timeout)
         except (TimeoutError, OSError, UctermError):
             return False
-        return bool(results) and all(r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == fp
-                                     for r in results)
+        heard = [r for r in results if r.answered]  # a filtered port proves nothing either way
+        return bool(heard) and all(r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == fp for r in heard)
 
     async def _wait_started(self, step: Step, a: NodeAccess, item: RestartItem, new_fp: str) -> None:
         """Until the service reports STARTED (or, for the serving service, the new certificate is served:
@@ -627,20 +738,63 @@ class StepWorker:
                                 f"check `show cert own {self.unit}` on {node}")
             return f"{node} holds the new certificate (SHA-256 {short(new_fp)})"
         deadline = time.monotonic() + self.ctx.settings.verify_timeout
+        names = [p for p in catalog.unit_spec(self.unit).served_on if p in PORT_KINDS]
         while True:
             results = await a.served(self.unit, self.ctx.settings.probe_timeout)
-            wrong = [r for r in results if not (r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == new_fp)]
-            if results and not wrong:
-                ports = ", ".join(dict.fromkeys(str(r.port) for r in results))
-                return f"{node} serves the new certificate (SHA-256 {short(new_fp)}) on port {ports}"
+            named = list(zip(names, results, strict=False))
+            # A port that does not answer at all (refused, filtered) says nothing about the certificate:
+            # it is "not checked". The ports that answer must all show the new one, and one must answer.
+            heard = [(n, r) for n, r in named if r.answered]
+            silent = [(n, r) for n, r in named if not r.answered]
+            wrong = [r for _, r in heard if not (r.ok and r.leaf is not None and pki.sha256_hex(r.leaf) == new_fp)]
+            if heard and not wrong:
+                ports = ", ".join(dict.fromkeys(str(r.port) for _, r in heard))
+                detail = f"{node} serves the new certificate (SHA-256 {short(new_fp)}) on port {ports}"
+                if silent:
+                    unchecked = [f"port {r.port} ({n}) not checked: {r.error or 'no answer'}" for n, r in silent]
+                    self.job.done(step.id, "verify", {"unchecked": [f"{node} {u}" for u in unchecked]})
+                    await self.ctx.progress(step, f"warning: {'; '.join(unchecked)}; {node} serves the new "
+                                                  f"certificate on port {ports}, which proves it")
+                    detail += "; " + "; ".join(unchecked)
+                return detail
             if time.monotonic() > deadline:
-                r = wrong[0] if wrong else None
+                r = wrong[0] if wrong else (silent[0][1] if silent else None)
                 if r is not None and r.leaf is not None:
                     seen = f"it serves {_describe_cert(r.leaf)}"
                 else:
                     seen = f"it does not answer ({r.error if r is not None else 'no TLS endpoint'})"
                 serving = catalog.serving_service(a.cluster.product, None, self.unit) or "the service"
-                raise StepError(f"{node} does not serve the new {self.unit} certificate"
-                                + (f" on port {r.port}" if r is not None else "") + f": {seen}",
-                                f"restart {serving} on {node} (utils service restart {serving}), then retry")
+                where = f" on port {r.port}" if r is not None else ""
+                if not heard and silent:
+                    where = " on any port (" + ", ".join(str(x.port) for _, x in silent) + ")"
+                raise StepError(f"{node} does not serve the new {self.unit} certificate{where}: {seen}",
+                                f"restart {serving} on {node} (utils service restart {serving}), check that "
+                                "ucterm can reach a port that serves it, then retry")
             await asyncio.sleep(self.ctx.settings.poll_interval)
+
+
+class _StepSigning:
+    """The obtain step's journal seam for a `[[signer]]` (signers.base.SigningContext): what the signer
+    remembers is the step's `sign` intent, rewritten whole each time, so that the last record holds
+    everything a resume needs."""
+
+    def __init__(self, worker: StepWorker, step: Step) -> None:
+        self._worker = worker
+        self._step = step
+        self.node = step.node or ""
+        self.job_id = worker.job.id
+        self.credentials = worker.ctx.credentials
+
+    def recall(self) -> dict[str, Any]:
+        return dict(self._worker.job.steps[self._step.id].intents.get("sign") or {})
+
+    def remember(self, data: Mapping[str, Any]) -> None:
+        self._worker.job.intent(self._step.id, "sign", {**self.recall(), **data})
+
+    async def progress(self, message: str) -> None:
+        await self._worker.ctx.progress(self._step, message)
+
+    def workdir(self) -> Path:
+        folder = self._worker.job.artifact_path(f"signer-{self.node}")
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder

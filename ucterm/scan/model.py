@@ -150,8 +150,11 @@ class NodeResult:
     notes: tuple[str, ...] = ()
     #: `ok`, `unreachable`, `login-refused`, `host-key-unknown`, `host-key-changed`, `partial`.
     state: str = "ok"
-    #: For `host-key-unknown`: the fingerprint the user may accept.
+    #: The SSH host key's SHA-256 fingerprint: the one verified (or accepted on first use) when the
+    #: node was read, or for `host-key-unknown` the one the user may accept.
     host_key_fingerprint: str | None = None
+    #: The key was unknown and accepted by this scan (trust_on_first_use): nobody checked it.
+    host_key_accepted: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -159,6 +162,7 @@ class NodeResult:
             "version": self.version, "reachable": self.reachable, "error": self.error,
             "state": self.state, "served": dict(self.served), "notes": list(self.notes),
             "host_key_fingerprint": self.host_key_fingerprint,
+            "host_key_accepted": self.host_key_accepted,
         }
 
     @classmethod
@@ -167,7 +171,8 @@ class NodeResult:
                    version=d.get("version"), reachable=bool(d.get("reachable")), error=d.get("error"),
                    served=dict(d.get("served") or {}), notes=tuple(d.get("notes") or ()),
                    state=d.get("state", "ok" if d.get("reachable") else "unreachable"),
-                   host_key_fingerprint=d.get("host_key_fingerprint"))
+                   host_key_fingerprint=d.get("host_key_fingerprint"),
+                   host_key_accepted=bool(d.get("host_key_accepted", False)))
 
 
 @dataclass(frozen=True)

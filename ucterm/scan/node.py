@@ -21,6 +21,7 @@ from ucterm.scan.read import NodeRead, Report, read_node
 from ucterm.scan.rows import RecordMaker, thresholds_for
 from ucterm.scan.served import Served, probe_node
 from ucterm.scan.share import TrustShare
+from ucterm.text import clip
 
 __all__ = ["final_message", "run_node_scan", "scan_node"]
 
@@ -65,8 +66,8 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
             probe_task.cancel()
     if state == "ok" and read.failures:
         state = "partial"
-        error = (f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
-                 + "; ".join(read.failures))
+        error = clip(f"{node.fqdn}: {len(read.failures)} certificate(s) could not be read: "
+                     + "; ".join(read.failures), 4000)
     version = read.version or node.version or cluster.version
     records = list(read.records)
     notes = [*read.notes, *served.notes]
@@ -95,7 +96,7 @@ async def run_node_scan(cluster: Cluster, node: Node, credentials: CredentialSto
         cluster=cluster.name, node=node.fqdn, product=cluster.product,
         role=node.role or ("publisher" if node.is_publisher else None), version=version, reachable=reachable,
         error=error, served=dict(served.fingerprints), notes=tuple(dict.fromkeys(notes)), state=state,
-        host_key_fingerprint=fingerprint)
+        host_key_fingerprint=fingerprint or read.host_key_fingerprint, host_key_accepted=read.host_key_accepted)
     return NodeScan(result, tuple(records), read.members)
 
 
@@ -111,7 +112,8 @@ async def read_with_retry(cluster: Cluster, node: Node, credentials: CredentialS
 
     read = NodeRead()
     for attempt in (1, 2):
-        read = NodeRead()
+        # A key accepted on first use by the first attempt is "trusted" by the second: keep saying so.
+        read = NodeRead(host_key_accepted=read.host_key_accepted)
         try:
             await read_node(cluster, node, credentials, sink, rows, read, discover=discover, report=report,
                              share=share)
@@ -136,8 +138,8 @@ async def read_with_retry(cluster: Cluster, node: Node, credentials: CredentialS
                 f"{node.fqdn}: {type(exc).__name__}: {exc or 'no detail'}.", None
         except Exception as exc:  # a bug must cost one node, not the estate scan
             return read, "partial" if read.connected else "unreachable", \
-                (f"{node.fqdn}: the scan failed unexpectedly ({type(exc).__name__}: {exc}); the other nodes "
-                 "were scanned: please report this."), None
+                (f"{node.fqdn}: the scan failed unexpectedly ({clip(f'{type(exc).__name__}: {exc}', 500)}); "
+                 "the other nodes were scanned: please report this."), None
     return read, "partial", f"{node.fqdn}: the session dropped twice.", None
 
 

@@ -42,6 +42,9 @@ class NodeRead:
     failures: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     connected: bool = False
+    #: The SSH host key the session verified (or accepted on first use, `host_key_accepted`).
+    host_key_fingerprint: str | None = None
+    host_key_accepted: bool = False
 
 
 Report = Callable[[str], Awaitable[None]]
@@ -64,6 +67,8 @@ async def read_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
             if _fatal(exc):
                 raise
             read.notes.append(f"`show version active` failed: {_strip_node(exc, node)}")
+        finally:
+            _note_host_key(session, read)
         read.connected = True
         if discover:
             try:
@@ -99,7 +104,14 @@ async def read_node(cluster: Cluster, node: Node, credentials: CredentialStore, 
         if own_left or trust_left:
             await report(f"reading {len(own_left) + len(trust_left)} certificates over the CLI")
         await _read_own_cli(cli, own_left, read, rows)
-        await _read_trust_cli(cli, trust_left, read, rows, share, wait=cluster.settings.command_timeout)
+        await _read_trust_cli(cli, trust_left, read, rows, share, wait=cluster.settings_for(node).command_timeout)
+
+
+def _note_host_key(session: NodeSession, read: NodeRead) -> None:
+    """The host key the login verified or accepted, also when the login failed after accepting it."""
+    shell = getattr(session, "shell", None)  # stand-ins in tests may have no shell
+    read.host_key_fingerprint = getattr(shell, "host_key_fingerprint", None)
+    read.host_key_accepted = read.host_key_accepted or bool(getattr(shell, "host_key_accepted", False))
 
 
 def _strip_node(exc: BaseException, node: Node) -> str:

@@ -8,6 +8,10 @@ certificate (design.md §3), so that scripts need no knowledge of the merge.
 
 Status is always written as a word (`EXPIRED`, `CRITICAL`, …): colour, where the terminal
 allows it, only repeats what the word says.
+
+Every value that came from a node, a certificate or the inventory goes through
+:func:`ucterm.text.visible` in the table, CSV and Prometheus faces, so a CN holding `ESC ] 52`
+shows as `\x1b]52` instead of writing the operator's clipboard; JSON is escaped by its encoder.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from collections.abc import Sequence
 from datetime import UTC
 
 from ucterm.scan.model import MergedCert, NodeResult, ScanResult, merge
+from ucterm.text import visible
 
 STATUS_WORD: dict[str, str] = {"expired": "EXPIRED", "critical": "CRITICAL", "warning": "WARNING", "ok": "ok"}
 _COLOR: dict[str, str] = {"expired": "\x1b[1;31m", "critical": "\x1b[31m", "warning": "\x1b[33m",
@@ -68,7 +73,7 @@ def render_csv(result: ScanResult) -> str:
 def _csv_value(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return visible(str(value))
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,7 +81,7 @@ def _csv_value(value: object) -> str:
 
 
 def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return visible(value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n"))
 
 
 def _labels(pairs: Sequence[tuple[str, str]]) -> str:
@@ -177,11 +182,11 @@ def render_table(result: ScanResult, *, width: int | None = None, color: bool = 
     statuses: list[str] = []
     for m in merged:
         r = m.record
-        rows.append((
+        rows.append(tuple(visible(cell) for cell in (
             m.cluster, _nodes_cell(m, cluster_size), m.unit if m.store == "own" else "-", m.store,
             r.subject_cn or "-", r.issuer_cn or "-", r.not_after.astimezone(UTC).strftime("%Y-%m-%d"),
             str(r.days_left), STATUS_WORD[r.status], _notes(m),
-        ))
+        )))
         statuses.append(r.status)
     out: list[str] = []
     warn, crit = result.warn_days, result.crit_days
@@ -206,7 +211,7 @@ def render_table(result: ScanResult, *, width: int | None = None, color: bool = 
         out.append("")
         out.append("Nodes not fully read:")
         out.extend(_wrap(p, width) for p in problems)
-    notes = [f"{n.cluster} {n.node}: {note}" for n in result.nodes for note in n.notes]
+    notes = [visible(f"{n.cluster} {n.node}: {note}") for n in result.nodes for note in n.notes]
     if notes:
         out.append("")
         out.append("Inventory and node notes:")
@@ -274,7 +279,7 @@ def node_problems(result: ScanResult) -> list[str]:
     for n in result.incomplete_nodes():
         word = NODE_STATE_WORD.get(n.state, n.state.upper())
         reason = _without_node(n.error, n.node) or "no reason recorded"
-        out.append(f"{n.cluster} {n.node}: {word}: {reason}")
+        out.append(visible(f"{n.cluster} {n.node}: {word}: {reason}"))
     return out
 
 
@@ -304,5 +309,5 @@ def summary_line(result: ScanResult, merged: list[MergedCert] | None = None) -> 
 
 def problem_sentences(nodes: Sequence[NodeResult]) -> list[str]:
     """The reasons of incomplete nodes as they go to stderr with `--json`/`--csv` (one each)."""
-    return [n.error or f"{n.node}: {NODE_STATE_WORD.get(n.state, n.state)}"
+    return [visible(n.error or f"{n.node}: {NODE_STATE_WORD.get(n.state, n.state)}")
             for n in nodes if not (n.reachable and n.state == "ok")]

@@ -57,7 +57,7 @@ async def probe_node(cluster: Cluster, node: Node, version: catalog.Version | No
                 units.append(spec.name)
     domain = cluster.presence_domains[0] if cluster.presence_domains else node.fqdn.partition(".")[2]
     domain = domain or node.fqdn
-    timeout = min(10.0, cluster.settings.command_timeout)
+    timeout = min(10.0, cluster.settings_for(node).command_timeout)
     ports = list(by_port.items())
     from ucterm.vos.probe import PORT_KINDS  # port name → TLS or XMPP STARTTLS (§2.2)
 

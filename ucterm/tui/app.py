@@ -47,6 +47,7 @@ from ucterm.tui.screens.main import MainScreen
 from ucterm.tui.screens.modals import ConfirmModal, HostKeyModal, PasswordModal
 from ucterm.tui.session import Clock, Session, system_clock
 from ucterm.tui.view import WIDE, Scope
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
     from ucterm.tui.screens.run import RunScreen
@@ -163,7 +164,7 @@ class UctermApp(ReasonedActions, App[int]):
 
     # ---- messages to the user -----------------------------------------------------------------
     def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        self.notify(message, severity=severity, markup=False)
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def on_key(self, event: events.Key) -> None:
         """Keys no binding took: a stray key goes to the widget that has focus, a disabled one says why.
@@ -352,12 +353,14 @@ class UctermApp(ReasonedActions, App[int]):
         self.review_host_keys(message.nodes)
 
     # ---- credentials and host keys (call from workers) -----------------------------------------
-    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool:
-        """Ask every `prompt` password the engine will need, once, in a modal. False if cancelled."""
+    async def ask_credentials(self, clusters: Sequence[str] | None = None, *, app_user: bool = False,
+                              signer: str | None = None) -> bool:
+        """Ask every `prompt` password the engine will need (the signer's too), once, in a modal.
+        False if cancelled."""
         session = self.session
         if session is None:
             return False
-        for question in session.credential_questions(clusters, app_user=app_user):
+        for question in session.credential_questions(clusters, app_user=app_user, signer=signer):
             answer = await self._ask(PasswordModal(question))
             if not answer:
                 return False

@@ -1,8 +1,9 @@
 """Entry points for `ucterm` / `ucterm tui` and `ucterm demo` (dispatched lazily by ucterm.cli).
 
 `ucterm demo` starts the lab estate (demo profile) inside the app's own event loop, writes its
-inventory (with known_hosts and the lab CA bundle) into the state dir, opens the app on it and
-offers the lab CA as signer; the lab stops when the app does.
+inventory (with known_hosts, the lab CA bundle and the `[[signer]]` of its AD CS web enrollment)
+into the state dir, opens the app on it and offers the corp CA (that signer) and the lab CA as
+signers; the lab stops when the app does.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class DemoStartup:
         estate.write_inventory(target)
         scan_file = target.parent / "last-scan.json"
         scan_file.unlink(missing_ok=True)  # a new lab every run: yesterday's demo scan is not this estate
+        # The demo's corp CA (the lab's AD CS web enrollment, [[signer]] corp-adcs) comes first, from the inventory.
         signer = SignerChoice("lab", "the lab CA signs the CSR at once (demo)", lambda: LabCaSigner(estate.ca))
         from ucterm.renewal import RunnerSettings
 

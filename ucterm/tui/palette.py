@@ -20,6 +20,7 @@ from functools import partial
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from ucterm.tui.view import Scope, certificates, counted, nodes_text, short_host, status_text
+from ucterm.tui.widgets.common.safe import safe
 
 
 class EstateCommands(Provider):
@@ -78,13 +79,17 @@ class EstateCommands(Provider):
         out += [(c.title, c.callback, c.help) for c in app.get_system_commands(screen)]
         return out
 
+    def _shown(self) -> list[tuple[str, Callable[[], object], str]]:
+        """The commands with CNs and names made safe to show (ucterm.text.visible)."""
+        return [(safe(label), callback, safe(help_text)) for label, callback, help_text in self._commands()]
+
     async def discover(self) -> Hits:
-        for label, callback, help_text in self._commands():
+        for label, callback, help_text in self._shown():
             yield DiscoveryHit(label, callback, help=help_text or None)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for label, callback, help_text in self._commands():
+        for label, callback, help_text in self._shown():
             score = matcher.match(label)
             if score > 0:
                 yield Hit(score, matcher.highlight(label), callback, help=help_text or None)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from ucterm.credentials import CredentialStore
 from ucterm.errors import CredentialError
@@ -24,10 +25,13 @@ if TYPE_CHECKING:
     # runner and the signers bring asyncssh and httpx, which opening the app must not pay for).
     from ucterm.inventory import Cluster, Inventory
     from ucterm.renewal.model import Plan, PlanOptions
-    from ucterm.renewal.signers import Signer
+    from ucterm.renewal.signers import JournaledSigner, Signer
     from ucterm.renewal.steps import RunnerSettings
+    from ucterm.signer_config import SignerConfig
 
 Clock = Callable[[], dt.datetime]
+#: PlanOptions.signer: who signs a job's CSRs.
+SignerKind = Literal["files", "lab", "signer"]
 
 
 class AskCredentials(Protocol):
@@ -35,7 +39,8 @@ class AskCredentials(Protocol):
     engine starts (`UctermApp.ask_credentials`); False if the user cancelled. Screens that start
     engine work get it in their constructor."""
 
-    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False) -> bool: ...
+    async def __call__(self, clusters: Sequence[str] | None = None, *, app_user: bool = False,
+                       signer: str | None = None) -> bool: ...
 
 
 def system_clock() -> dt.datetime:
@@ -64,11 +69,33 @@ class CredentialQuestion:
 
 @dataclass(frozen=True)
 class SignerChoice:
-    """A way to have a CSR signed that the app can offer (the lab CA in the demo)."""
+    """A way to have a CSR signed that the app can offer (the inventory's signers, the lab CA in the demo)."""
 
     key: str
     label: str
-    factory: Callable[[], Signer]
+    factory: Callable[[], Signer | JournaledSigner]
+    #: What the plan records for it (PlanOptions.signer, signer_name): ("lab", None) or ("signer", NAME).
+    plan: tuple[SignerKind, str | None] = ("lab", None)
+
+
+#: How the renewal form names each kind of `[[signer]]`.
+_KIND_WORDS = {"adcs": "AD CS web enrollment", "vault": "Vault PKI", "acme": "ACME CA",
+               "command": "your signing program"}
+
+
+def inventory_signers(inventory: Inventory) -> tuple[SignerChoice, ...]:
+    """One choice per `[[signer]]` of the inventory; the signer is built when a job runs."""
+    out = []
+    for index, config in enumerate(inventory.signers):
+        def factory(config: SignerConfig = config) -> Signer | JournaledSigner:
+            from ucterm.renewal.signers import build_signer
+
+            return build_signer(config)
+
+        key = f"cfg{index}-" + re.sub(r"[^A-Za-z0-9_-]", "-", config.name)
+        out.append(SignerChoice(key, f"{config.name}: {_KIND_WORDS.get(config.kind, config.kind)} signs the CSR",
+                                factory, ("signer", config.name)))
+    return tuple(out)
 
 
 def lab_ca_choice(folder: Path) -> SignerChoice:
@@ -123,8 +150,12 @@ class Session:
         scan = load_scan(scan_file) if scan_file is not None else None
         if not signers and inventory.defaults.lab_ca is not None:
             signers = (lab_ca_choice(inventory.defaults.lab_ca),)
+        # The inventory's own signers first (the cluster's `signer =` is preselected), then what the caller offers.
+        choices: dict[str, SignerChoice] = {c.key: c for c in inventory_signers(inventory)}
+        for choice in signers:
+            choices.setdefault(choice.key, choice)
         return cls(inventory=inventory, inventory_path=inventory_path, scan=scan, clock=clock,
-                   read_only_reason=reason, scan_file=scan_file, signers=tuple(signers),
+                   read_only_reason=reason, scan_file=scan_file, signers=tuple(choices.values()),
                    label=label or inventory_path.name)
 
     # ---- questions ---------------------------------------------------------------------------
@@ -172,12 +203,13 @@ class Session:
         return None
 
     def credential_questions(self, clusters: Iterable[str] | None = None, *,
-                             app_user: bool = False) -> list[CredentialQuestion]:
-        """`prompt` credentials the engine will need for these clusters and not asked yet."""
+                             app_user: bool = False, signer: str | None = None) -> list[CredentialQuestion]:
+        """`prompt` credentials the engine will need for these clusters (and the `[[signer]]` named
+        `signer`) and not asked yet."""
         if self.inventory is None:
             return []
+        out = self._signer_questions(signer)
         wanted = set(clusters) if clusters is not None else None
-        out: list[CredentialQuestion] = []
         for c in self.inventory.clusters:
             if wanted is not None and c.name not in wanted:
                 continue
@@ -194,6 +226,15 @@ class Session:
                     if (reference, question.what) not in self.answered and question not in out:
                         out.append(question)
         return out
+
+    def _signer_questions(self, name: str | None) -> list[CredentialQuestion]:
+        if self.inventory is None or name is None or not any(s.name == name for s in self.inventory.signers):
+            return []
+        config = self.inventory.signer(name)
+        user = getattr(config.spec, "user", None)
+        return [CredentialQuestion(reference, config.what(field), user)
+                for field, reference in config.secret_references.items()
+                if reference == "prompt" and (reference, config.what(field)) not in self.answered]
 
     def remember(self, question: CredentialQuestion, value: str) -> None:
         self.credentials.remember(question.reference, question.what, value)
@@ -241,7 +282,7 @@ class Session:
             shown = fingerprint_of(key)
             raise UctermError(f"{n.fqdn} now presents the host key {shown}, not the {fingerprint} you accepted; "
                               "nothing was recorded: check the node before connecting.")
-        accept_host_key(c.settings.known_hosts_path, n.fqdn, port, key, address=n.address)
+        accept_host_key(c.settings_for(n).known_hosts_path, n.fqdn, port, key, address=n.address)
 
     # ---- renewal -------------------------------------------------------------------------------
     def renewal_defaults(self, cluster: str, unit: str, multi_server: bool) -> PlanOptions:
@@ -268,8 +309,25 @@ class Session:
         assert self.inventory is not None
         return build_plan(self.inventory, self.scan, options)
 
-    def signer_for(self, key: str) -> Signer | None:
+    def signer_for(self, key: str) -> Signer | JournaledSigner | None:
         for choice in self.signers:
             if choice.key == key:
                 return choice.factory()
         return None
+
+    def signer_plan(self, key: str) -> tuple[SignerKind, str | None]:
+        """(PlanOptions.signer, signer_name) for a choice of the form; ("files", None) for "my CA"."""
+        return next((c.plan for c in self.signers if c.key == key), ("files", None))
+
+    def signer_key(self, signer: SignerKind, name: str | None) -> str:
+        """The form's key for what a plan records (resuming a job with the signer it was planned with)."""
+        return next((c.key for c in self.signers if c.plan == (signer, name)), "files")
+
+    def default_signer(self, cluster: str) -> str:
+        """The cluster's `signer = NAME` if the app offers it, else the first choice, else "files"."""
+        configured = self.inventory.cluster(cluster).settings.signer if self.inventory is not None else None
+        if configured:
+            key = self.signer_key("signer", configured)
+            if key != "files":
+                return key
+        return self.signers[0].key if self.signers else "files"

@@ -15,12 +15,18 @@ import httpx
 from cryptography import x509
 
 from ucterm import catalog, pki
+from ucterm.text import clip
 from ucterm.vos import parsers
 from ucterm.vos import text as vtext
 from ucterm.vos.errors import RestError, VosImportError
 from ucterm.vos.http import NodeHttpClient
 
 BASE = "/platformcom/api/v1/certmgr/config"
+#: How deep a certmgr answer may nest. The documented answers are three or four levels deep
+#: (§4.1); an answer nested hundreds deep is not certmgr, and walking it would exhaust the stack.
+MAX_JSON_DEPTH = 64
+#: The longest error text taken from an answer (the sentence around it is cut again by VosError).
+MAX_MESSAGE_CHARS = 500
 
 #: §4.1 `this-server` [VERIFIED: C-netSSL]; `multi-server` [INFERRED]: no source confirms it (catalog).
 DISTRIBUTION_THIS_SERVER = catalog.REST_DISTRIBUTION[False]
@@ -55,9 +61,19 @@ class CertMgrClient:
         if not response.content:
             return None
         try:
-            return response.json()
+            data = response.json()
         except ValueError:
             return response.text
+        except RecursionError:
+            data = None
+            depth = MAX_JSON_DEPTH + 1
+        else:
+            depth = json_depth(data, MAX_JSON_DEPTH + 1)
+        if depth > MAX_JSON_DEPTH:
+            raise RestError(self.node, method, BASE + path, response.status_code,
+                            f"the JSON answer is nested more than {MAX_JSON_DEPTH} levels deep, which no "
+                            "certmgr answer is; it was not read")
+        return data
 
     async def snapshot(self) -> list[SnapshotEntry]:
         """`GET .../snapshot/server`: the certificates on the server (§4.1 [VERIFIED: S-DEVNET-CM])."""
@@ -116,7 +132,7 @@ class CertMgrClient:
         if response.status_code in (200, 201):
             try:
                 return response.json() if response.content else None
-            except ValueError:
+            except (ValueError, RecursionError):
                 return response.text
         message = error_message(response)
         code = parsers.import_error_code(message)
@@ -151,7 +167,7 @@ def error_message(response: httpx.Response) -> str:
     """The VOS error text: JSON `message` / `error` / `messages[]` (§4.1 [VERIFIED: C-netSSL]), else the body."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     parts: list[str] = []
     if isinstance(data, dict):
@@ -167,9 +183,24 @@ def error_message(response: httpx.Response) -> str:
                 elif isinstance(item, dict):
                     parts.extend(str(v) for k, v in item.items() if k in ("message", "error", "text") and v)
     if not parts:
-        text = vtext.clean(response.text).strip()
+        text = vtext.clean(response.text[:MAX_MESSAGE_CHARS * 4]).strip()
         parts.append(text[:300] if text else response.reason_phrase or "no message")
-    return "; ".join(dict.fromkeys(parts))
+    return clip("; ".join(dict.fromkeys(parts)), MAX_MESSAGE_CHARS)
+
+
+def json_depth(data: Any, stop: int) -> int:
+    """How deeply `data` nests (a scalar is 0), counted without recursion; stops counting at `stop`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest >= stop:
+                return deepest
+            stack.extend((v, depth) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _certificates_in_json(

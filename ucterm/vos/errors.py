@@ -11,13 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from ucterm.errors import UctermError
+from ucterm.text import clip
+
+#: The longest sentence a node's error may be. Errors quote what the node said, and a node has
+#: been seen answering with a 3 MB one-line error: the sentence is shown, journaled and put in
+#: the scan's JSON, so it is cut here, once, for every kind of node error.
+MAX_ERROR_CHARS = 2000
 
 
 class VosError(UctermError):
     """Something went wrong with one node; :attr:`node` names it (its FQDN)."""
 
     def __init__(self, message: str, *, node: str = "") -> None:
-        super().__init__(message)
+        super().__init__(clip(message, MAX_ERROR_CHARS))
         self.node = node
 
 
@@ -185,6 +191,31 @@ class RestError(VosError):
         self.path = path
         self.status = status
         self.message = message
+
+
+class ResponseTooLarge(RestError):
+    """An HTTPS answer was larger than ucterm reads from a node (see `vos.http.MAX_BODY_BYTES`)."""
+
+    def __init__(self, node: str, method: str, path: str, status: int | None, limit: int,
+                 declared: int | None = None) -> None:
+        size = f"{declared:,} bytes" if declared is not None else f"more than {limit:,} bytes"
+        super().__init__(node, method, path, status,
+                         f"the answer is {size}, more than the {limit:,} ucterm reads from a node; a broken web "
+                         "service or a proxy in the path sends answers like that")
+        self.limit = limit
+
+
+class OutputTooLarge(VosError):
+    """A CLI command printed more than ucterm reads for one command; the session was closed."""
+
+    def __init__(self, node: str, command: str, limit: int) -> None:
+        super().__init__(
+            f"{node}: `{command}` printed more than {limit:,} characters, far more than any VOS command does; "
+            "ucterm stopped reading and closed the session: check the node's CLI by hand.",
+            node=node,
+        )
+        self.command = command
+        self.limit = limit
 
 
 class TlsVerifyError(VosError):

@@ -35,10 +35,16 @@ def _pattern(host: str, port: int) -> str:
 
 
 def _read(path: Path) -> asyncssh.SSHKnownHosts | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    # Regular files only, size-capped: a known_hosts setting pointing at a FIFO or a device would
+    # otherwise hang or read without end before every login.
+    from ucterm.files import FileProblem, read_regular
+
+    if not path.exists() and not path.is_symlink():
         return None
+    try:
+        text = read_regular(path, "ucterm's known_hosts (the known_hosts setting)").decode("utf-8")
+    except FileProblem as exc:
+        raise VosError(f"{exc} Set known_hosts in the inventory to a file ucterm may keep keys in.") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise VosError(
             f"{path}: cannot read ucterm's known_hosts ({getattr(exc, 'strerror', None) or exc}); "

@@ -8,10 +8,16 @@ the FQDN too, as a browser would send it.
 
 Every request becomes transcript lines (method and path, then status), bodies redacted and
 shortened; the Basic-auth header is never recorded.
+
+What a node sends is bounded: every request has one deadline for connecting, the headers and the
+whole body together (httpx's own timeouts apply per read, so a server that sends a byte every few
+seconds would otherwise hold a scan for ever), and a body larger than :data:`MAX_BODY_BYTES` is
+that node's error, not the scanner's memory.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,12 +29,18 @@ import httpx
 from ucterm.credentials import Secret
 from ucterm.events import EventSink
 from ucterm.vos import tls
-from ucterm.vos.errors import CommandTimeout, LoginRefused, TlsVerifyError, Unreachable
+from ucterm.vos.errors import CommandTimeout, LoginRefused, ResponseTooLarge, TlsVerifyError, Unreachable
 from ucterm.vos.limits import ConnectionLimiter, maybe_slot
 from ucterm.vos.transcript import Transcript
 
 #: Transcript bodies longer than this are cut (a trust store listing can be hundreds of KB).
 TRANSCRIPT_BODY_LIMIT = 2000
+#: The largest answer ucterm reads from a certmgr, Control Center or AXL request. A node's whole
+#: certificate snapshot is a few hundred kilobytes; anything far larger is a broken service or a
+#: proxy in the path, and reading it all would cost the scanner its memory.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: Response headers that described the body as sent; the body handed on is already decoded.
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 @dataclass(frozen=True)
@@ -62,12 +74,15 @@ class NodeHttpClient:
         channel: str = "rest",
         timeout: float = 60.0,
         limiter: ConnectionLimiter | None = None,
+        max_body: int = MAX_BODY_BYTES,
     ) -> None:
         self.endpoint = endpoint
         self.user = user
         self._password = password
         self._revealed: str | None = None
+        #: The deadline of one request, start to last byte (seconds).
         self.timeout = timeout
+        self.max_body = max_body
         self._limiter = limiter
         self._client: httpx.AsyncClient | None = None
         self._transcript = Transcript(endpoint.node, sink, channel=channel, secrets=self._secrets)
@@ -89,7 +104,9 @@ class NodeHttpClient:
                 verify=tls.verifying_context(ep.ca_bundle, ep.pin),
                 auth=httpx.BasicAuth(self.user, secret.reveal()),
                 timeout=self.timeout,
-                headers={"Host": ep.host_header, "Accept": "application/json, text/xml, */*"},
+                # identity: a compressed answer would be decoded past the size cap in one step.
+                headers={"Host": ep.host_header, "Accept": "application/json, text/xml, */*",
+                         "Accept-Encoding": "identity"},
                 trust_env=False,
                 follow_redirects=False,
             )
@@ -106,29 +123,42 @@ class NodeHttpClient:
         headers: Mapping[str, str] | None = None,
         timeout: float | None = None,
     ) -> httpx.Response:
-        """Send one request; connection, TLS, timeout and 401/403 failures become ucterm errors."""
+        """Send one request; connection, TLS, timeout and 401/403 failures become ucterm errors.
+
+        `timeout` (default: the client's) bounds the whole request, body included; a body larger
+        than `max_body` raises :class:`ResponseTooLarge`.
+        """
         client = self._http()
         shown_path = path + (("?" + "&".join(f"{k}={v}" for k, v in params.items())) if params else "")
         body_text = _body_text(json, content)
         await self._transcript.sent(f"{method} {shown_path}" + (f"\n{_cut(body_text)}" if body_text else ""))
         limit = self.timeout if timeout is None else timeout
+        request = client.build_request(
+            method,
+            path,
+            json=json,
+            content=content,
+            params=params,
+            headers=headers,
+            timeout=limit,
+            extensions={"sni_hostname": self.endpoint.node},
+        )
         try:
             async with maybe_slot(self._limiter):
-                response = await client.request(
-                    method,
-                    path,
-                    json=json,
-                    content=content,
-                    params=params,
-                    headers=headers,
-                    timeout=limit,
-                    extensions={"sni_hostname": self.endpoint.node},
-                )
-        except httpx.TimeoutException as exc:
-            await self._transcript.info(f"{method} {shown_path}: timed out")
+                # The slot is not part of the deadline: waiting for one is ucterm's doing, not the node's.
+                async with asyncio.timeout(limit):
+                    response = await self._send(client, request, method, path)
+        except (TimeoutError, httpx.TimeoutException) as exc:
+            await self._transcript.info(f"{method} {shown_path}: no complete answer within {limit:g} s")
             if isinstance(exc, httpx.ConnectTimeout):
                 raise Unreachable(self.node, self.endpoint.address, self.endpoint.port, "timed out") from None
-            raise CommandTimeout(self.node, f"{method} {path}", limit) from None
+            raise CommandTimeout(
+                self.node,
+                f"{method} {path}",
+                limit,
+                f"the web service on port {self.endpoint.port} answered too slowly or not completely; check it "
+                "(a hung Tomcat can trickle its answer) and run again",
+            ) from None
         except httpx.TransportError as exc:
             verify = _verify_failure(exc)
             if verify is not None:
@@ -142,6 +172,33 @@ class NodeHttpClient:
         if response.status_code in (401, 403):
             raise LoginRefused(self.node, self.user, f"HTTPS ({path})")
         return response
+
+    async def _send(self, client: httpx.AsyncClient, request: httpx.Request, method: str, path: str) -> httpx.Response:
+        """The response with its body read, at most `max_body` bytes of it (decoded)."""
+        response = await client.send(request, stream=True)
+        try:
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > self.max_body:
+                raise ResponseTooLarge(self.node, method, path, response.status_code, self.max_body, int(declared))
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > self.max_body:
+                    raise ResponseTooLarge(self.node, method, path, response.status_code, self.max_body)
+        except ResponseTooLarge:
+            await self._transcript.info(f"{method} {path}: the answer is larger than {self.max_body:,} bytes; "
+                                        "ucterm stopped reading it")
+            raise
+        finally:
+            await response.aclose()
+        kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _BODY_HEADERS]
+        return httpx.Response(
+            response.status_code,
+            headers=kept,
+            content=bytes(body),
+            request=request,
+            extensions={k: v for k, v in response.extensions.items() if k in ("reason_phrase", "http_version")},
+        )
 
     async def _tls_error(self, verify: ssl.SSLCertVerificationError) -> TlsVerifyError:
         """Read the certificate the node serves (without trusting it) so the user can pin it."""

@@ -62,6 +62,9 @@ class ProbeResult:
     verify_error: str | None = None
     elapsed: float = 0.0
     note: str | None = None
+    #: False when no TCP connection was made (refused, filtered, unreachable): the port does not answer,
+    #: which tells nothing about the certificate behind it (a firewall between here and the node).
+    answered: bool = True
 
     @property
     def leaf(self) -> x509.Certificate | None:
@@ -146,17 +149,21 @@ def _der(cert: Any) -> bytes:
     return bytes(cert.public_bytes(_ssl.ENCODING_DER))
 
 
+class _NoAnswer(Exception):
+    """The TCP connection itself failed (refused, timed out, unreachable)."""
+
+
 async def _handshake(
     address: str, port: int, sni: str, kind: ProbeKind, domain: str, ctx: ssl.SSLContext, timeout: float
 ) -> asyncio.StreamWriter:
-    if kind == "tls":
-        _, writer = await asyncio.open_connection(
-            address, port, ssl=ctx, server_hostname=sni, ssl_handshake_timeout=timeout
-        )
-        return writer
-    reader, writer = await asyncio.open_connection(address, port)
+    """Connect, then TLS (after STARTTLS for XMPP); :class:`_NoAnswer` when the port does not answer."""
     try:
-        await _xmpp_starttls_preamble(reader, writer, kind, domain)
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(address, port), timeout)
+    except (TimeoutError, OSError) as exc:
+        raise _NoAnswer(_describe(exc)) from None
+    try:
+        if kind != "tls":
+            await _xmpp_starttls_preamble(reader, writer, kind, domain)
         await writer.start_tls(ctx, server_hostname=sni, ssl_handshake_timeout=timeout)
     except BaseException:
         writer.close()
@@ -211,6 +218,8 @@ async def probe(
         writer = await asyncio.wait_for(
             _handshake(host_address, port, sni, kind, domain, tls.reading_context(), timeout), timeout
         )
+    except _NoAnswer as exc:
+        return result(ok=False, error=str(exc), answered=False)
     except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
         return result(ok=False, error=_describe(exc))
     try:
@@ -229,7 +238,9 @@ async def probe(
             verified = True
         except ssl.SSLCertVerificationError as exc:
             verified, verify_error = False, _describe(exc)
-        except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError) as exc:
+        except tls.TlsSetupError as exc:
+            verified, verify_error = False, str(exc)
+        except (TimeoutError, OSError, ssl.SSLError, _ProbeError, EOFError, _NoAnswer) as exc:
             verified, verify_error = False, f"verification handshake failed: {_describe(exc)}"
     return result(
         ok=bool(chain),

@@ -44,15 +44,17 @@ class NodeSession:
         limiter: ConnectionLimiter | None = None,
         pins: PinStore | None = None,
         shell_options: ShellOptions | None = None,
-        http_timeout: float = 60.0,
+        http_timeout: float | None = None,
     ) -> None:
         self.target = target
         self.credentials = credentials
         self.sink = sink
         self.limiter = limiter
         self.pins = pins or PinStore()
-        self.http_timeout = http_timeout
         s = target.settings
+        #: The deadline of one HTTPS request, body included: 60 s, or the node's command_timeout when
+        #: that is shorter (a user who bounds commands bounds REST calls with it).
+        self.http_timeout = http_timeout if http_timeout is not None else min(60.0, s.command_timeout)
         self.shell = VosShell(
             SshEndpoint(
                 node=target.fqdn,

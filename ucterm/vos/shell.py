@@ -7,12 +7,27 @@ conversation: login (password, then keyboard-interactive answering the password 
 known_hosts, the banner wait with newline nudges, `set cli pagination off`, pager answers,
 per-command dialogs, per-command timeouts, one command at a time, and reconnecting after a
 dropped session. It knows nothing about what commands mean: that is :mod:`ucterm.vos.commands`.
+
+A command's output is tied to the command at both ends, because a prompt-looking line inside
+output (a description, a banner broadcast, a misbehaving service) followed by a pause must not
+end it, and the rest must not become the next command's output (a scan once reported
+CallManager with tomcat's certificate that way). It starts after the command's own echo, and
+nothing but prompts may arrive between the end of one command and the next one's echo. It ends
+when the CLI has answered an end-of-output check: at the first `admin:` after the echo an empty
+line is sent, and the output is over once a prompt answers it with nothing else in between (an
+empty line gives a new prompt, which is also how a slow banner is nudged, §1.1). If more output
+came instead, the first prompt was part of it and reading goes on. When the output cannot be
+tied to its command, the session is closed and the command runs again on a new one (when that
+is safe): ucterm reconnects rather than guess. Output is read through
+:class:`~ucterm.vos.output.CommandOutput` (each line cleaned and searched once) and capped at
+:attr:`ShellOptions.max_output` characters per command.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,18 +43,19 @@ from ucterm.credentials import Secret
 from ucterm.events import EventSink, NodeNotice, emit
 from ucterm.vos import dialog as dlg
 from ucterm.vos import hostkeys
-from ucterm.vos import text as vtext
 from ucterm.vos.errors import (
     BannerTimeout,
     CommandTimeout,
     HostKeyChanged,
     HostKeyUnknown,
     LoginRefused,
+    OutputTooLarge,
     SessionDropped,
     Unreachable,
     VosCommandError,
 )
 from ucterm.vos.limits import ConnectionLimiter, maybe_slot
+from ucterm.vos.output import CommandOutput, Cursor, OutputLimit
 from ucterm.vos.parsers import pagination_off
 from ucterm.vos.transcript import Transcript
 
@@ -110,10 +126,31 @@ class ShellOptions:
     keepalive_interval: float = 15.0
     #: How long a question must stay unanswered at the end of the output before it counts as asked.
     question_grace: float = 1.0
+    #: The most one command may print (characters). The longest VOS output ucterm reads (a trust
+    #: store listing, a certificate) is kilobytes; past this the session is closed and the command
+    #: is that node's error.
+    max_output: int = 8 * 1024 * 1024
+    #: After more output followed a prompt, how long a lone prompt must stay quiet before the
+    #: end-of-output check is sent again (the first one may have been read by a pager).
+    end_check_grace: float = 2.0
+    #: How many end-of-output checks one command may need before its output counts as untrustworthy.
+    max_end_checks: int = 4
 
 
 class _Dropped(Exception):
     """Internal: the channel ended or broke while reading or writing."""
+
+
+class _OutOfStep(_Dropped):
+    """Internal: the output cannot be tied to the command; the session must not be used further.
+
+    `sent` says whether the command had been typed (if not, running it on a new session is safe
+    whatever it does).
+    """
+
+    def __init__(self, reason: str, *, sent: bool) -> None:
+        super().__init__(reason)
+        self.sent = sent
 
 
 class _Client(asyncssh.SSHClient):
@@ -199,6 +236,12 @@ class VosShell:
         self._known_password: str | None = None
         self.connect_count = 0
         self.auth_method: str | None = None
+        #: The SHA-256 fingerprint of the host key the node presented at the last login (verified
+        #: against known_hosts, or accepted then), for the record of what ucterm talked to.
+        self.host_key_fingerprint: str | None = None
+        #: Whether a login of this shell accepted an unknown host key (trust_on_first_use): a
+        #: headless scan must say so, since nobody checked the fingerprint.
+        self.host_key_accepted = False
         self.pagination_off = False
         #: Why the last session ended (shown when reconnecting).
         self._end_reason: str | None = None
@@ -254,16 +297,19 @@ class VosShell:
                         await self._open()
                     try:
                         return await self._command(command, dialog, limit)
+                    except _OutOfStep as exc:
+                        reason, out_of_step, typed = str(exc), True, exc.sent
                     except _Dropped as exc:
-                        reason = str(exc)
+                        reason, out_of_step, typed = str(exc), False, True
                 await self._teardown(reason)
-                if idempotent and attempt == 1:
-                    await self._notice(
-                        f"SSH session dropped during `{command}` ({reason}); reconnecting to run it again",
-                        "warning",
-                    )
+                # A command not typed yet may always run on a new session; a typed one only if it reads.
+                retry = attempt == 1 and (idempotent or not typed)
+                what = "its output could not be tied to it" if out_of_step else "SSH session dropped"
+                if retry:
+                    await self._notice(f"{what} during `{command}` ({reason}); reconnecting to run it again",
+                                       "warning")
                     continue
-                await self._notice(f"SSH session dropped during `{command}` ({reason})", "error")
+                await self._notice(f"{what} during `{command}` ({reason})", "error")
                 raise SessionDropped(self.node, command, reason)
 
     async def close(self) -> None:
@@ -313,19 +359,17 @@ class VosShell:
         except asyncssh.HostKeyNotVerifiable as exc:
             raise self._host_key_error(client, str(exc)) from None
         except asyncssh.PermissionDenied:
+            await self._note_host_key(client)
             raise LoginRefused(self.node, ep.username) from None
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             if client.check is not None and client.check.verdict != "trusted" and not client.accepted_new_key:
                 raise self._host_key_error(client, str(exc)) from None
+            await self._note_host_key(client)
             raise Unreachable(self.node, ep.address, ep.port, _reason(exc)) from None
         self._conn, self._client = conn, client
         self.auth_method = client.auth_method
         self.connect_count += 1
-        if client.accepted_new_key and client.check is not None:
-            await self._notice(
-                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in {ep.known_hosts}",
-                "warning",
-            )
+        await self._note_host_key(client, conn)
         try:
             self._proc = await conn.create_process(
                 term_type="vt100", term_size=self.options.term_size, encoding="utf-8", errors="replace"
@@ -336,7 +380,8 @@ class VosShell:
         await self._transcript.info(f"logged in ({client.auth_method or 'unknown method'}); waiting for the CLI")
         try:
             await self._wait_banner()
-            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout)
+            out = await self._command("set cli pagination off", dlg.NO_DIALOG, self.options.command_timeout,
+                                      after_banner=True)
         except _Dropped as exc:
             await self._teardown()
             raise Unreachable(self.node, ep.address, ep.port, f"the session ended during login: {exc}") from None
@@ -349,6 +394,27 @@ class VosShell:
             await self._notice("`set cli pagination off` was not confirmed; pager prompts will be answered")
         if self.connect_count > 1:
             await self._notice("reconnected")
+
+    async def _note_host_key(self, client: _Client, conn: asyncssh.SSHClientConnection | None = None) -> None:
+        """Remember the key the node presented; say so when it was accepted unchecked (trust_on_first_use).
+
+        The key is recorded in known_hosts before the login is even tried, so a login refused or
+        dropped afterwards must not hide that it was accepted. A key known_hosts already trusts is
+        verified by asyncssh without asking the client, so its fingerprint comes from the connection.
+        """
+        if client.check is None:
+            key = conn.get_server_host_key() if conn is not None else None
+            if key is not None:
+                self.host_key_fingerprint = hostkeys.fingerprint(key)
+            return
+        self.host_key_fingerprint = client.check.fingerprint
+        if client.accepted_new_key and not self.host_key_accepted:
+            self.host_key_accepted = True
+            await self._notice(
+                f"recorded the new SSH host key {client.check.fingerprint} (trust_on_first_use) in "
+                f"{self.endpoint.known_hosts}",
+                "warning",
+            )
 
     def _host_key_error(self, client: _Client, detail: str) -> Exception:
         ep = self.endpoint
@@ -420,7 +486,26 @@ class VosShell:
         await self._transcript.received(data)
         return data
 
-    async def _command(self, command: str, dialog: dlg.Dialog, timeout: float) -> str:
+    async def _check_quiet(self, command: str, *, after_banner: bool = False) -> None:
+        """Before typing `command`: nothing but prompts may have arrived since the last command ended.
+
+        Anything else is output nobody asked for (the rest of an earlier command, a broadcast):
+        typing now would make it this command's output, so the session is given up instead. Right
+        after the banner there is no earlier command to confuse: late banner lines are only read
+        (they stay in the transcript), since the command's output starts after its own echo.
+        """
+        leftover = CommandOutput(self.options.max_output)
+        try:
+            while (data := await self._read(0)) is not None:
+                leftover.feed(data)
+        except OutputLimit:
+            raise _OutOfStep("endless output before the command was typed", sent=False) from None
+        if leftover.content_seq and not after_banner:
+            await self._transcript.flush()
+            raise _OutOfStep("output arrived after the previous command had ended", sent=False)
+
+    async def _command(self, command: str, dialog: dlg.Dialog, timeout: float, *, after_banner: bool = False) -> str:
+        await self._check_quiet(command, after_banner=after_banner)
         await self._write(command + "\n")
         try:
             result = await self._converse(command, dialog, timeout, nudge=False)
@@ -428,6 +513,11 @@ class VosShell:
             await self._notice(f"`{command}` timed out after {timeout:g} s; closing the session", "error")
             await self._teardown(f"`{command}` timed out")
             raise CommandTimeout(self.node, command, timeout) from None
+        except _TooMuch:
+            await self._notice(f"`{command}` printed more than {self.options.max_output:,} characters; "
+                               "closing the session", "error")
+            await self._teardown(f"`{command}` printed too much")
+            raise OutputTooLarge(self.node, command, self.options.max_output) from None
         except _Unanswered as exc:
             await self._cancel(command)
             raise VosCommandError(
@@ -444,49 +534,64 @@ class VosShell:
         await self._write("\x03", "<Ctrl+C>")
         try:
             await self._converse(None, dlg.NO_DIALOG, 10.0, nudge=False, questions=False)
-        except (_Timeout, _Unanswered):
+        except (_Timeout, _Unanswered, _TooMuch):
             await self._teardown()
 
     async def _converse(
         self, command: str | None, dialog: dlg.Dialog, timeout: float, *, nudge: bool, questions: bool = True
     ) -> _Conversation:
+        """Read until the output ends (see the module docstring), answering pagers and `dialog`.
+
+        `command` None (the banner, after Ctrl+C) ends at the first prompt. Otherwise the prompt
+        counts only after the command's echo (a nudge typed for a slow banner can come back as a
+        stray prompt just after a command was sent), and then only once the end-of-output check
+        was answered.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        conv = _Conversation()
+        conv = _Conversation(CommandOutput(self.options.max_output))
+        out = conv.output
         used: set[int] = set()
         fresh = True
         quiet_since = loop.time()
         question_since: float | None = None
+        echo = Cursor()
+        steps = Cursor()
+        echo_seen = command is None or not command.strip()
         while True:
-            cleaned = conv.cleaned()
             if fresh:
                 fresh = False
-                conv.pos = min(conv.pos, len(cleaned))
-                tail = cleaned[conv.pos :]
-                answer = _pager_answer(tail)
+                answer = _pager_answer(out.tail)
                 if answer is not None:
-                    conv.pos = cleaned.rfind("\n") + 1
+                    steps = out.cursor_at_line_start()
                     await self._write(answer, "<space> (next page)" if answer == " " else f"<{answer}> (pager)")
                     continue
+                window = out.take(steps) if dialog.steps else ""
                 step = next(
-                    (i for i, s in enumerate(dialog.steps) if (s.repeat or i not in used) and s.pattern.search(tail)),
+                    (i for i, s in enumerate(dialog.steps) if (s.repeat or i not in used) and s.pattern.search(window)),
                     None,
                 )
                 if step is not None:
                     used.add(step)
-                    conv.pos = len(cleaned)
+                    steps = out.cursor_here()
                     await self._write(dialog.steps[step].answer + "\n")
                     continue
-                if dlg.PROMPT_RE.search(cleaned) and _complete(command, cleaned):
-                    conv.text = cleaned
-                    return conv
-                if questions and dlg.QUESTION_RE.search(tail):
+                if not echo_seen:
+                    echo_seen = command is not None and command.strip() in out.take(echo)
+                if echo_seen and out.ends_with_prompt():
+                    if command is None:
+                        return conv
+                    if conv.check is None:
+                        await self._end_check(conv)
+                        continue
+                    if conv.check.answered(out):
+                        return conv
+                if questions and dlg.QUESTION_RE.search(out.end_from(steps)):
                     question_since = loop.time()
             now = loop.time()
             if question_since is not None and now - question_since >= self.options.question_grace:
-                question = dlg.QUESTION_RE.search(cleaned[conv.pos :])
-                line = cleaned[cleaned.rfind("\n") + 1 :].strip() if question else "a question"
-                raise _Unanswered(line, cleaned)
+                line = out.tail.strip() if dlg.QUESTION_RE.search(out.end_from(steps)) else "a question"
+                raise _Unanswered(line, out.text())
             remaining = deadline - now
             if remaining <= 0:
                 raise _Timeout()
@@ -496,40 +601,75 @@ class VosShell:
                 wait = min(wait, max(0.05, nudge_wait - (now - quiet_since)))
             if question_since is not None:
                 wait = min(wait, self.options.question_grace)
+            recheck = conv.check is not None and conv.check.may_repeat(out) and out.ends_with_prompt()
+            if recheck:
+                wait = min(wait, max(0.01, self.options.end_check_grace - (now - quiet_since)))
             data = await self._read(wait)
             if data is None:
                 if nudge and loop.time() - quiet_since >= nudge_wait:
                     conv.nudges += 1
                     await self._write("\n", "<Enter> (no prompt yet: nudging the CLI)")
                     quiet_since = loop.time()
+                elif recheck and loop.time() - quiet_since >= self.options.end_check_grace:
+                    await self._end_check(conv)
+                    quiet_since = loop.time()
                 continue
-            conv.raw += data
+            try:
+                out.feed(data)
+            except OutputLimit:
+                raise _TooMuch() from None
             fresh = True
             quiet_since = loop.time()
             question_since = None
 
+    async def _end_check(self, conv: _Conversation) -> None:
+        """Send the empty line whose prompt proves the output is over (see the module docstring)."""
+        checks = conv.check.sent + 1 if conv.check is not None else 1
+        if checks > self.options.max_end_checks:
+            raise _OutOfStep(
+                f"{checks - 1} times more output followed what looked like the CLI's prompt", sent=True
+            )
+        conv.check = _EndCheck(conv.output.content_seq, conv.output.trailing_prompts(), checks)
+        await self._write("\n", "<Enter> (end-of-output check)")
+
+
+@dataclass
+class _EndCheck:
+    """The state of the output when an end-of-output check was sent."""
+
+    content_seq: int
+    prompts: int
+    sent: int
+
+    def answered(self, out: CommandOutput) -> bool:
+        """A prompt arrived after the check with only prompts since: two of them at least, the one
+        that ended the output and the one that answered the empty line."""
+        count = out.trailing_prompts()
+        if out.content_seq != self.content_seq:
+            return count >= 2
+        return count > self.prompts and count >= 2
+
+    def may_repeat(self, out: CommandOutput) -> bool:
+        """More output came after the check: the check may have been read by it (a pager key)."""
+        return out.content_seq != self.content_seq
+
 
 @dataclass
 class _Conversation:
-    raw: str = ""
-    pos: int = 0
+    output: CommandOutput
     nudges: int = 0
-    text: str = ""
-    #: `vtext.clean` of `raw` up to its last newline: cleaning works line by line, so only the
-    #: unfinished last line is cleaned again on each read (VOS sends about a packet per line, and
-    #: cleaning the whole output per read made a long `show cert list` quadratic).
-    _clean_done: str = ""
-    _clean_len: int = 0
+    check: _EndCheck | None = None
 
-    def cleaned(self) -> str:
-        cut = self.raw.rfind("\n") + 1
-        if cut > self._clean_len:
-            self._clean_done += vtext.clean(self.raw[self._clean_len:cut])
-            self._clean_len = cut
-        return self._clean_done + vtext.clean(self.raw[self._clean_len:])
+    @property
+    def text(self) -> str:
+        return self.output.text()
 
 
 class _Timeout(Exception):
+    pass
+
+
+class _TooMuch(Exception):
     pass
 
 
@@ -549,21 +689,11 @@ def _pager_answer(tail: str) -> str | None:
     return None
 
 
-def _complete(command: str | None, cleaned: str) -> bool:
-    """The prompt counts only after the command's echo, or after real output when there is no echo.
-
-    A newline typed to nudge a slow banner can come back as a stray prompt just after a command
-    was sent; without this check it would end the command before its output arrives.
-    """
-    if command is None:
-        return True
-    if command.strip() and command.strip() in cleaned:
-        return True
-    return any(ln.strip() and ln.strip() != "admin:" for ln in cleaned.split("\n"))
+_PROMPT_LINE_RE = re.compile(r"(?:admin:[ \t]*)+")
 
 
 def _output_of(command: str, cleaned: str) -> str:
-    """The command's output: after its echo line, before the final prompt, pager lines removed."""
+    """The command's output: after its echo line, before the final prompts, pager lines removed."""
     lines = cleaned.split("\n")
     start = 0
     stripped = command.strip()
@@ -572,7 +702,8 @@ def _output_of(command: str, cleaned: str) -> str:
             start = i + 1
             break
     body = lines[start:]
-    if body and dlg.PROMPT_RE.search("\n" + body[-1]):
+    # The final prompts: the one that ended the output and the one that answered the end check.
+    while body and (not body[-1].strip() or _PROMPT_LINE_RE.fullmatch(body[-1].strip())):
         body = body[:-1]
     kept: list[str] = []
     for line in body:

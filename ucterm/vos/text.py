@@ -72,6 +72,15 @@ def clean(text: str) -> str:
     return "\n".join(_render(line).rstrip() for line in text.split("\n"))
 
 
+def clean_line(line: str) -> str:
+    """:func:`clean` of one line (no `\n` in it), for text that arrives line by line.
+
+    The carriage returns that end a CRLF line change nothing on screen, so they are dropped before
+    rendering: most lines then take the fast path.
+    """
+    return _render(line.rstrip("\r")).rstrip()
+
+
 def lines(text: str) -> list[str]:
     """The non-empty, cleaned lines of `text`."""
     return [ln for ln in clean(text).split("\n") if ln.strip()]

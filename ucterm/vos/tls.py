@@ -17,7 +17,24 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from ucterm import paths
-from ucterm.files import atomic_write
+from ucterm.files import FileProblem, atomic_write, read_regular
+from ucterm.vos.errors import VosError
+
+
+class TlsSetupError(VosError):
+    """The ca_bundle (or a pinned certificate) cannot be used: the file and the setting are named."""
+
+    exit_code = 3
+
+
+#: What each trust source is, in the words of the setting that names it.
+_SOURCES = {
+    "ca_bundle": ("the ca_bundle file (inventory setting ca_bundle)",
+                  "set ca_bundle in the inventory to a PEM file of the CA certificates that signed the nodes' "
+                  "tomcat certificates"),
+    "pin": ("the certificate pinned for this node",
+            "remove the file and accept (pin) the node's certificate again in the TUI"),
+}
 
 
 class PinStore:
@@ -51,13 +68,32 @@ def verifying_context(ca_bundle: Path | None = None, pin: Path | None = None) ->
     """
     if ca_bundle or pin:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
-        for source in (ca_bundle, pin):
+        for source, kind in ((ca_bundle, "ca_bundle"), (pin, "pin")):
             if source is not None:
-                ctx.load_verify_locations(cafile=str(source))
+                _load(ctx, source, kind)
     else:
         ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     ctx.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
     return ctx
+
+
+def _load(ctx: ssl.SSLContext, path: Path, kind: str) -> None:
+    """Add the CA certificates of `path` (PEM or DER) to `ctx`; :class:`TlsSetupError` naming the file and
+    the setting when it cannot be read or holds none. Read like every file a user names: regular files
+    only, size-capped (OpenSSL given a FIFO would wait for ever)."""
+    what, fix = _SOURCES[kind]
+    try:
+        data = read_regular(path, what)
+    except FileProblem as exc:
+        raise TlsSetupError(f"{exc} ({fix})") from None
+    try:
+        if b"-----BEGIN" in data:
+            ctx.load_verify_locations(cadata=data.decode("ascii", "replace"))
+        else:
+            ctx.load_verify_locations(cadata=data)
+    except (ssl.SSLError, ValueError) as exc:
+        reason = "it is empty" if not data.strip() else f"no CA certificate could be read: {exc.args[-1]}"
+        raise TlsSetupError(f"{path}: {what} cannot be used to verify TLS ({reason}); {fix}.") from None
 
 
 def reading_context() -> ssl.SSLContext:

@@ -20,6 +20,10 @@ from ucterm.events import Direction, EventSink, TranscriptLine, emit
 from ucterm.vos import text as vtext
 
 PRIVATE_KEY_PLACEHOLDER = "<private key redacted>"
+#: The longest line a transcript keeps; the rest of a longer line is counted, not kept. A VOS
+#: line is at most a few hundred characters; a node printing one endless line must not make the
+#: transcript (the TUI's log, the job folder) hold it, nor cost a copy of it per chunk.
+MAX_TRANSCRIPT_LINE = 4096
 SECRET_PLACEHOLDER = "***"
 
 _BEGIN_RE = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----")
@@ -133,6 +137,8 @@ class Transcript:
         self.channel = channel
         self._secrets = secrets
         self._partial = ""
+        #: Characters of the current line beyond MAX_TRANSCRIPT_LINE, dropped.
+        self._dropped = 0
         self._redactors: dict[str, LineRedactor] = {
             "sent": LineRedactor(secrets),
             "received": LineRedactor(secrets),
@@ -150,22 +156,34 @@ class Transcript:
         for line in redactor.flush():
             await self._emit("sent", line)
 
+    def _extend(self, piece: str) -> None:
+        room = max(0, MAX_TRANSCRIPT_LINE - len(self._partial))
+        if room:
+            self._partial += piece[:room]
+        self._dropped += max(0, len(piece) - room)
+
+    def _take_line(self) -> str:
+        shown = vtext.clean_line(self._partial)
+        if self._dropped:
+            shown += f"… ({self._dropped:,} more characters on this line)"
+        self._partial, self._dropped = "", 0
+        return shown
+
     async def received(self, chunk: str) -> None:
         """Record a chunk of output; complete lines are emitted, the rest waits for more."""
-        data = self._partial + chunk
-        *complete, self._partial = data.split("\n")
+        *complete, rest = chunk.split("\n")
         redactor = self._redactors["received"]
-        for raw in complete:
-            shown = vtext.clean(raw)
-            for line in redactor.feed(shown):
+        for piece in complete:
+            self._extend(piece)
+            for line in redactor.feed(self._take_line()):
                 await self._emit("received", line)
+        self._extend(rest)
 
     async def flush(self) -> None:
         """Emit what is left of the current line (a prompt) and any unfinished PEM placeholder."""
         redactor = self._redactors["received"]
-        if self._partial:
-            shown = vtext.clean(self._partial)
-            self._partial = ""
+        if self._partial or self._dropped:
+            shown = self._take_line()
             if shown.strip():
                 for line in redactor.feed(shown):
                     await self._emit("received", line)

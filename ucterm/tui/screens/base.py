@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.visual import VisualType
 from textual.widgets import Static
+
+from ucterm.tui.widgets.common.safe import safe
 
 
 class ReasonedActions:
@@ -38,8 +42,9 @@ class BaseScreen(ReasonedActions, Screen[Any]):
     ]
 
     def say(self, message: str, *, severity: SeverityLevel = "information") -> None:
-        """A toast; engine text (node names, paths, errors) is never read as markup."""
-        self.notify(message, severity=severity, markup=False)
+        """A toast; engine text (node names, paths, errors) is never read as markup, and its control
+        characters are shown, never obeyed."""
+        self.notify(safe(message, lines=True), severity=severity, markup=False)
 
     def action_back(self) -> None:
         if self.maximized is not None:
@@ -68,7 +73,9 @@ class BaseModal(ReasonedActions, ModalScreen[Any]):
 
     @staticmethod
     def body(content: VisualType) -> VerticalScroll:
-        return VerticalScroll(Static(content, id="dialog-body"), id="dialog-scroll", can_focus=False)
+        # Bodies quote nodes, certificates and errors: control characters shown, never obeyed.
+        shown = safe(content, lines=True) if isinstance(content, str | Content | Text) else content
+        return VerticalScroll(Static(shown, id="dialog-body"), id="dialog-scroll", can_focus=False)
 
     def _fit_body(self) -> None:
         for scroll in self.query("#dialog-scroll").results(VerticalScroll):

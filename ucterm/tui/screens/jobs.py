@@ -21,6 +21,7 @@ from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.view import counted
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.common.style import muted, theme_color
 
@@ -39,8 +40,9 @@ class JobsScreen(BaseScreen):
         Binding("k", "cursor('up')", "Up", show=False, id="jobs.up"),
     ]
 
-    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed or was "
-            "interrupted resumes from where it stopped, without regenerating its CSR.")
+    HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed, was paused or "
+            "interrupted resumes from where it stopped, without regenerating its CSR; `ucterm jobs --abandon JOB` "
+            "gives one up.")
 
     def __init__(self, running: Collection[str] = ()) -> None:
         """`running`: the ids of the jobs running in this app (the app's own set, read at each reload)."""
@@ -70,7 +72,7 @@ class JobsScreen(BaseScreen):
             self.summaries = []
         rows: list[tuple[str, list[Text | str]]] = []
         for s in self.summaries:
-            state = "running" if s.job in self.running else s.state
+            state = "running" if s.job in self.running else s.status
             look = state_look(state)
             style = (theme_color(self.app, look.color) or "") if look.color else muted(self.app)
             rows.append((s.job, [Text(look.label, style=style), s.cluster, s.unit,
@@ -101,9 +103,15 @@ class JobsScreen(BaseScreen):
         parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{counted(len(s.steps), 'step')}"]
         if s.detail:
             parts += ["\n", s.detail]
+        if s.status == "interrupted" and s.stopped_at:
+            parts += ["\n", ("interrupted ", "bold $warning"),
+                      f"in step {s.stopped_at['number']}: {s.stopped_at['name']} (no ucterm runs it)"]
+        if s.next:
+            parts += ["\n", ("enter", "bold $accent"), " opens it, ", ("p", "bold $accent"),
+                      " resumes it; headless: ", (s.next, "bold")]
         for csr in s.csrs:
             parts += ["\n", ("CSR ", "$text-muted"), csr["path"]]
-        box.update(Content.assemble(*parts))
+        box.update(safe(Content.assemble(*parts)))
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "open" and self._current() is None:

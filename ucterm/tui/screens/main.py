@@ -47,6 +47,7 @@ from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
 from ucterm.tui.widgets.certs.table import CertTable
 from ucterm.tui.widgets.common.bars import StatusBar, TitleBar
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.estate.tree import EstateTree
 
 
@@ -165,7 +166,7 @@ class MainScreen(BaseScreen):
                             expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
                    sort=self.sort, reverse=self.reverse, narrow=self._narrow)
-        table.border_title = f"certificates · {self.scope.label}"
+        table.border_title = safe(f"certificates · {self.scope.label}")
         table.border_subtitle = f"{len(rows)} shown"
         if session is not None and session.inventory is not None:
             n_clusters = len(session.inventory.clusters)

@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ucterm.tui.screens.base import BaseModal
 from ucterm.tui.session import CredentialQuestion
+from ucterm.tui.widgets.common.safe import safe
 
 
 class ConfirmModal(BaseModal):
@@ -38,7 +39,7 @@ class ConfirmModal(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self._title, id="dialog-title")
+            yield Label(safe(self._title), id="dialog-title")
             yield self.body(self._body)
             with Horizontal(id="dialog-buttons"):
                 yield Button(f"{self._yes} (y)", id="yes", variant="error" if self.danger else "primary")
@@ -74,7 +75,7 @@ class TextModal(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self._title, id="dialog-title")
+            yield Label(safe(self._title), id="dialog-title")
             yield self.body(self._prompt)
             yield Input(value=self._value, placeholder=self._placeholder, password=self._password, id="answer")
             yield Static("", id="dialog-error")

@@ -40,6 +40,7 @@ from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal
 from ucterm.tui.session import Session
 from ucterm.tui.view import counted, short_host
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
 
@@ -110,7 +111,7 @@ class RenewalScreen(BaseScreen):
         head = Content.assemble(("Renew", "bold $accent"), "  ", (f"cluster {c.name}", "bold"),
                                 (f"  {catalog.PRODUCT_NAMES[c.product]} {version.label if version else ''}",
                                  "$text-muted"))
-        yield Static(head, id="title")
+        yield Static(safe(head), id="title")
         with VerticalScroll(id="renew-form"):
             with Grid(id="renew-grid"):
                 yield Label("unit", classes="field-label")
@@ -153,8 +154,7 @@ class RenewalScreen(BaseScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        signers = self.session.signers
-        self.signer = signers[0].key if signers else "files"
+        self.signer = self.session.default_signer(self.cluster)
         self.query_one(f"#signer-{self.signer}", RadioButton).value = True
         self._load_defaults()
         self.query_one("#unit", Select).focus()
@@ -232,8 +232,10 @@ class RenewalScreen(BaseScreen):
             return
         cn_box.disabled = sans_box.disabled = False
         cn, sans = self._request(self.csr_node)
-        cn_box.value = cn
-        sans_box.value = ", ".join(sans)
+        # Prefilled from the current certificate: a name holding control characters is shown (and, unless
+        # edited, requested) in its visible form, never as raw escape sequences on the terminal.
+        cn_box.value = safe(cn)
+        sans_box.value = safe(", ".join(sans))
 
     def _show_derived(self) -> None:
         """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
@@ -316,14 +318,14 @@ class RenewalScreen(BaseScreen):
         they are not in this cluster's list, yet the job restarts and verifies them."""
         linked = tuple(plan.linked_nodes) if plan is not None and self.multi else ()
         box = self.query_one("#linked", Static)
-        box.update(Content.styled("also reaches " + ", ".join(short_host(n) for n in linked)
-                                  + " (IM and Presence, in the SANs): restarted and verified too",
+        box.update(Content.styled(safe("also reaches " + ", ".join(short_host(n) for n in linked)
+                                       + " (IM and Presence, in the SANs): restarted and verified too"),
                                   "$text-muted") if linked else "")
         box.display = bool(linked)
 
     def _error(self, text: str) -> None:
         box = self.query_one("#form-error", Static)
-        box.update(Content.styled(text, "bold $error") if text else "")
+        box.update(Content.styled(safe(text), "bold $error") if text else "")
         box.display = bool(text)
 
     # ---- widgets → state ------------------------------------------------------------------------
@@ -424,9 +426,9 @@ class RenewalScreen(BaseScreen):
             chosen = self._chosen_nodes()
             if chosen != {n.fqdn for n in c.nodes}:
                 nodes = tuple(n.fqdn for n in c.ordered_nodes() if n.fqdn in chosen)
+        kind, name = self.session.signer_plan(self.signer)
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
-                       include_ou=self.include_ou, signer="lab" if self.signer == "lab" else "files",
-                       confirm_each=self.confirm_each)
+                       include_ou=self.include_ou, signer=kind, signer_name=name, confirm_each=self.confirm_each)
 
     def _try_plan(self, *, quiet: bool = False) -> Plan | None:
         session = self.session

@@ -26,6 +26,7 @@ from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
 from ucterm.tui.view import counted
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
 from ucterm.tui.widgets.renewal.steps import StepTable
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
     from ucterm.renewal.journal import Job
     from ucterm.renewal.model import Plan
     from ucterm.renewal.runner import Runner
+
+#: Steps whose trouble new material from the CA fixes: the CA dialog (c) is offered there.
+CA_STEPS = frozenset({"obtain_signed", "validate"})
 
 
 class RunEnded(Message, bubble=False):
@@ -49,6 +53,9 @@ class RunScreen(BaseScreen):
                 tooltip="Back to the estate; the job goes on (J lists jobs)"),
         Binding("p", "pause", "Pause", id="run.pause",
                 tooltip="Pause before the next step (the current one finishes); p again resumes"),
+        # The same key while nothing runs, or the job is paused: labelled for what it does then.
+        Binding("p", "resume_job", "Resume", id="run.resume",
+                tooltip="Resume the job where it stopped (a question you declined is asked again)"),
         Binding("r", "retry", "Retry", id="run.retry", tooltip="Run the failed step again"),
         Binding("s", "skip", "Skip", id="run.skip", tooltip="Skip the failed step; asks why (journaled)"),
         Binding("a", "abort", "Abort", id="run.abort",
@@ -76,6 +83,8 @@ class RunScreen(BaseScreen):
         self.state = "ready"
         self.running = False
         self.detail = ""
+        #: The node whose certificate the CA dialog (c) takes: its obtain step waits for the CA, or its
+        #: obtain or validate step refused what was given (a corrected certificate or chain then helps).
         self.waiting_node: str | None = None
         self.failed_step: str | None = None
         self._pending: list[Event] = []
@@ -102,13 +111,15 @@ class RunScreen(BaseScreen):
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
-        key = signer or ("lab" if job.plan.options.signer == "lab" else "files")
+        options = job.plan.options
+        key = signer or session.signer_key(options.signer, options.signer_name)
         screen = cls(job.plan, job.id, job=job, session=session, ask_credentials=ask_credentials)
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
                                read_only=bool(session.read_only_reason), now=session.clock, approved=approved)
-        screen.state = {"running": "ready", "paused": "ready"}.get(job.state, job.state)
+        status = job.status()
+        screen.state = {"running": "ready"}.get(status, status)
         return screen
 
     autostart = False
@@ -134,8 +145,8 @@ class RunScreen(BaseScreen):
                     table.set_state(step.id, record.state, record.detail)
                     if record.state == "failed":
                         self.failed_step = step.id
-                    if record.state == "waiting":
-                        self.waiting_node = step.node if step.kind == "obtain_signed" else None
+                    if record.state in ("waiting", "failed"):
+                        self.waiting_node = step.node if step.kind in CA_STEPS else None
             self.detail = self.job.detail or ""
         table.focus()
         self._show()
@@ -152,7 +163,7 @@ class RunScreen(BaseScreen):
             ("Renewal", "bold $accent"), "  ", (f"{self.plan.unit} on {self.plan.cluster}", "bold"), "  ",
             (look.label, f"bold {look.content_style}"), (f"  {done}/{total} steps", "$text-muted"),
             (f"  job {self.job_id}", "$text-muted"))
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(safe(title))
         self._show_step_detail()
         self.refresh_bindings()
 
@@ -169,9 +180,9 @@ class RunScreen(BaseScreen):
             parts += ["\n", ("⚠ ", "bold $warning"), step.risk_note or "risky"]
         if detail:
             parts += ["\n", (f"{state}: ", "bold $text-muted"), detail]
-        if self.waiting_node and step.node == self.waiting_node and step.kind == "obtain_signed":
-            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued"]
-        box.update(Content.assemble(*parts))
+        if self.waiting_node and step.node == self.waiting_node and step.kind in CA_STEPS:
+            parts += ["\n", ("c", "bold $accent"), " opens the CSR and takes what the CA issued (or a corrected chain)"]
+        box.update(safe(Content.assemble(*parts)))
 
     @on(DataTable.RowHighlighted, "#steps")
     def _row(self) -> None:
@@ -254,6 +265,8 @@ class RunScreen(BaseScreen):
             table.set_state(event.step or "", "failed", text, follow=True)
             self.failed_step = event.step
             self.state = "held" if self.running else "failed"
+            failed = self.plan.step(event.step) if event.step else None
+            self.waiting_node = event.node if failed is not None and failed.kind in CA_STEPS else None
             logs.write(event.node, "info", f"✖ {text}")
         elif isinstance(event, ev.StepSkipped):
             table.set_state(event.step or "", "skipped", event.reason)
@@ -294,7 +307,10 @@ class RunScreen(BaseScreen):
         cluster = self.session.cluster(self.plan.cluster) if self.session else None
         if cluster is not None and cluster.cucm_cluster:
             clusters.append(cluster.cucm_cluster)
-        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True):
+        options = self.plan.options
+        signer = options.signer_name if options.signer == "signer" else None
+        if self.ask_credentials is not None and not await self.ask_credentials(clusters, app_user=True,
+                                                                                signer=signer):
             self.post_message(RunEnded("ready", "a password was not given; nothing ran"))
             return
         try:
@@ -330,14 +346,26 @@ class RunScreen(BaseScreen):
         return bool(answer)
 
     # ---- controls ----------------------------------------------------------------------------------
+    @property
+    def _resumes(self) -> bool:
+        """Whether `p` resumes now (nothing runs, or the run is paused or pausing) rather than pauses."""
+        runner = self.runner
+        return not self.running or self.state == "paused" or (runner is not None and runner.pause_requested)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause" and self._resumes:
+            return False  # hidden: the Resume binding on the same key shows instead
+        if action == "resume_job" and not self._resumes:
+            return False
+        return super().check_action(action, parameters)
+
     def disabled_reason(self, action: str) -> str | None:
-        if self.runner is None and action in ("pause", "retry", "skip", "abort", "signed"):
+        if self.runner is None and action in ("pause", "resume_job", "retry", "skip", "abort", "signed"):
             return "this is a recorded job: nothing can run from here"
-        if action == "pause":
-            if self.state in ("done", "aborted"):
-                return f"the job is {self.state}"
-            if self.state == "failed" and self.failed_step is None:
-                return "the job failed before a step ran: see the log"
+        if self.state == "abandoned" and action in ("resume_job", "retry", "skip", "abort", "signed"):
+            return "the job was abandoned (ucterm jobs --abandon): start a new renewal"
+        if action == "resume_job" and self.state == "done":
+            return "the job is done"
         if action == "retry" and self.failed_step is None:
             return "no step has failed"
         if action == "skip":
@@ -348,8 +376,11 @@ class RunScreen(BaseScreen):
         if action == "abort" and self.state in ("done", "aborted"):
             return f"the job is {self.state} already"
         if action == "signed" and self.waiting_node is None:
-            return "no step is waiting for the CA's answer"
+            return "no step is waiting for the CA's answer or refused what it issued"
         return None
+
+    def action_resume_job(self) -> None:
+        self.action_pause()
 
     def action_pause(self) -> None:
         runner = self.runner
@@ -437,10 +468,12 @@ class RunScreen(BaseScreen):
         def accepted(pems: list[str] | None) -> None:
             if not pems or self.runner is None:
                 return
-            self.runner.provide_signed(pems)
-            self.query_one("#logs", NodeLogs).write(self.waiting_node, "info",
+            node = self.waiting_node
+            self.runner.provide_signed(pems)  # a run held on the refused step goes back to it at once
+            self.query_one("#logs", NodeLogs).write(node, "info",
                                                     f"{counted(len(pems), 'certificate')} given; resuming")
-            self.start()
+            self.waiting_node = None
+            self._carry_on()
 
         self.app.push_screen(SignedCertScreen(self.job, self.waiting_node, session=self.session), accepted)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,12 +21,13 @@ from textual.widgets import Button, Footer, Input, Label, Static, TextArea
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import Session
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
     from cryptography import x509
 
     from ucterm.renewal.journal import Job
-    from ucterm.renewal.signers import Signer
+    from ucterm.renewal.signers import Material, Signer
 
 
 class SignedCertScreen(BaseScreen):
@@ -85,7 +86,9 @@ class SignedCertScreen(BaseScreen):
     def _lab_signer(self) -> Signer | None:
         if self.session is None:
             return None
-        return self.session.signer_for("lab")
+        signer = self.session.signer_for("lab")
+        # The lab CA answers at once (Signer.sign); a journaled [[signer]] is the run's business, not this dialog's.
+        return cast("Signer", signer) if signer is not None and hasattr(signer, "sign") else None
 
     # ---- actions -------------------------------------------------------------------------------
     def disabled_reason(self, action: str) -> str | None:
@@ -126,14 +129,96 @@ class SignedCertScreen(BaseScreen):
         self.validate_material()
 
     def validate_material(self) -> None:
-        from ucterm import pki
+        """Judge what was given, every source at once (the path field and the paste area together).
 
-        pasted = self.query_one("#signed-pem", TextArea).text
-        paths = self.query_one("#signed-paths", Input).value.split()
-        certs = []
+        This node's certificate is the one whose key is its CSR's, wherever it came from; a
+        certificate for another CSR of the job goes along (the job matches it by key); one that
+        fits no CSR of the job is named by its file with the `ucterm check --csr` findings
+        (key-mismatch first, then the SANs) and is left out."""
+        from ucterm import pki
+        from ucterm.renewal.signers import Material, match_signed
+        from ucterm.renewal.unmatched import compare, csr_files, job_csrs, unmatched_leaves
+
+        given, problems = self._given()
+        self.pems = []
+        self.ok = False
+        if given.empty:
+            self._findings(Content.assemble(*(("✖ " + p + "\n", "$error") for p in problems))
+                           if problems else Content.styled("Waiting for the certificate.", "$text-muted"))
+            return
+        try:
+            csrs = job_csrs(self.job)
+            csr = csrs.get(self.node) or pki.load_csr_pem(self.csr_pem)
+        except pki.PkiError as exc:
+            self._findings(Content.styled(str(exc), "$error"))
+            return
+        csrs.setdefault(self.node, csr)
+        files = csr_files(self.job)
+        # What the job holds already counts too: a corrected chain alone completes the certificate
+        # an earlier validation refused (the job keeps both and validates them again).
+        material = Material([], [])
+        material.extend(given)
+        material.extend(self._held())
+        matched = match_signed(csrs, material)
+        mine = matched.get(self.node)
+        strays = unmatched_leaves(csrs, material)
+        lines: list[Content] = [Content.assemble(("✖ error ", "bold $error"), p) for p in problems]
+        for leaf in strays:
+            node, found = compare(leaf, csrs, csr_files=files)
+            where = f"compared with the CSR of {short_host(node)}" if node else "it names no node of this job"
+            glyph, style = ("▲ left out", "bold $warning") if mine is not None else ("✖ error", "bold $error")
+            lines.append(Content.assemble((glyph, style), f" {material.source_of(leaf)} ('{pki.label(leaf)}') "
+                                                          f"matches no CSR of this job; {where}"))
+            for f in found:
+                lines.append(Content.assemble("   ", (f"[{f.code}] ", "bold"), f.message))
+                lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
+        others = [n for n in matched if n != self.node]
+        if others:
+            lines.append(Content.styled("· also given: the certificate for " + ", ".join(map(short_host, others))
+                                        + " (the job takes it too)", "$text-muted"))
+        if mine is None:
+            if not strays:
+                lines.insert(0, Content.styled(f"✖ no certificate for {short_host(self.node)}'s CSR among what was "
+                                               "given", "bold $error"))
+            self._findings(Content("\n").join(lines))
+            return
+        now = self.session.now() if self.session else dt.datetime.now(dt.UTC)
+        report = pki.check_material([mine, *material.cas], csr, unit=self.job.plan.unit,
+                                    multi_server=self.job.plan.multi_server, now=now, trusted=self._trusted(),
+                                    leaf=mine, csr_origin=f"in {self.csr_path.name}")
+        for f in report.findings:
+            glyph, style = ("✖ error", "bold $error") if f.is_error else ("▲ warning", "bold $warning")
+            lines.append(Content.assemble((glyph, style), f" [{f.code}] {f.message}"))
+            lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
+        s = pki.summarise(mine, now)
+        lines.insert(0, Content.assemble(("certificate ", "$text-muted"), (s.subject_cn, "bold"),
+                                         (f"  from {material.source_of(mine)}, until {s.not_after:%Y-%m-%d}, "
+                                          f"issued by {s.issuer_cn}", "$text-muted")))
+        for note in report.notes:
+            lines.append(Content.styled(f"· {note}", "$text-muted"))
+        self.ok = report.ok and not problems
+        if self.ok:
+            self.pems = [pki.pem(c) for c in (*given.leaves, *given.cas) if c not in strays]
+            lines.append(Content.styled("✔ ready: F4 hands it to the job, which uploads it next", "bold $success"))
+        self._findings(Content("\n").join(lines))
+
+    def _held(self) -> Material:
+        """The certificate and chain this node's job folder holds from an earlier answer, if any."""
+        from ucterm import pki
+        from ucterm.renewal.signers import Material
+
+        text = "".join(self.job.read_artifact(f"{kind}-{self.node}.pem") or "" for kind in ("cert", "chain"))
+        certs = pki.load_bundle(text.encode("utf-8"), "the job folder").certificates if text.strip() else []
+        return Material.from_pems([pki.pem(c) for c in certs], "the job folder")
+
+    def _given(self) -> tuple[Material, list[str]]:
+        """Everything in the path field and the paste area, each certificate with where it came from."""
+        from ucterm import pki
+        from ucterm.renewal.signers import Material
+
+        material = Material([], [])
         problems: list[str] = []
-        pems: list[str] = []
-        for raw in paths:
+        for raw in self.query_one("#signed-paths", Input).value.split():
             path = Path(raw).expanduser()
             try:
                 bundle = pki.load_file(path)
@@ -142,46 +227,16 @@ class SignedCertScreen(BaseScreen):
                 continue
             if not bundle.certificates:
                 problems.append(f"{path}: {bundle.describe_problems() or 'no certificate found'}")
-            certs += bundle.certificates
+                continue
+            material.extend(Material.from_pems([pki.pem(c) for c in bundle.certificates], path.name))
+        pasted = self.query_one("#signed-pem", TextArea).text
         if pasted.strip():
             bundle = pki.load_bundle(pasted.encode("utf-8", "replace"), "the pasted text")
             if not bundle.certificates:
                 problems.append(f"the pasted text: {bundle.describe_problems() or 'no certificate found'}")
-            certs += bundle.certificates
-        pems = [pki.pem(c) for c in certs]
-        self.pems = pems
-        if not certs:
-            self.ok = False
-            self._findings(Content.assemble(*(("✖ " + p + "\n", "$error") for p in problems))
-                           if problems else Content.styled("Waiting for the certificate.", "$text-muted"))
-            return
-        try:
-            csr = pki.load_csr_pem(self.csr_pem)
-        except pki.PkiError as exc:
-            self.ok = False
-            self._findings(Content.styled(str(exc), "$error"))
-            return
-        now = self.session.now() if self.session else dt.datetime.now(dt.UTC)
-        report = pki.check_material(certs, csr, unit=self.job.plan.unit, multi_server=self.job.plan.multi_server,
-                                    now=now, trusted=self._trusted(), csr_origin=f"in {self.csr_path.name}")
-        lines: list[Content] = []
-        for p in problems:
-            lines.append(Content.assemble(("✖ error ", "bold $error"), p))
-        for f in report.findings:
-            glyph, style = ("✖ error", "bold $error") if f.is_error else ("▲ warning", "bold $warning")
-            lines.append(Content.assemble((glyph, style), f" [{f.code}] {f.message}"))
-            lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
-        if report.leaf is not None:
-            s = pki.summarise(report.leaf, now)
-            lines.insert(0, Content.assemble(("certificate ", "$text-muted"), (s.subject_cn, "bold"),
-                                             (f"  until {s.not_after:%Y-%m-%d}, issued by {s.issuer_cn}",
-                                              "$text-muted")))
-        for note in report.notes:
-            lines.append(Content.styled(f"· {note}", "$text-muted"))
-        self.ok = report.ok and not problems
-        if self.ok:
-            lines.append(Content.styled("✔ ready: F4 hands it to the job, which uploads it next", "bold $success"))
-        self._findings(Content("\n").join(lines))
+            else:
+                material.extend(Material.from_pems([pki.pem(c) for c in bundle.certificates], "the pasted text"))
+        return material, problems
 
     def _trusted(self) -> list[x509.Certificate]:
         """The CA certificates the node holds in the unit's trust store (from the last scan)."""
@@ -202,7 +257,7 @@ class SignedCertScreen(BaseScreen):
         return out
 
     def _findings(self, content: Content) -> None:
-        self.query_one("#findings", Static).update(content)
+        self.query_one("#findings", Static).update(safe(content))
         self.query_one("#accept", Button).disabled = not self.ok
         self.refresh_bindings()
 

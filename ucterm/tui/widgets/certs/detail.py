@@ -22,6 +22,7 @@ from ucterm import catalog
 from ucterm.expiry import left_short
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
 from ucterm.tui.view import read_gap, short_host, trust_read
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import status_markup
 
 LABEL_WIDTH = 9
@@ -144,8 +145,8 @@ class CertDetail(VerticalScroll, can_focus=True):
         if facts is None:
             facts = compute_facts(cert, scan, now)
             self._cache[key] = facts
-        self.border_title = f"{cert.unit} · {cert.store} · {cert.cluster}"
-        self._body.update(render_detail(cert, scan, facts, products or {}, no_color=self.app.no_color))
+        self.border_title = safe(f"{cert.unit} · {cert.store} · {cert.cluster}")
+        self._body.update(safe(render_detail(cert, scan, facts, products or {}, no_color=self.app.no_color)))
         self.scroll_home(animate=False)
 
 

@@ -11,6 +11,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm.scan.model import STATUS_GLYPH
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import status_markup
 
 
@@ -41,7 +42,7 @@ class TitleBar(Static):
         gap = "  " if wide else " "
         parts: list[str | tuple[str, str]] = []
         if label:
-            parts += [(label, "bold"), gap]
+            parts += [(safe(label), "bold"), gap]
         if read_only:
             parts += [("READ-ONLY", "bold reverse $warning"), gap]
         if counts is not None:
@@ -77,14 +78,14 @@ class StatusBar(Horizontal):
             parts: list[str | tuple[str, str]] = [("scanning ", "bold $accent")]
             for cluster, (done, total) in progress.items():
                 filled = round(4 * done / total) if total else 0
-                parts += [(cluster, "bold"), f" {'▰' * filled}{'▱' * (4 - filled)} {done}/{total}  "]
+                parts += [(safe(cluster), "bold"), f" {'▰' * filled}{'▱' * (4 - filled)} {done}/{total}  "]
             for cluster, outcome in finished.items():
                 style = "$success" if outcome == "✔" else "$warning"
-                parts += [(cluster, "bold"), " ", (outcome, style), "  "]
+                parts += [(safe(cluster), "bold"), " ", (outcome, style), "  "]
             left.update(Content.assemble(*parts))
             return
         if message:
-            left.update(Content.assemble(*gap, (message, "$text-muted")))
+            left.update(Content.assemble(*gap, (safe(message), "$text-muted")))
         elif scanned_at is not None:
             # `r Refresh` is in the footer: not repeated here, where 80 columns have no room for it.
             left.update(Content.assemble(*gap, ("scanned ", "$text-muted"), f"{scanned_at:%Y-%m-%d %H:%M} UTC"))
@@ -92,4 +93,4 @@ class StatusBar(Horizontal):
             left.update(Content.styled("no scan yet: r scans the estate", "$text-muted"))
 
     def show_view(self, text: str) -> None:
-        self.query_one("#status-right", Static).update(Content.styled(text, "$text-muted"))
+        self.query_one("#status-right", Static).update(Content.styled(safe(text), "$text-muted"))

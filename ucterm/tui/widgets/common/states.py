@@ -26,8 +26,9 @@ class StateLook:
         return f"${self.color}" if self.color else "$text-muted"
 
 
-#: Step states (pending … waiting), job states (running, paused, done, failed, aborted) and the
-#: run screen's own two: `ready` (nothing running yet) and `held` (a step failed, the runner waits).
+#: Step states (pending … waiting), job states (running, paused, done, failed, aborted, abandoned, and
+#: `interrupted`: the journal says running and no process runs it) and the run screen's own two:
+#: `ready` (nothing running yet) and `held` (a step failed, the runner waits).
 STATES: dict[str, StateLook] = {
     "pending": StateLook("·", "pending"),
     "ready": StateLook("·", "ready"),
@@ -39,6 +40,8 @@ STATES: dict[str, StateLook] = {
     "failed": StateLook("✖", "FAILED", "error"),
     "aborted": StateLook("■", "aborted", "error"),
     "held": StateLook("✖", "step failed: retry, skip or abort", "error"),
+    "interrupted": StateLook("↯", "interrupted", "warning"),
+    "abandoned": StateLook("∅", "abandoned"),
 }
 
 

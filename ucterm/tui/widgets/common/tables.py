@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from rich.text import Text
 from textual.widgets import DataTable
 
+from ucterm.tui.widgets.common.safe import safe
+
 Cell = Text | str
 
 
@@ -29,6 +31,8 @@ def fill(table: DataTable[Cell], columns: Sequence[tuple[str, str]], rows: Seque
     is as wide as its widest cell or label.
     """
     fixed = fixed or {}
+    # Cells quote nodes, certificates and the inventory: their control characters are shown, not obeyed.
+    rows = [(key, [safe(cell) for cell in cells]) for key, cells in rows]
     widths = [fixed.get(key) or max([_width(label), *(_width(cells[i]) for _, cells in rows)])
               for i, (label, key) in enumerate(columns)]
     table.clear(columns=True)

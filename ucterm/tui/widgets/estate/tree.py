@@ -15,6 +15,7 @@ from ucterm.catalog import parse_version
 from ucterm.scan.model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
 from ucterm.tui.session import Session
 from ucterm.tui.view import ESTATE, PARTLY, PRODUCT_SHORT, WIDE, Scope, read_gap, short_host, worst
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import accent, muted, status_style
 
 
@@ -69,17 +70,18 @@ class EstateTree(Tree[Scope]):
         self.clear()
         root = self.root
         root.data = ESTATE
-        root.set_label(self._estate_label(scan))
+        root.set_label(safe(self._estate_label(scan)))
         root.expand()
         target: TreeNode[Scope] | None = root if current == ESTATE else None
         for name, product, version, nodes in self._layout(session, scan):
             scope = Scope("cluster", name)
-            cluster_node = root.add(self._cluster_label(name, product, version, scan), data=scope, expand=True)
+            cluster_node = root.add(safe(self._cluster_label(name, product, version, scan)), data=scope,
+                                    expand=True)
             if current == scope:
                 target = cluster_node
             for fqdn, role, result in nodes:
                 nscope = Scope("node", name, fqdn)
-                label = self._node_label(fqdn, role, result, version, scan)
+                label = safe(self._node_label(fqdn, role, result, version, scan))
                 gap = read_gap(scan, name, fqdn) if scan is not None else None
                 if gap is None:
                     leaf = cluster_node.add_leaf(label, data=nscope)
@@ -87,7 +89,7 @@ class EstateTree(Tree[Scope]):
                     # A partly read node says so under its line, with the scan's reason: its ✔ covers
                     # only what was read.
                     leaf = cluster_node.add(label, data=nscope, expand=True)
-                    leaf.add_leaf(self._gap_label(gap, result), data=nscope)
+                    leaf.add_leaf(safe(self._gap_label(gap, result)), data=nscope)
                 if current == nscope:
                     target = leaf
         if target is not None:
@@ -107,7 +109,7 @@ class EstateTree(Tree[Scope]):
             scope = child.data
             if scope is not None and scope.cluster in layout:
                 product, version = layout[scope.cluster]
-                child.set_label(self._cluster_label(scope.cluster, product, version, scan))
+                child.set_label(safe(self._cluster_label(scope.cluster, product, version, scan)))
 
     @staticmethod
     def _layout(session: Session, scan: ScanResult | None

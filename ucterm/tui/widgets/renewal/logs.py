@@ -12,6 +12,7 @@ from textual.containers import Vertical
 from textual.widgets import Log, TabbedContent, TabPane
 
 from ucterm.tui.view import short_host
+from ucterm.tui.widgets.common.safe import safe
 
 ARROW = {"sent": "›", "received": " ", "info": "·"}
 
@@ -39,7 +40,7 @@ class NodeLogs(Vertical):
             with TabPane("all", id="log-all"):
                 yield Log(id="log-all-lines", max_lines=5000, highlight=False)
             for node in self.nodes:
-                with TabPane(short_host(node), id=_tab_id(node)):
+                with TabPane(safe(short_host(node)), id=_tab_id(node)):
                     yield Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
 
     @property
@@ -56,7 +57,7 @@ class NodeLogs(Vertical):
         if node and node not in self.nodes:
             self.nodes.append(node)
             log = Log(id=f"{_tab_id(node)}-lines", max_lines=5000, highlight=False)
-            self.tabs.add_pane(TabPane(short_host(node), log, id=_tab_id(node)))
+            self.tabs.add_pane(TabPane(safe(short_host(node)), log, id=_tab_id(node)))
             if first_lines:
                 self.call_after_refresh(log.write_lines, first_lines)
 
@@ -66,8 +67,9 @@ class NodeLogs(Vertical):
         per_node: dict[str, list[str]] = {}
         for node, direction, text in lines:
             arrow = ARROW.get(direction, " ")
-            host = short_host(node) if node else "ucterm"
-            for line in text.splitlines() or [""]:
+            host = safe(short_host(node)) if node else "ucterm"
+            # What nodes send is shown with its control characters made visible, never obeyed.
+            for line in [safe(part) for part in text.splitlines()] or [""]:
                 everything.append(f"{host:<10} {arrow} {line}")
                 if node:
                     per_node.setdefault(node, []).append(f"{arrow} {line}")

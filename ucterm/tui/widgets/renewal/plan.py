@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Static
 from ucterm import catalog
 from ucterm.tui.view import short_host
 from ucterm.tui.widgets.common import tables
+from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import muted, warning
 
 if TYPE_CHECKING:
@@ -25,8 +26,8 @@ def plan_header(plan: Plan) -> Content:
     product = catalog.PRODUCT_NAMES.get(plan.product, plan.product)
     distribution = "multi-server" if plan.multi_server else "single-server"
     nodes = ", ".join(short_host(n) for n in plan.all_nodes)
-    return Content.assemble(("Plan", "bold $accent"), "  ", (f"renew {plan.unit} on {plan.cluster}", "bold"),
-                            (f"  {product} · {distribution} · {nodes}", "$text-muted"))
+    return safe(Content.assemble(("Plan", "bold $accent"), "  ", (f"renew {plan.unit} on {plan.cluster}", "bold"),
+                                 (f"  {product} · {distribution} · {nodes}", "$text-muted")))
 
 
 class PlanStepTable(DataTable[Text | str]):
@@ -40,7 +41,7 @@ class PlanStepTable(DataTable[Text | str]):
         dim = muted(self.app)
         rows: list[tuple[str, list[Text | str]]] = [
             (step.id, [Text(str(i), style=dim), Text("⚠", style=warning(self.app)) if step.risky else "",
-                       Text(short_host(step.node or ""), style=dim),
+                       Text(short_host(step.target or ""), style=dim),
                        Text(TRANSPORT_LABEL.get(step.transport, step.transport), style=dim), Text(step.name)])
             for i, step in enumerate(self.plan.steps, 1)]
         tables.fill(self, [("#", "n"), ("⚠", "risk"), ("node", "node"), ("via", "via"), ("step", "name")], rows)
@@ -55,7 +56,9 @@ class PlanStepDetail(VerticalScroll, can_focus=True):
     def show_step(self, plan: Plan, step: Step, index: int) -> None:
         self.border_title = f"step {index + 1} · {step.kind.replace('_', ' ')}"
         lines: list[Content] = [Content.styled(step.name, "bold")]
-        where = step.node or "—"
+        where = step.target or "—"
+        if step.via_node and step.via_node != step.node:
+            where += f" (result checked on {step.node})"
         lines.append(Content.assemble(("node ", "$text-muted"), where, ("   via ", "$text-muted"),
                                       TRANSPORT_LABEL.get(step.transport, step.transport)))
         if step.risky:
@@ -72,5 +75,5 @@ class PlanStepDetail(VerticalScroll, can_focus=True):
             lines.append(Content(""))
             lines.append(Content.styled("risks", "bold $text-muted"))
             lines += [Content.assemble(("⚠ ", "$warning"), r) for r in plan.risks]
-        self.query_one(Static).update(Content("\n").join(lines))
+        self.query_one(Static).update(safe(Content("\n").join(lines)))
         self.scroll_home(animate=False)
