@@ -102,6 +102,20 @@ def csr_gen_asks_ou(version: Version | None) -> bool:
     return version is not None and version.at_least(14, 0, 1)
 
 
+def csr_carries_ou(channel: str, version: Version | None) -> bool | None:
+    """Whether a CSR made over `channel` ("cli" or "rest") on `version` carries the OU whatever is asked,
+    or None where the choice is honoured (`set csr gen` asks `Include OU in CSR (yes|no)?`).
+
+    The OU comes from `show web-security`. `set csr gen` before 14SU1 asks nothing and puts it in
+    (§1.3 [VERIFIED: the question is new in 14SU1; OU left out by default from then, S-SEC14SU2]).
+    The certmgr CSR body has no OU field, so VOS's default applies: left out from 14SU1, in before
+    [INFERRED from the same default]. An unknown release: the CLI may ask, so the choice is offered.
+    """
+    if channel == "cli":
+        return None if version is None or csr_gen_asks_ou(version) else True
+    return not csr_gen_asks_ou(version)
+
+
 def cli_generates_multi_server_csr() -> bool:
     """`set csr gen <unit>` takes no distribution, SAN, key or hash argument, so the CLI cannot make a
     multi-server CSR: that takes the GUI or certmgr REST (v14+).
@@ -556,40 +570,78 @@ _PHONE_UNITS = frozenset({"CallManager", "CallManager-ECDSA", "TVS", "CAPF", "IT
 _CTL_UNITS = frozenset({"CallManager", "CallManager-ECDSA", "CAPF", "ITLRecovery", "TVS"})
 
 
+#: The public Cisco documents behind the facts a user may want to read further, by their short
+#: name in `cisco-uc-certs.md` §0. A user sees the title, never the short name.
+DOCUMENTS: dict[str, str] = {
+    "S-217138": 'Cisco TAC, "Create New Certificates from Signed CA Certificates"',
+    "S-214231": 'Cisco TAC, "Certificate Regeneration Process for Cisco Unified Communications Manager"',
+    "S-SEC14SU2": 'the Security Guide for Cisco Unified Communications Manager, chapter "Certificates"',
+    "S-ADM125SU3": 'the Administration Guide for Cisco Unified Communications Manager 12.5(1)SU3, '
+                   'chapter "Manage Certificates"',
+    "S-RN14": "the Release Notes for Cisco Unified Communications Manager 14",
+    "S-IMP125SU2": 'the IM and Presence Configuration and Administration Guide 12.5(1)SU2, '
+                   'chapter "Configure Certificates"',
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    """A sentence shown to the user, with where it comes from kept beside it for maintainers.
+
+    `text` is plain words; `source` is the reference (`cisco-uc-certs.md` section and source short
+    name) and stays in the code. `document`, where reading further helps, names the public Cisco
+    document whose title the user sees.
+    """
+
+    text: str
+    source: str
+    document: str | None = None
+
+    def shown(self) -> str:
+        return f"{self.text} (see {DOCUMENTS[self.document]})" if self.document else self.text
+
+
 def risk_notes(product: str, version: Version | None, unit: str, *,
                mixed_mode: bool = False) -> tuple[str, ...]:
-    """Warnings a plan shows before it runs (§5.5, §3)."""
+    """Warnings a plan shows before it runs, in plain words; their sources stay in `_risks`."""
+    return tuple(dict.fromkeys(n.shown() for n in _risks(product, version, unit, mixed_mode)))
+
+
+def _risks(product: str, version: Version | None, unit: str, mixed_mode: bool) -> tuple[Note, ...]:
     name = unit_spec(unit).name
-    notes: list[str] = []
+    notes: list[Note] = []
     if name in NEVER_TOGETHER:
         others = ", ".join(sorted(NEVER_TOGETHER - {name}))
-        notes.append(f"never renew {name} in the same window as {others}: wait until every phone has "
-                     "re-registered (§5.5, S-214231)")
+        notes.append(Note(f"never renew {name} in the same window as {others}: wait until every phone has "
+                          "re-registered", "§5.5 [VERIFIED: S-214231]", "S-214231"))
     if name in _PHONE_UNITS:
-        notes.append("phones re-register or reset after this change; check RTMT before the next unit (§5.5)")
+        notes.append(Note("phones re-register or reset after this change; check RTMT before the next unit",
+                          "§5.5"))
     if name in _CTL_UNITS:
-        notes.append("the cluster is in mixed mode: run `utils ctl update CTLFile` and reset phones "
-                     "afterwards (§5.5, S-SEC14SU2)" if mixed_mode else
-                     "if the cluster is in mixed mode, run `utils ctl update CTLFile` and reset phones "
-                     "afterwards (§5.5, S-SEC14SU2)")
+        notes.append(Note("the cluster is in mixed mode: run `utils ctl update CTLFile` and reset phones "
+                          "afterwards" if mixed_mode else
+                          "if the cluster is in mixed mode, run `utils ctl update CTLFile` and reset phones "
+                          "afterwards", "§5.5 [VERIFIED: S-SEC14SU2]", "S-SEC14SU2"))
     if name == "CallManager" and product == "cucm" and version is not None and version.at_least(14):
-        notes.append("the enterprise parameter \"Phone Interaction on Certificate Update\" decides whether "
-                     "phones reset by themselves (§3.1, S-RN14)")
+        notes.append(Note("the enterprise parameter \"Phone Interaction on Certificate Update\" decides whether "
+                          "phones reset by themselves", "§3.1 [VERIFIED: S-RN14]"))
     if name == "CallManager":
-        notes.append("keys above 2048 bits may not be supported by some phones (§5.4, S-ADM125SU3)")
+        notes.append(Note("keys above 2048 bits may not be supported by some phones",
+                          "§5.4 [VERIFIED: S-ADM125SU3]"))
     if name == "tomcat" and product == "cucm":
-        notes.append("if SSO is enabled, disable it before replacing tomcat and re-enable it after "
-                     "(§3.2, S-217138)")
+        notes.append(Note("if SSO is enabled, disable it before replacing tomcat and re-enable it after",
+                          "§3.2 [VERIFIED: S-217138]", "S-217138"))
     if ha_applies(product, name):
-        notes.append("High Availability is off while the services restart: a node failure in that window "
-                     "is not covered (§3.4)")
+        notes.append(Note("High Availability is off while the services restart: a node failure in that window "
+                          "is not covered", "§3.4"))
     if product == "cuc" and name in ("tomcat", "tomcat-ECDSA"):
-        notes.append("restarting Connection Conversation Manager drops active calls (§3.5)")
+        notes.append(Note("restarting Connection Conversation Manager drops active calls",
+                          "§3.5 [VERIFIED: S-CUC15]"))
     if any(a.disruptive for a in restart_services(product, version, name)):
-        notes.append("the restarts include services whose restart drops calls, phone registrations or "
-                     "client sessions")
-    notes.append("take a DRS backup after the change (§5.4, S-217138)")
-    return tuple(dict.fromkeys(notes))
+        notes.append(Note("the restarts include services whose restart drops calls, phone registrations or "
+                          "client sessions", "§3"))
+    notes.append(Note("take a DRS backup after the change", "§5.4 [VERIFIED: S-217138]"))
+    return tuple(notes)
 
 
 # --------------------------------------------------------------------------------------------

@@ -228,6 +228,8 @@ class _Context:
     def __init__(self, path: Path | None, text: str) -> None:
         self.path = path
         self.lines = text.splitlines()
+        #: Where literal passwords are (`[defaults] os_password`): said once per file, at the end.
+        self.literals: list[str] = []
 
     def line_of(self, *needles: str, after: int = 0) -> int | None:
         for i, line in enumerate(self.lines[after:], start=after + 1):
@@ -333,6 +335,13 @@ def _parse(text: str, *, path: Path | None, owner_only: bool) -> Inventory:
             known = ", ".join(names) or "none are defined"
             raise ctx.error(f'{where} field signer names "{settings.signer}", which is no [[signer]] of this '
                             f"file{nearest(settings.signer, names)}; the signers: {known}.", "signer")
+    # One sentence for every literal password of the file (the TUI toasted one per field), and none
+    # for a lab inventory (lab_ca set): the lab wrote its own passwords for 127.0.0.1 there itself.
+    if ctx.literals and defaults.lab_ca is None:
+        fields = ctx.literals
+        listed = ", ".join(fields[:-1]) + f" and {fields[-1]}" if len(fields) > 1 else fields[0]
+        verb = "hold literal passwords" if len(fields) > 1 else "holds a literal password"
+        warnings.append(f"{ctx.path}: {listed} {verb}; prefer env:NAME, keyring:SERVICE or prompt.")
     return Inventory(path=path, defaults=defaults, clusters=tuple(clusters), warnings=tuple(warnings),
                      raw_defaults=dict(raw_defaults), signers=signers)
 
@@ -378,8 +387,7 @@ def _settings(raw: dict[str, Any], base: Settings, ctx: _Context, where: str, ba
                 raise ctx.error(
                     f"{where} field {key} holds a literal password but the file is readable by others; "
                     f"use env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key, after=after)
-            warnings.append(f"{ctx.path}: {where} field {key} holds a literal password; prefer env:NAME, "
-                            "keyring:SERVICE or prompt.")
+            ctx.literals.append(f"{where} field {key}")
         if key == "transport" and value not in TRANSPORTS:
             raise ctx.error(f'{where} field transport is "{value}"; use one of auto, cli, rest.', "transport",
                             after=after)

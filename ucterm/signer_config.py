@@ -154,6 +154,8 @@ class SignerConfig:
 
 class _Errors(Protocol):
     path: Path | None
+    #: Fields holding a literal secret: the inventory says them in one sentence (none for a lab's own file).
+    literals: list[str]
 
     def error(self, message: str, *needles: str, after: int = 0) -> InventoryError: ...
 
@@ -220,8 +222,7 @@ def parse_signer(raw: Any, ctx: _Errors, base_dir: Path, *, owner_only: bool, wa
             if not owner_only:
                 raise fail(f"field {key} holds a literal secret but the file is readable by others; use "
                            f"env:NAME, keyring:SERVICE or prompt, or run `chmod 600 {ctx.path}`.", key)
-            warnings.append(f"{ctx.path}: {label} field {key} holds a literal secret; prefer env:NAME, "
-                            "keyring:SERVICE or prompt.")
+            ctx.literals.append(f"{label} field {key}")
         return value
 
     def path(key: str) -> Path | None:

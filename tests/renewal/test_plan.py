@@ -53,7 +53,9 @@ def test_callmanager_single_server_on_125_uses_cli(inventory: Inventory) -> None
     plan = build_plan(inventory, None, PlanOptions("branch", "CallManager"))
     assert plan.csr_nodes == plan.nodes == ("cm125-pub.branch.example.com", "cm125-sub.branch.example.com")
     gen = plan.step("generate_csr:cm125-sub.branch.example.com")
-    assert gen.transport == "cli" and gen.commands == ["set csr gen CallManager", "show csr own CallManager"]
+    assert gen.transport == "cli" and gen.commands == [
+        "set csr gen CallManager    (no question before 14SU1: the CSR carries the OU from show web-security)",
+        "show csr own CallManager"]
     up = plan.step("upload_identity:cm125-pub.branch.example.com")
     assert up.transport == "cli" and up.commands[0].startswith("set cert import own CallManager")
     services = [r.service for r in plan.step("restart:cm125-pub.branch.example.com").restarts]

@@ -26,7 +26,7 @@ from cryptography.x509.oid import NameOID
 from ucterm.files import write_toml
 from ucterm.inventory import Inventory, load_inventory
 from ucterm.lab import LabEstate, LabNode, layouts
-from ucterm.scan.model import CertRecord, NodeResult, classify, days_left, renewal_due
+from ucterm.scan.model import CertRecord, NodeResult, renewal_due, status_at
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 _KEY = ec.generate_private_key(ec.SECP256R1())
@@ -215,9 +215,10 @@ def cert(
     crit: int = 14,
     self_signed: bool = False,
 ) -> CertRecord:
-    not_after = NOW + timedelta(days=days, hours=1)
+    # An hour further from now than `days`, so that `days` is the whole days left either side.
+    not_after = NOW + timedelta(days=days, hours=1 if days >= 0 else -1)
     not_before = not_after - timedelta(days=lifetime)
-    left = days_left(not_after, NOW)
+    status, left = status_at(not_after, NOW, warn_days=warn, crit_days=crit)
     return CertRecord(
         cluster=cluster,
         node=node,
@@ -230,7 +231,7 @@ def cert(
         not_before=not_before,
         not_after=not_after,
         days_left=left,
-        status=classify(left, warn_days=warn, crit_days=crit),
+        status=status,
         self_signed=self_signed,
         fingerprint_sha256=fp or f"{cluster}-{node}-{unit}-{store}-{days}",
         source=source,  # type: ignore[arg-type]

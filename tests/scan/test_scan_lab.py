@@ -24,7 +24,7 @@ from ucterm.inventory import Inventory, load_inventory
 from ucterm.lab import LabEstate
 from ucterm.lab.network import install_endpoints
 from ucterm.scan import scan_estate, scan_node
-from ucterm.scan.model import ScanResult, classify, days_left, merge
+from ucterm.scan.model import ScanResult, merge, status_at
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -67,8 +67,8 @@ async def test_every_certificate_the_lab_holds_is_reported(lab: Lab) -> None:
             cert = identity.cert
             assert row.serial == _hex(cert.serial_number), (node.fqdn, unit)
             assert row.not_after == cert.not_valid_after_utc
-            left = days_left(cert.not_valid_after_utc, NOW)
-            assert row.days_left == left and row.status == classify(left, warn_days=warn, crit_days=crit)
+            status, left = status_at(cert.not_valid_after_utc, NOW, warn_days=warn, crit_days=crit)
+            assert row.days_left == left and row.status == status
             assert row.source in ("cli", "rest")
             checked += 1
         for entry in node.trust_entries():

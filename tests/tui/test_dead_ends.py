@@ -119,7 +119,7 @@ async def test_declining_a_question_pauses_the_job_and_p_is_labelled_resume() ->
     app = UctermApp(startup=DemoStartup("fast"))
     async with app.run_test(size=(120, 40)) as pilot:
         await scanned(pilot, app)
-        run = await start_renewal(pilot, app, "callmanager branch cucm125-pub")
+        run = await start_renewal(pilot, app, "callmanager branch cucm125-pub", confirm_each=True)
 
         def asks_upload() -> bool:
             screen = app.screen

@@ -20,6 +20,7 @@ from cryptography import x509
 
 from ucterm import catalog
 from ucterm.errors import UctermError
+from ucterm.expiry import is_expired, left_words
 from ucterm.pki import CheckReport, check_files, key_usage_of, label, summarise
 from ucterm.pki.summary import KEY_USAGE_LABELS, is_self_signed, utc
 from ucterm.text import visible
@@ -93,7 +94,7 @@ def _role(cert: x509.Certificate, index: int) -> str:
 def _certificate_lines(cert: x509.Certificate, now: dt.datetime) -> list[str]:
     s = summarise(cert, now)
     sans = ", ".join([*s.sans_dns, *s.sans_ip]) or "(none)"
-    left = f"{s.days_left} days left" if s.days_left >= 0 else f"expired {-s.days_left} days ago"
+    left = left_words(s.days_left, is_expired(s.not_after, now))
     eku = ", ".join(s.eku) if s.eku_present else "(no extension: any usage)"
     ku = ("(no extension: any usage)" if key_usage_of(cert) is None
           else ", ".join(KEY_USAGE_LABELS[k] for k in s.key_usage) or "(no bit set)")

@@ -37,15 +37,21 @@ def build_parser() -> argparse.ArgumentParser:
     _read_only_arg(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("tui", help="the terminal application on your inventory (the default)")
+    p = sub.add_parser("tui", help="the terminal application on your inventory (the default)",
+                       description="Open the terminal application on your inventory: the estate's certificates, "
+                                   "renewals and jobs, from the keyboard. Without an inventory it offers the demo. "
+                                   "Needs a terminal (exit 3 without one).")
     _inventory_arg(p)
     _read_only_arg(p)
 
-    p = sub.add_parser("demo", help="start the embedded lab estate and open the application on it")
+    p = sub.add_parser("demo", help="start the embedded lab estate and open the application on it",
+                       description="Start the embedded lab estate (simulated CUCM, IM and Presence and Unity "
+                                   "Connection nodes on 127.0.0.1) and open the application on it; the lab CA "
+                                   "signs CSRs on the spot. The lab stops when the application does.")
     _inventory_arg(p)
     _read_only_arg(p)
     p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
-                   help="lab timing profile (default: demo)")
+                   help="how slow the simulated nodes are: fast, demo (default) or realistic (minutes, as VOS)")
 
     p = sub.add_parser("scan", help="expiry review of every node",
                        description="Read every certificate of every node and report expiry. Exit codes: "
@@ -84,8 +90,10 @@ def build_parser() -> argparse.ArgumentParser:
                                        "4 waiting for the signed certificate(s).")
         _inventory_arg(p)
         if name == "renew":
-            p.add_argument("--cluster", required=True, metavar="C")
-            p.add_argument("--unit", required=True, metavar="U")
+            p.add_argument("--cluster", required=True, metavar="C", help="the cluster to renew on (its name in "
+                                                                         "the inventory)")
+            p.add_argument("--unit", required=True, metavar="U",
+                           help="the certificate unit: tomcat, CallManager, cup-xmpp, ... (`ucterm scan` lists them)")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
             distribution = p.add_mutually_exclusive_group()
             distribution.add_argument("--multi-server", action="store_true",
@@ -98,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--regenerate-csr", action="store_true",
                            help="replace an outstanding CSR (only if the CA has not issued from it)")
         else:
-            p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+            p.add_argument("job", metavar="JOB", help="job id or a unique start of it (see `ucterm jobs`)")
         p.add_argument("--signer", metavar="NAME",
                        help="the inventory's [[signer]] that signs the CSRs (overrides signer = in the inventory)")
         p.add_argument("--signed", action="extend", nargs="+", type=Path, default=[], metavar="F",
@@ -106,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="CA certificates")
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
+        p.add_argument("--quiet", "-q", action="store_true",
+                       help="print only the summary at the end (and errors); the job folder keeps the transcript")
+        p.add_argument("--confirm-each", action="store_true",
+                       help="ask before each risky step (default: once, before the run, listing them)")
         p.add_argument("--json", action="store_true", help="print the job summary as JSON on stdout")
 
     p = sub.add_parser("report", help="the change record of a job (plan, timeline, commands, proof)",
@@ -114,24 +126,33 @@ def build_parser() -> argparse.ArgumentParser:
                                    "the proof each node serves the new certificate, and what is left. Reads "
                                    "only the job folder.")
     _inventory_arg(p)
-    p.add_argument("job", metavar="JOB", help="job id (see `ucterm jobs`)")
+    p.add_argument("job", metavar="JOB", help="job id or a unique start of it (see `ucterm jobs`)")
     p.add_argument("--format", choices=("md", "html"), default="md", help="Markdown (default) or HTML")
     p.add_argument("--output", type=Path, metavar="F", help="write to F (owner-only) instead of stdout")
 
-    p = sub.add_parser("jobs", help="list journaled renewals and their state")
+    p = sub.add_parser("jobs", help="list journaled renewals and their state",
+                       description="List the renewal jobs in the journal, newest first, with their state and the "
+                                   "inventory each belongs to: the current inventory's jobs (--inventory, else the "
+                                   "default one), or every job with --all.")
     _inventory_arg(p)
+    p.add_argument("--all", action="store_true", help="every job in the journal, whatever its inventory")
     p.add_argument("--json", action="store_true", help="JSON on stdout")
     p.add_argument("--abandon", metavar="JOB",
                    help="give up an unfinished job (journaled; nothing on the nodes is touched) so that a new "
                         "renewal of its unit can start")
 
-    p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C")
+    p = sub.add_parser("lab", help="run the lab estate in the foreground until Ctrl+C",
+                       description="Run the embedded lab estate in the foreground until Ctrl+C and print where each "
+                                   "node listens (127.0.0.1 only); --write-inventory writes an inventory for it, for "
+                                   "`ucterm scan`, `ucterm renew --lab-ca` and the application.")
     _inventory_arg(p)
     p.add_argument("--profile", choices=("fast", "demo", "realistic"), default="demo",
                    help="how slow the simulated nodes are (default: demo)")
     p.add_argument("--write-inventory", type=Path, metavar="FILE",
                    help="write an inventory for the lab to FILE (known_hosts and lab-ca.pem beside it)")
 
-    p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions")
+    p = sub.add_parser("info", help="config, state, known_hosts and log paths, versions",
+                       description="Print the paths ucterm uses (config, state, jobs, known_hosts, logs) and the "
+                                   "versions a bug report needs.")
     _inventory_arg(p)
     return parser

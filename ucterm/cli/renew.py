@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from ucterm import catalog
+from ucterm import catalog, paths
 from ucterm.cli.terminal import Terminal, tell
 from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
@@ -56,13 +56,19 @@ from ucterm.text import visible
 class Printer:
     """Events as lines on stderr: step headers, progress, results, and the transcript, indented."""
 
-    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True) -> None:
+    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True,
+                 quiet: bool = False) -> None:
+        """`quiet` (--quiet): nothing while the job runs; the summary at the end says how it went, and
+        the job folder keeps the whole transcript."""
         self.stream = stream or sys.stderr
         self.index = {s.id: i for i, s in enumerate(plan.steps, 1)}
         self.total = len(plan.steps)
         self.transcript = transcript
+        self.quiet = quiet
 
     def __call__(self, event: Event) -> None:
+        if self.quiet:
+            return
         line = self.format(event)
         if line is not None:
             # Transcript lines, errors and details quote what nodes and CAs sent: shown, never obeyed.
@@ -208,6 +214,33 @@ def _material(args: argparse.Namespace) -> Material | None:
 SignerChoice = tuple[Literal["files", "lab", "signer"], str | None]
 
 
+def _ask_once(plan: Plan, confirm: Confirm | None, confirm_each: bool, done: Sequence[str] = ()) -> bool:
+    """The one confirmation before a run (the TUI's "Run the renewal?"): the risky steps still to run,
+    listed. True: approved, so those steps do not ask again; False: asked at each (--confirm-each,
+    --yes, or nothing risky left). RenewalError when the person says no: nothing has run."""
+    risky = [s for s in plan.steps if s.risky and s.id not in done]
+    if confirm is None or confirm_each or not risky:
+        return False
+    lines = [f"Run the renewal of {plan.unit} on cluster {plan.cluster}? Risky steps:"]
+    lines += [f"  ! {s.name}" + (f": {s.risk_note}" if s.risk_note else "") for s in risky]
+    lines.append("They run without asking again (--confirm-each asks at each).")
+    print(visible("\n".join(lines[1:-1]), lines=True), file=sys.stderr)
+
+    async def ask() -> bool:
+        assert confirm is not None
+        return await confirm(visible(f"{lines[0].removesuffix(' Risky steps:')} {lines[-1]}"))
+
+    if not asyncio.run(ask()):
+        raise RenewalError("not run: you said no; nothing was changed.")
+    return True
+
+
+def _say(args: argparse.Namespace, text: str) -> None:
+    """A progress note on stderr, unless --quiet (which keeps the summary and the errors only)."""
+    if not getattr(args, "quiet", False):
+        print(visible(text), file=sys.stderr)
+
+
 def _choose_signer(args: argparse.Namespace, inventory: Inventory, cluster: str,
                    planned: PlanOptions | None = None) -> SignerChoice:
     """("lab", None), ("signer", NAME) or ("files", None): `--lab-ca`, then `--signer`, then what the job was
@@ -237,9 +270,11 @@ def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer 
 
 async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
                signer: Signer | JournaledSigner | None,
-               confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
-    printer = Printer(job.plan)
-    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)
+               confirm: Confirm | None, material: Material | None, read_only: bool, approved: bool = False,
+               quiet: bool = False) -> str:
+    printer = Printer(job.plan, quiet=quiet)
+    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only,
+                    approved=approved)
     if material is not None:
         runner.material.extend(material)
     return await runner.run()
@@ -286,13 +321,15 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
                          or [n.fqdn for n in cluster.ordered_nodes()])
-    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
+    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run,
+                   quiet=bool(getattr(args, "quiet", False)))
     multi = _distribution(args, inventory, scan, cluster.name)
     options = defaults_for(inventory, scan, cluster.name, args.unit, multi)
     from dataclasses import replace
 
     options = replace(options, nodes=tuple(args.node), regenerate_csr=args.regenerate_csr,
-                      signer=choice[0], signer_name=choice[1], recent_units=recent_units(cluster.name, jobs))
+                      signer=choice[0], signer_name=choice[1], recent_units=recent_units(cluster.name, jobs),
+                      confirm_each=bool(getattr(args, "confirm_each", False)))
     plan = build_plan(inventory, scan, options)
     if args.dry_run:
         if args.json:
@@ -302,12 +339,13 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return 0
     _ask_passwords_first(inventory, credentials, plan.all_nodes,
                          axl_of=plan.cluster if any(s.transport == "axl" for s in plan.steps) else None)
-    job = Journal.create(plan, inventory.path)
-    print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
-    if plan.risks:
+    if plan.risks and (confirm is not None or not args.quiet):
         print(visible("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), lines=True), file=sys.stderr)
+    approved = _ask_once(plan, confirm, plan.options.confirm_each)
+    job = Journal.create(plan, inventory.path)
+    _say(args, f"ucterm: job {job.id} ({job.folder})")
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only)
+                  read_only=read_only, approved=approved, quiet=args.quiet)
 
 
 def _distribution(args: argparse.Namespace, inventory: Inventory, scan: ScanResult | None, cluster: str) -> bool:
@@ -352,11 +390,12 @@ def busy_sentence(j: JobSummary) -> str:
 
 
 def _survey(inventory: Inventory, cluster: str, unit: str, credentials: CredentialStore, nodes: Sequence[str],
-            *, strict: bool) -> ScanResult | None:
+            *, strict: bool, quiet: bool = False) -> ScanResult | None:
     """Versions and current certificates; a real run stops here if a node cannot be read."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
-    print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
-          file=sys.stderr)
+    if not quiet:
+        print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
+              file=sys.stderr)
     scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
@@ -390,35 +429,73 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     confirm = _confirm_for(args)
     material = _material(args)
     signer = _signer(inventory, job.plan.cluster, _choose_signer(args, inventory, job.plan.cluster, job.plan.options))
-    print(f"ucterm: resuming job {job.id} ({job.folder})", file=sys.stderr)
+    done = [sid for sid, rec in job.steps.items() if rec.state in ("done", "skipped")]
+    approved = _ask_once(job.plan, confirm, job.plan.options.confirm_each or bool(getattr(args, "confirm_each", False)),
+                         done)
+    _say(args, f"ucterm: resuming job {job.id} ({job.folder})")
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, job.plan.all_nodes,
                          axl_of=job.plan.cluster if any(s.transport == "axl" for s in job.plan.steps) else None)
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only)
+                  read_only=read_only, approved=approved, quiet=bool(getattr(args, "quiet", False)))
 
 
 def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """The current inventory's jobs (the one --inventory names, else the default), or all with --all;
+    each says its inventory, so a demo, lab and production journal never mix unsaid."""
     out = out or sys.stdout
     if getattr(args, "abandon", None):
         return _abandon(args.abandon, out)
-    jobs = list_jobs()
+    every = list_jobs()
+    current = _inventory_key(getattr(args, "inventory", None) or paths.default_inventory())
+    jobs = every if getattr(args, "all", False) else [j for j in every if j.inventory == current]
     if getattr(args, "json", False):
         out.write(json.dumps([j.to_json() for j in jobs], indent=2) + "\n")
         return 0
     if not jobs:
-        out.write("no renewal jobs yet (`ucterm renew --cluster C --unit U --dry-run` shows a plan)\n")
+        others = len(every) - len(jobs)
+        if not every:
+            out.write("no renewal jobs yet (`ucterm renew --cluster C --unit U --dry-run` shows a plan)\n")
+        else:
+            out.write(f"no renewal jobs for {_inventory_label(current)}; {_counted(others, 'job')} of other "
+                      "inventories: `ucterm jobs --all` lists them\n")
         return 0
-    rows: list[tuple[str, ...]] = [("JOB", "STATE", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
+    rows: list[tuple[str, ...]] = [("JOB", "STATE", "INVENTORY", "CLUSTER", "UNIT", "UPDATED", "DETAIL")]
     for j in jobs:
         status = "damaged" if j.damaged else j.status
         detail = _clip(j.detail, 200) if j.damaged else _job_detail(j)
         rows.append(tuple(visible(cell) for cell in (
-            j.job, status, j.cluster or "?", j.unit or "?", j.updated[:19].replace("T", " "), detail)))
+            j.job, status, _inventory_label(j.inventory), j.cluster or "?", j.unit or "?",
+            j.updated[:19].replace("T", " "), detail)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
     for r in rows:
         out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1] + "\n")
+    hidden = len(every) - len(jobs)
+    if hidden:
+        out.write(f"({_counted(hidden, 'job')} of other inventories: `ucterm jobs --all`)\n")
     return 0
+
+
+def _inventory_key(path: Path | str) -> str:
+    """An inventory path as the journal records it (Journal.create resolves it)."""
+    return str(Path(path).expanduser().resolve())
+
+
+def _inventory_label(recorded: str) -> str:
+    """`demo`, `~/ucterm/lab.toml`, `/etc/ucterm/prod.toml`, `-` for a job that recorded none."""
+    if not recorded:
+        return "-"
+    if recorded == _inventory_key(paths.state_dir() / "demo" / "inventory.toml"):
+        return "demo"
+    path = Path(recorded)
+    try:
+        return "~/" + str(path.relative_to(Path.home()))
+    except ValueError:
+        return recorded
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n} {noun if n == 1 else noun + 's'}"
 
 
 def _job_detail(j: JobSummary) -> str:

@@ -12,7 +12,7 @@ Import from here; the submodules are an implementation layout, not part of the c
 from __future__ import annotations
 
 from ucterm.pki.chain import Chain, UploadPlan, build_chain, pick_leaf, split_for_upload, verify_chain
-from ucterm.pki.findings import CODES, SEVERITY, Finding, Severity, finding
+from ucterm.pki.findings import CODES, SEVERITY, Finding, Severity, dialog_fix, finding
 from ucterm.pki.lint import compare_with_csr, lint, looks_multi_server, resolve_unit
 from ucterm.pki.load import Bundle, PkiError, PkiFileError, load_bundle, load_csr_pem, load_file, load_paths, pem
 from ucterm.pki.report import CheckReport, bundle_findings, check_files, check_material
@@ -52,6 +52,7 @@ __all__ = [
     "check_material",
     "cn_of",
     "compare_with_csr",
+    "dialog_fix",
     "eku_of",
     "finding",
     "is_self_signed",

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.x509 import verification
 from cryptography.x509.oid import SignatureAlgorithmOID
 
-from ucterm.pki.findings import Finding, finding
+from ucterm.pki.findings import GIVE_CHAIN, Finding, finding
 from ucterm.pki.load import PkiError
 from ucterm.pki.summary import (
     basic_constraints,
@@ -274,15 +274,14 @@ def verify_chain(chain: Chain, now: dt.datetime | None = None) -> list[Finding]:
             f"the signature on '{label(chain.broken_at)}' does not verify with the key of the "
             f"'{issuer_name}' certificate in the files",
             f"the '{issuer_name}' certificate you have is not the one that signed it (a renewed CA "
-            "with the same name?): ask the CA for the issuing certificate that matches and pass it "
-            "with --chain"))
+            f"with the same name?): ask the CA for the issuing certificate that matches and {GIVE_CHAIN}"))
     elif not chain.complete:
         out.append(finding(
             "chain-incomplete",
             f"the chain stops at '{label(last)}': the CA certificate '{issuer_name}' that issued it "
             "is not in the files, and VOS refuses the upload unless the node already trusts it",
             f"ask the CA for the intermediate or root certificate '{issuer_name}' that issued "
-            f"'{label(last)}' and pass it with --chain"))
+            f"'{label(last)}' and {GIVE_CHAIN}"))
     for depth, ca in enumerate(chain.certs[1:], start=1):
         out.extend(_ca_findings(ca, depth, moment))
     if not out and chain.complete and len(chain.certs) > 1 and _verifier_can_judge(chain, moment):

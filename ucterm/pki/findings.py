@@ -59,6 +59,25 @@ class Finding:
         return self.severity == "error"
 
 
+#: How a fix asks for more certificates on the command line (`ucterm check`, `--signed`/`--chain`).
+GIVE_CHAIN = "pass it with --chain"
+GIVE_CERT_AND_CHAIN = ("pass the certificate the CA issued for the node with --cert, and its CA certificates "
+                       "with --chain")
+#: The same requests in the words of the TUI's CA dialog, which has no flags: paths and pasted PEM.
+_DIALOG_WORDS = {
+    GIVE_CHAIN: "paste it with the certificate, or add its file to the paths",
+    GIVE_CERT_AND_CHAIN: "give the certificate the CA issued for the node and its CA certificates (paths or "
+                         "pasted PEM)",
+}
+
+
+def dialog_fix(fix: str) -> str:
+    """`fix` as the CA dialog says it: what to paste or which file to add, not a command-line flag."""
+    for cli, words in _DIALOG_WORDS.items():
+        fix = fix.replace(cli, words)
+    return fix
+
+
 def finding(code: str, message: str, fix: str) -> Finding:
     """A finding with the contract's severity for `code` (KeyError for a code not in the contract)."""
     return Finding(code, SEVERITY[code], message, fix)

@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from cryptography import x509
 
 from ucterm import catalog
+from ucterm.expiry import ago_words, days_left, is_expired
 from ucterm.pki.chain import Chain
 from ucterm.pki.findings import Finding, finding
 from ucterm.pki.load import PkiError
@@ -142,11 +143,11 @@ def lint(cert: x509.Certificate, *, unit: str | None, multi_server: bool,
 
 def _validity(cert: x509.Certificate, now: dt.datetime) -> list[Finding]:
     name = label(cert)
-    if cert.not_valid_after_utc < now:
-        days = (now - cert.not_valid_after_utc).days
+    if is_expired(cert.not_valid_after_utc, now):
+        ago = ago_words(days_left(cert.not_valid_after_utc, now))
         return [finding(
             "expired",
-            f"'{name}' expired on {_date(cert.not_valid_after_utc)} ({days} days ago); VOS refuses "
+            f"'{name}' expired on {_date(cert.not_valid_after_utc)} ({ago}); VOS refuses "
             "expired certificates",
             "generate a fresh CSR on the node and have it signed again")]
     if cert.not_valid_before_utc > now:

@@ -17,7 +17,7 @@ from cryptography import x509
 
 from ucterm import catalog
 from ucterm.pki.chain import Chain, UploadPlan, build_chain, pick_leaf, split_for_upload, verify_chain
-from ucterm.pki.findings import Finding, finding
+from ucterm.pki.findings import GIVE_CERT_AND_CHAIN, Finding, finding
 from ucterm.pki.lint import compare_with_csr, lint, looks_multi_server, resolve_unit
 from ucterm.pki.load import Bundle, load_file
 from ucterm.pki.summary import key_info, label, public_keys_equal, utc
@@ -98,8 +98,7 @@ def check_material(certs: Sequence[x509.Certificate], csr: x509.CertificateSigni
             "leaf-missing",
             f"there is no server certificate to upload, only CA certificates ({names})"
             if certs else "there is no certificate to check",
-            "pass the certificate the CA issued for the node with --cert, and its CA certificates "
-            "with --chain"))
+            GIVE_CERT_AND_CHAIN))
         return report
     chain = build_chain(certs, leaf, trusted=trusted)
     findings = verify_chain(chain, moment)

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, p
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, SignatureAlgorithmOID
 
+from ucterm.expiry import days_left
+
 __all__ = [
     "EKU_NAMES",
     "KEY_USAGE_LABELS",
@@ -319,7 +321,8 @@ class CertSummary:
 
 
 def summarise(cert: x509.Certificate, now: dt.datetime | None = None) -> CertSummary:
-    """Summarise `cert`; `days_left` counts whole days from `now` (negative once expired)."""
+    """Summarise `cert`; `days_left` counts whole days from `now` by ucterm.expiry's rule (negative once
+    expired)."""
     moment = utc(now)
     san = _extension(cert, x509.SubjectAlternativeName)
     dns = tuple(san.get_values_for_type(x509.DNSName)) if san is not None else ()
@@ -340,7 +343,7 @@ def summarise(cert: x509.Certificate, now: dt.datetime | None = None) -> CertSum
         serial_hex=serial_hex(cert),
         not_before=cert.not_valid_before_utc,
         not_after=cert.not_valid_after_utc,
-        days_left=(cert.not_valid_after_utc - moment).days,
+        days_left=days_left(cert.not_valid_after_utc, moment),
         key_type=key_type,
         key_size=key_size,
         signature_algorithm=_SIGNATURE_NAMES.get(oid, oid.dotted_string),

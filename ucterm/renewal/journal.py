@@ -197,6 +197,8 @@ class JobSummary:
     next: str | None = None
     #: Why the folder does not read as a job (JobDamaged.reason); empty for a sound job.
     damaged: str = ""
+    #: The inventory the job was planned from (resolved path; "" for a job that recorded none).
+    inventory: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras:
@@ -207,7 +209,7 @@ class JobSummary:
                 "created": self.created,
                 "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server,
                 "status": self.status, "stopped_at": self.stopped_at, "next": self.next,
-                "damaged": self.damaged or None}
+                "damaged": self.damaged or None, "inventory": self.inventory}
 
     @property
     def unfinished(self) -> bool:
@@ -434,7 +436,8 @@ class Job:
                           steps=steps, csrs=self.csr_files(), created=self.created, updated=self.updated,
                           detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server,
                           status=status, stopped_at=self.stopped_at() if status != "done" else None,
-                          next=f"ucterm resume {self.id}" if resumable else None)
+                          next=f"ucterm resume {self.id}" if resumable else None,
+                          inventory=str(self.inventory_path) if self.inventory_path else "")
 
     # ---- one runner at a time ------------------------------------------------------------------
 
@@ -571,7 +574,24 @@ class Journal:
         return job
 
     @staticmethod
+    def resolve(job_id: str) -> str:
+        """The full id of the job `job_id` names: itself, or the one job whose id starts with it (ids
+        are long: `20261127-080000-hq-tomcat-3f2a`). JournalError naming the matches when several do."""
+        root = Journal.root()
+        if (root / _safe(job_id) / META).is_file() or not job_id or not root.is_dir():
+            return job_id
+        matches = sorted(f.name for f in root.iterdir() if f.name.startswith(job_id) and (f / META).is_file())
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            shown = ", ".join(matches[:5]) + (f" and {len(matches) - 5} more" if len(matches) > 5 else "")
+            raise JournalError(f'"{job_id}" is the start of {len(matches)} job ids ({shown}); give more of it.')
+        return job_id
+
+    @staticmethod
     def open(job_id: str) -> Job:
+        """The job `job_id` names (its full id or a unique prefix of it)."""
+        job_id = Journal.resolve(job_id)
         folder = Journal.root() / _safe(job_id)
         try:
             meta = json.loads((folder / META).read_text("utf-8"))

@@ -104,6 +104,8 @@ class PlanOptions:
     signer_name: str | None = None
     #: Units renewed recently on this cluster by other jobs (unit -> job id), for the §5.5 rule.
     recent_units: Mapping[str, str] = field(default_factory=dict)
+    #: Ask again before each risky step, even after the one confirmation that listed them all.
+    confirm_each: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -120,7 +122,7 @@ class PlanOptions:
                    include_ou=bool(d.get("include_ou")), regenerate_csr=bool(d.get("regenerate_csr")),
                    key_length=int(d.get("key_length", 2048)), signer=d.get("signer", "files"),
                    signer_name=d.get("signer_name"),
-                   recent_units=dict(d.get("recent_units") or {}))
+                   recent_units=dict(d.get("recent_units") or {}), confirm_each=bool(d.get("confirm_each")))
 
 
 @dataclass(frozen=True)

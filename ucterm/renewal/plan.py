@@ -199,11 +199,12 @@ def multi_server_possible(cluster: Cluster, version: catalog.Version | None,
     product = catalog.PRODUCT_NAMES[cluster.product]
     release = f" {version.label}" if version else ""
     if not catalog.multi_server_allowed(cluster.product, version, spec.name):
-        return False, f"{spec.name} has no multi-server certificate on {product}{release} (catalog §2)"
+        # The catalog's multi-server table (cisco-uc-certs.md §2).
+        return False, f"{spec.name} has no multi-server certificate on {product}{release}"
     if version is not None and not catalog.rest_api_available(version):
+        # `set csr gen` makes no multi-server CSR (§1.3); certmgr REST exists from 14 (§4.1).
         return False, (f"a multi-server CSR is made in the OS Administration GUI or over the certmgr REST API "
-                       f"(release 14+), and {product}{release} has no certmgr REST API: ucterm cannot make it "
-                       "(§1.3, §4.1)")
+                       f"(release 14+), and {product}{release} has no certmgr REST API: ucterm cannot make it")
     if cluster.settings.transport == "cli":
         return False, (f'cluster "{cluster.name}" sets transport = "cli", but a multi-server CSR needs the '
                        'certmgr REST API (set transport = "auto" or "rest")')
@@ -242,6 +243,8 @@ def _csr_commands(node: Node, transport: StepTransport, unit: str, req: CsrReque
     first = f"set csr gen {unit}"
     if catalog.csr_gen_asks_ou(version):
         first += f"    (Include OU in CSR (yes|no)? {'yes' if options.include_ou else 'no'})"
+    elif catalog.csr_carries_ou(transport, version):
+        first += "    (no question before 14SU1: the CSR carries the OU from show web-security)"
     return [first, f"show csr own {unit}"]
 
 
@@ -324,7 +327,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
         if elsewhere:
             warnings.append("VOS installs a multi-server certificate on every node in its SANs, so it reaches "
                             + ", ".join(elsewhere) + f" too, but this job restarts and verifies cluster "
-                            f'"{cluster.name}" only: restart their services by hand afterwards (§2.1).')
+                            f'"{cluster.name}" only: restart their services by hand afterwards.')  # §2.1
         certificate_steps += _certificate_steps(n, spec, req, transports[n.fqdn][0], vobj.get(n.fqdn), options)
     # Every CSR first, then every certificate: the user sends all CSRs to the CA at once.
     order = {"generate_csr": 0, "save_csr": 1, "obtain_signed": 2, "validate": 3}
@@ -349,7 +352,7 @@ def build_plan(inventory: Inventory, scan: ScanResult | None, options: PlanOptio
     for other, job in options.recent_units.items():
         if other != unit and {other, unit} <= catalog.NEVER_TOGETHER:
             risks.insert(0, f"{other} was renewed on this cluster by job {job}: never renew {unit} in the "
-                            "same window; wait until every phone has re-registered (§5.5)")
+                            "same window; wait until every phone has re-registered")  # §5.5
     if ha and ha_transport == "manual":
         warnings.append("High Availability is toggled by hand (no AXL user or presence_redundancy_group/"
                         "cucm_cluster in the inventory): the job waits for you at that step and checks "
@@ -399,7 +402,7 @@ def _certificate_steps(n: Node, spec: catalog.UnitSpec, req: CsrRequest, csr_t: 
              kind="generate_csr", node=n.fqdn, transport=csr_t,
              commands=_csr_commands(n, csr_t, unit, req, multi, version, options), risky=regen,
              risk_note=("replaces the CSR outstanding on the node: a certificate the CA issues from the "
-                        "old CSR can no longer be uploaded (§5.3)") if regen else "",
+                        "old CSR can no longer be uploaded") if regen else "",  # §5.3
              csr_node=n.fqdn, csr=req, skippable=False),
         Step(id=f"save_csr:{n.fqdn}", name=f"Save the CSR of {n.hostname} into the job folder",
              kind="save_csr", node=n.fqdn, transport="local",
@@ -456,7 +459,7 @@ def _ha_step(pub: Node, transport: StepTransport, group: str | None, *, enable: 
     return Step(id=f"ha_disable:{pub.fqdn}", name=f"Disable High Availability on {label}{over}",
                 kind="ha_disable", node=pub.fqdn, transport=transport,
                 commands=_ha_commands(transport, label, group, enable=False, axl_node=via, ha_node=pub.fqdn),
-                risky=True, risk_note="users are not protected by failover until HA is enabled again (§3.4)",
+                risky=True, risk_note="users are not protected by failover until HA is enabled again",  # §3.4
                 via_node=via)
 
 

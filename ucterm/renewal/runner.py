@@ -87,7 +87,11 @@ class Runner:
                  sink: EventSink | None = None, signer: Signer | JournaledSigner | None = None,
                  confirm: Confirm | None = None,
                  hold_on_failure: bool = False, settings: RunnerSettings | None = None,
-                 read_only: bool = False, now: Callable[[], datetime] | None = None) -> None:
+                 read_only: bool = False, now: Callable[[], datetime] | None = None,
+                 approved: bool = False) -> None:
+        """`approved`: the person running the job confirmed the plan once, its risky steps listed
+        (the TUI's "Run the renewal?", `ucterm renew` without --yes): risky steps then run without
+        asking again, unless the plan asks for it (PlanOptions.confirm_each)."""
         self.job = job
         self.inventory = inventory
         self.signer = signer
@@ -98,6 +102,7 @@ class Runner:
         self._confirm = confirm
         self._hold = hold_on_failure
         self._read_only = read_only
+        self._approved = approved
         self._credentials = cast(CredentialStore, _RecordingCredentials(credentials, job.redactor.add))
         self._nodes: dict[str, NodeAccess] = {}
         self._worker = StepWorker(self)
@@ -452,8 +457,13 @@ class Runner:
     async def progress(self, step: Step, message: str) -> None:
         await self._emit(StepProgress(job=self.job.id, step=step.id, node=step.node, message=message))
 
-    async def confirm(self, step: Step, question: str) -> None:
+    async def confirm(self, step: Step, question: str, *, consent: bool = True) -> None:
         if self._confirm is None:
+            return
+        # The one confirmation listed the risky steps: those it answered; anything else still asks.
+        if consent and step.risky and self._approved and not self.job.plan.options.confirm_each:
+            await self._emit(StepProgress(job=self.job.id, step=step.id, node=step.node,
+                                          message=f"approved before the run: {question}"))
             return
         await self._emit(StepProgress(job=self.job.id, step=step.id, node=step.node, message=f"asking: {question}"))
         if not await self._confirm(question):

@@ -88,7 +88,9 @@ class Context(Protocol):
 
     async def progress(self, step: Step, message: str) -> None: ...
 
-    async def confirm(self, step: Step, question: str) -> None: ...
+    async def confirm(self, step: Step, question: str, *, consent: bool = True) -> None:
+        """Ask the person running the job; `consent=False` for a manual action they report done (never
+        answered in advance by the run's one confirmation)."""
 
 
 def short(fp: str) -> str:
@@ -601,7 +603,7 @@ class StepWorker:
                 f"{'check' if enable else 'uncheck'} Enable High Availability and save")
         if not self.ctx.interactive:
             raise Waiting(f"{what}; then run `ucterm resume {self.job.id}` (ucterm checks `utils ha status`)")
-        await self.ctx.confirm(step, f"{what[0].upper()}{what[1:]}. Done?")
+        await self.ctx.confirm(step, f"{what[0].upper()}{what[1:]}. Done?", consent=False)
 
     async def _wait_ha(self, step: Step, node: str, *, enable: bool) -> None:
         deadline = time.monotonic() + self.ctx.settings.ha_timeout
@@ -714,7 +716,8 @@ class StepWorker:
             if time.monotonic() > deadline:
                 hint = ""
                 if catalog.ha_applies(self.job.plan.product, self.unit):
-                    hint = "; IM and Presence services stay in STARTING when High Availability is left on (§3.4)"
+                    # §3.4 [VERIFIED: seed-procedure-ja.txt]
+                    hint = "; IM and Presence services stay in STARTING when High Availability is left on"
                 raise StepError(f"{a.fqdn}: {item.service} is still {state} {timeout:g} s after its restart{hint}",
                                 f"check `utils service list` on {a.fqdn}, then retry the step")
             if state != shown:  # one line per state, not one per poll

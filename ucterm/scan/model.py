@@ -18,6 +18,8 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
+from ucterm.expiry import days_left, is_expired
+
 Status = Literal["expired", "critical", "warning", "ok"]
 STATUS_ORDER: dict[str, int] = {"expired": 0, "critical": 1, "warning": 2, "ok": 3}
 Source = Literal["cli", "rest", "tls"]
@@ -54,9 +56,10 @@ def renewal_due(not_before: datetime, not_after: datetime, now: datetime, *,
     return (now - not_before).total_seconds() >= lifetime * 2 / 3
 
 
-def days_left(not_after: datetime, now: datetime) -> int:
-    """Whole days until expiry, negative once expired (floor, so 0.5 days left is 0)."""
-    return int((not_after - now).total_seconds() // 86400)
+def status_at(not_after: datetime, now: datetime, *, warn_days: int, crit_days: int) -> tuple[Status, int]:
+    """(status, days left) of a certificate at `now`, by the one counting rule (ucterm.expiry)."""
+    left = days_left(not_after, now)
+    return classify(left, warn_days=warn_days, crit_days=crit_days, expired=is_expired(not_after, now)), left
 
 
 def status_label(status: str, days: int) -> str:
@@ -321,8 +324,7 @@ class ScanResult:
         certs = []
         for c in self.certificates:
             warn, crit = self.thresholds_for(c.cluster)
-            d = days_left(c.not_after, now)
-            status = classify(d, warn_days=warn, crit_days=crit)
+            status, d = status_at(c.not_after, now, warn_days=warn, crit_days=crit)
             due = renewal_due(c.not_before, c.not_after, now)
             certs.append(c if (d, status, due) == (c.days_left, c.status, c.renewal_due)
                          else _aged_record(c, d, status, due))

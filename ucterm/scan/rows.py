@@ -13,7 +13,7 @@ from cryptography import x509
 
 from ucterm import pki
 from ucterm.inventory import Cluster
-from ucterm.scan.model import CertRecord, Source, classify, days_left, renewal_due
+from ucterm.scan.model import CertRecord, Source, renewal_due, status_at
 
 __all__ = ["RecordMaker", "Summaries", "thresholds_for"]
 
@@ -61,11 +61,11 @@ class RecordMaker:
     def record(self, cert: x509.Certificate, *, unit: str, store: str, source: Source,
                file: str | None = None) -> CertRecord:
         s, pem = self._summary(cert)
-        left = days_left(s.not_after, self.now)
+        status, left = status_at(s.not_after, self.now, warn_days=self.warn, crit_days=self.crit)
         return CertRecord(
             cluster=self.cluster, node=self.node, unit=unit, store=store, subject_cn=s.subject_cn,
             issuer_cn=s.issuer_cn, sans=(*s.sans_dns, *s.sans_ip), serial=s.serial_hex,
             not_before=s.not_before, not_after=s.not_after, days_left=left,
-            status=classify(left, warn_days=self.warn, crit_days=self.crit), self_signed=s.self_signed,
+            status=status, self_signed=s.self_signed,
             fingerprint_sha256=s.sha256, source=source,
             renewal_due=renewal_due(s.not_before, s.not_after, self.now), file=file, pem=pem)

@@ -60,7 +60,8 @@ Cleanup = Callable[[], Awaitable[object]]
 class UctermApp(ReasonedActions, App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "ucterm"
-    COMMANDS: ClassVar = {*App.COMMANDS, EstateCommands}
+    # ucterm's provider alone: it lists Textual's system commands after its own (palette.py says why).
+    COMMANDS: ClassVar = {EstateCommands}
     NOTIFICATION_TIMEOUT = 6
     # Textual reads it per instance and annotates it without a ClassVar the checker accepts.
     HORIZONTAL_BREAKPOINTS: list[tuple[int, str]] | None = [(0, "-narrow"), (WIDE, "-wide")]  # noqa: RUF012

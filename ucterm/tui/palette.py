@@ -1,9 +1,15 @@
-"""Command palette (ctrl+p or `:`): context-aware commands.
+"""Command palette (ctrl+p or `:`): context-aware commands, ucterm's own first.
 
-- the keys of the current screen, by name (so every binding is reachable by typing its name);
+In the order the palette opens on:
+
 - "Renew this" for the highlighted certificate, and a renew command for every certificate
-  that needs it;
-- jump to any cluster or node; show expiring; jobs; theme (Textual's own) and quit.
+  that needs it; jump to any cluster or node; show expiring; jobs;
+- the keys of the current screen that ucterm describes (so every binding is reachable by name);
+- then what Textual offers anyway: its widgets' generic keys (cursor up, page down) and its system
+  commands (theme, keys, maximize, screenshot, quit).
+
+The app lists this provider alone: with Textual's system provider beside it, the palette showed
+whichever provider answered first, usually Textual's "Maximize" and "Screenshot".
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from ucterm.tui.view import Scope, certificates, nodes_text, short_host, status_text
+from ucterm.tui.view import Scope, certificates, counted, nodes_text, short_host, status_text
 from ucterm.tui.widgets.common.safe import safe
 
 
@@ -26,15 +32,6 @@ class EstateCommands(Provider):
         assert isinstance(app, UctermApp)
         out: list[tuple[str, Callable[[], object], str]] = []
         screen = self.screen
-        # What the current screen's keys do, by name.
-        for key, active in screen.active_bindings.items():
-            b = active.binding
-            if b.system or not b.description or b.action in ("command_palette", "app.command_palette"):
-                continue
-            if not active.enabled:
-                continue
-            label = f"{b.description} ({app.get_key_display(b.with_key(key))})"
-            out.append((label, partial(app.run_action, b.action, active.node), b.tooltip))
         main = app.main_screen
         session = app.session
         if isinstance(screen, MainScreen) and screen.current is not None:
@@ -54,17 +51,32 @@ class EstateCommands(Provider):
                 out.append((f"Renew {cert.unit} on {cert.cluster} ({status})",
                             partial(app.open_renewal, cert.cluster, cert.unit, cert),
                             f"{cert.record.subject_cn} on {nodes_text(cert.nodes)}"))
-            if session.inventory is not None:
-                for c in session.inventory.clusters:
-                    out.append((f"Jump to cluster {c.name}", partial(app.jump_to, Scope("cluster", c.name)),
-                                f"{c.product} · {len(c.nodes)} nodes"))
-                    for n in c.ordered_nodes():
-                        out.append((f"Jump to node {short_host(n.fqdn)}",
-                                    partial(app.jump_to, Scope("node", c.name, n.fqdn)), f"{n.fqdn} ({c.name})"))
             out.append(("Show expiring certificates", app.show_expiring,
                         "Only expired, critical and warning certificates"))
             out.append(("Show the whole estate", partial(app.jump_to, Scope()), "Every cluster's certificates"))
+            if session.inventory is not None:
+                for c in session.inventory.clusters:
+                    out.append((f"Jump to cluster {c.name}", partial(app.jump_to, Scope("cluster", c.name)),
+                                f"{c.product} · {counted(len(c.nodes), 'node')}"))
+                    for n in c.ordered_nodes():
+                        out.append((f"Jump to node {short_host(n.fqdn)}",
+                                    partial(app.jump_to, Scope("node", c.name, n.fqdn)), f"{n.fqdn} ({c.name})"))
         out.append(("Jobs: renewals in the journal", app.action_jobs, "List journaled renewals; resume one"))
+        # What the current screen's keys do, by name: ucterm's (they carry a tooltip), then Textual's.
+        ours: list[tuple[str, Callable[[], object], str]] = []
+        generic: list[tuple[str, Callable[[], object], str]] = []
+        for key, active in screen.active_bindings.items():
+            b = active.binding
+            if b.system or not b.description or b.action in ("command_palette", "app.command_palette"):
+                continue
+            if not active.enabled:
+                continue
+            label = f"{b.description} ({app.get_key_display(b.with_key(key))})"
+            (ours if b.tooltip else generic).append((label, partial(app.run_action, b.action, active.node),
+                                                     b.tooltip))
+        out += ours
+        out += generic
+        out += [(c.title, c.callback, c.help) for c in app.get_system_commands(screen)]
         return out
 
     def _shown(self) -> list[tuple[str, Callable[[], object], str]]:

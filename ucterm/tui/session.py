@@ -98,6 +98,18 @@ def inventory_signers(inventory: Inventory) -> tuple[SignerChoice, ...]:
     return tuple(out)
 
 
+def lab_ca_choice(folder: Path) -> SignerChoice:
+    """The lab CA of an inventory `ucterm lab --write-inventory` wrote (its lab_ca folder): the TUI
+    offers it as `ucterm renew --lab-ca` does."""
+
+    def factory() -> Signer:
+        from ucterm.renewal.signers import lab_ca_signer
+
+        return lab_ca_signer(folder)
+
+    return SignerChoice("lab", "the lab CA signs the CSR at once (lab inventory)", factory)
+
+
 @dataclass
 class Session:
     inventory: Inventory | None
@@ -119,6 +131,8 @@ class Session:
         default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
     runner_settings: RunnerSettings | None = None
+    #: A sentence the main screen shows above the estate (plain `ucterm` on the demo: there is no inventory).
+    banner: str = ""
     #: Nodes a running scan has finished, shown over the last scan until the scan ends.
     _live: dict[tuple[str, str], tuple[NodeResult, tuple[CertRecord, ...]]] = field(
         default_factory=dict, repr=False, compare=False)
@@ -138,6 +152,8 @@ class Session:
         elif inventory.clusters and all(c.settings.read_only for c in inventory.clusters):
             reason = f"read-only mode (read_only = true in {inventory_path.name}): renewal actions are disabled"
         scan = load_scan(scan_file) if scan_file is not None else None
+        if not signers and inventory.defaults.lab_ca is not None:
+            signers = (lab_ca_choice(inventory.defaults.lab_ca),)
         # The inventory's own signers first (the cluster's `signer =` is preselected), then what the caller offers.
         choices: dict[str, SignerChoice] = {c.key: c for c in inventory_signers(inventory)}
         for choice in signers:

@@ -10,7 +10,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from ucterm.scan.model import STATUS_GLYPH, STATUS_ORDER, CertRecord, MergedCert, ScanResult, merge, status_label
+from ucterm.scan.model import (
+    STATUS_GLYPH,
+    STATUS_ORDER,
+    CertRecord,
+    MergedCert,
+    NodeResult,
+    ScanResult,
+    merge,
+    status_label,
+)
 
 ScopeKind = Literal["estate", "cluster", "node"]
 
@@ -54,6 +63,11 @@ def nodes_text(nodes: Sequence[str]) -> str:
         return ""
     first = short_host(nodes[0])
     return first if len(nodes) == 1 else f"{first} +{len(nodes) - 1}"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """`1 risky step`, `3 risky steps`, `0 nodes`: a count whose noun agrees (never "1 steps")."""
+    return f"{n} {noun if n == 1 else plural or noun + 's'}"
 
 
 def status_text(status: str, days: int) -> str:
@@ -204,6 +218,38 @@ def worst(scan: ScanResult, records: Iterable[CertRecord]) -> tuple[str, int] | 
         if best is None or candidate < best:
             best = candidate
     return (best[2], best[1]) if best else None
+
+
+PARTLY = "◐"
+
+
+def read_gap(scan: ScanResult, cluster: str, node: str) -> str | None:
+    """What a node's view lacks, in two words, or None when it was read in full or not at all.
+
+    `TLS only`: nothing was read over SSH or REST (no OS password, no login), only what the TLS
+    ports serve: no trust store, no certificate a port does not present. `partly read`: the
+    session read some of the node's certificates. The scan's sentence (NodeResult.error) says why.
+    """
+    result = scan.node_result(cluster, node)
+    if result is None or not result.reachable or result.state == "ok":
+        return None
+    records = scan.for_node(cluster, node)
+    return "TLS only" if all(r.source == "tls" for r in records) else "partly read"
+
+
+def trust_read(scan: ScanResult, cluster: str, node: str) -> bool:
+    """Whether the node's trust stores were read: a chain built without them proves nothing."""
+    result = scan.node_result(cluster, node)
+    if result is None or result.state == "ok":
+        return True
+    return any(not r.is_identity for r in scan.for_node(cluster, node))
+
+
+def partly_read_nodes(scan: ScanResult | None) -> list[NodeResult]:
+    """The reachable nodes whose certificates were not all read (the status bar counts them)."""
+    if scan is None:
+        return []
+    return [n for n in scan.nodes if n.reachable and n.state != "ok"]
 
 
 def counts(certs: Iterable[MergedCert]) -> dict[str, int]:

@@ -36,18 +36,69 @@ class HelpSection:
     entries: tuple[HelpEntry, ...]
 
 
+#: What ucterm's own screens and widgets are called in help (by class name).
+_NAMES = {"MainScreen": "main screen", "UctermApp": "everywhere", "EstateTree": "estate tree",
+          "CertTable": "certificate table", "CertDetail": "detail pane", "FilterInput": "filter",
+          "RenewalScreen": "renewal options", "PlanScreen": "plan preview", "RunScreen": "running renewal",
+          "JobsScreen": "jobs", "SignedCertScreen": "the CA's answer", "StepTable": "steps",
+          "NodeLogs": "transcript", "PlanStepTable": "plan steps", "PlanStepDetail": "step detail",
+          "HelpScreen": "help", "ConfirmModal": "question", "TextModal": "question",
+          "PasswordModal": "password", "HostKeyModal": "host key"}
+#: Textual's widgets, in the words of someone who has never read its source (by class name, MRO order).
+_KINDS = {"Select": "drop-down list", "SelectCurrent": "drop-down list", "SelectOverlay": "drop-down list",
+          "Input": "text field", "TextArea": "text box", "Checkbox": "checkbox", "RadioButton": "option",
+          "RadioSet": "options", "SelectionList": "list", "OptionList": "list", "DataTable": "table",
+          "Tree": "tree", "Button": "button", "Log": "log", "RichLog": "log", "Tabs": "tabs",
+          "TabbedContent": "tabs", "ContentSwitcher": "tabs", "ScrollableContainer": "scrolling pane",
+          "Screen": "screen", "ModalScreen": "dialog", "App": "everywhere"}
+
+
+def _kind(node: DOMNode) -> str | None:
+    for cls in type(node).__mro__:
+        if cls.__name__ in _NAMES:
+            return _NAMES[cls.__name__]
+        if cls.__name__ in _KINDS:
+            return _KINDS[cls.__name__]
+    return None
+
+
+def _field_label(node: DOMNode) -> str | None:
+    """The label beside a form field (the Label just before the field's cell in its Grid)."""
+    from textual.containers import Grid
+
+    cell: DOMNode | None = node
+    while cell is not None and cell.parent is not None and not isinstance(cell.parent, Grid):
+        cell = cell.parent
+    if cell is None or not isinstance(cell.parent, Grid):
+        return None
+    siblings = list(cell.parent.children)
+    index = siblings.index(cell)  # type: ignore[arg-type]
+    before = siblings[index - 1] if index > 0 else None
+    return str(before.content) if isinstance(before, Label) else None
+
+
+#: Containers whose role their class does not say, by id.
+_BY_ID = {"renew-form": "the form", "signed-form": "the form", "jobs-table": "jobs table",
+          "help-scroll": "help text", "dialog-scroll": "the question"}
+
+
 def _owner_title(node: DOMNode) -> str:
-    name = type(node).__name__
-    words = {"MainScreen": "main screen", "UctermApp": "everywhere", "EstateTree": "estate tree",
-             "CertTable": "certificate table", "CertDetail": "detail pane", "FilterInput": "filter",
-             "RenewalScreen": "renewal options", "PlanScreen": "plan preview", "RunScreen": "running renewal",
-             "JobsScreen": "jobs", "SignedCertScreen": "the CA's answer", "StepTable": "steps",
-             "NodeLogs": "transcript", "PlanStepTable": "plan steps", "PlanStepDetail": "step detail"}
-    return words.get(name, name)
+    """A help section's title: ucterm's name for the widget, a form field's label, or what it is."""
+    name = _NAMES.get(type(node).__name__) or _BY_ID.get(node.id or "")
+    if name:
+        return name
+    kind = _kind(node) or "this pane"
+    label = _field_label(node)
+    return f"{label} ({kind})" if label else kind
 
 
 def friendly_name(node: DOMNode) -> str:
-    return _owner_title(node)
+    """Where help was asked: `estate tree`, or `renewal options · unit (drop-down list)`."""
+    title = _owner_title(node)
+    screen = node if isinstance(node, Screen) else getattr(node, "screen", None)
+    if type(node).__name__ in _NAMES or node.id in _BY_ID or screen is None or screen is node:
+        return title
+    return f"{_owner_title(screen)} · {title}"
 
 
 def help_sections(screen: Screen[object]) -> list[HelpSection]:

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from ucterm.errors import UctermError
 from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.view import counted
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
@@ -78,7 +79,7 @@ class JobsScreen(BaseScreen):
                                  Text(s.updated.replace("T", " ")[:16], style=muted(self.app)),
                                  Text(s.job, style=muted(self.app))]))
         tables.fill(table, [(name, name) for name in ("state", "cluster", "unit", "updated", "job")], rows)
-        table.border_title = f"{len(self.summaries)} jobs"
+        table.border_title = counted(len(self.summaries), "job")
         self._detail()
 
     @on(DataTable.RowHighlighted)
@@ -99,7 +100,7 @@ class JobsScreen(BaseScreen):
                                       "$text-muted"))
             return
         done = sum(1 for st in s.steps if st["state"] in ("done", "skipped"))
-        parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{len(s.steps)} steps"]
+        parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{counted(len(s.steps), 'step')}"]
         if s.detail:
             parts += ["\n", s.detail]
         if s.status == "interrupted" and s.stopped_at:

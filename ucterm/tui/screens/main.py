@@ -12,7 +12,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer
+from textual.content import Content
+from textual.widgets import Footer, Static
 
 from ucterm.errors import UctermError
 from ucterm.events import Event, NodeNotice, TranscriptLine
@@ -30,7 +31,20 @@ from ucterm.tui.messages import (
 )
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.session import AskCredentials, Clock, Session, system_clock
-from ucterm.tui.view import ESTATE, SORT_KEYS, SORT_LABELS, Filter, MergedRows, Scope, SortKey, certificates, counts
+from ucterm.tui.view import (
+    ESTATE,
+    SORT_KEYS,
+    SORT_LABELS,
+    WIDE,
+    Filter,
+    MergedRows,
+    Scope,
+    SortKey,
+    certificates,
+    counted,
+    counts,
+    partly_read_nodes,
+)
 from ucterm.tui.widgets.certs.detail import CertDetail
 from ucterm.tui.widgets.certs.filter import FilterInput
 from ucterm.tui.widgets.certs.table import CertTable
@@ -104,10 +118,15 @@ class MainScreen(BaseScreen):
         self._keys_state: tuple[str | None, ...] | None = None
         self._settled: ScanResult | None = None
         self._live_refresh_due = False
+        #: The detail is full screen because enter or d was pressed on a row (minimize() goes back there).
+        self._detail_from_row = False
+        #: Whether the view was last laid out below the wide breakpoint (None: not yet).
+        self._laid_out_narrow: bool | None = None
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield TitleBar(id="title")
+        yield Static("", id="banner")
         with Horizontal(id="main-body"):
             yield EstateTree(id="tree")
             with Vertical(id="right"):
@@ -131,10 +150,20 @@ class MainScreen(BaseScreen):
 
     # ---- view ---------------------------------------------------------------------------------
     @property
+    def _narrow(self) -> bool:
+        return self.app.size.width < WIDE
+
+    def on_resize(self) -> None:
+        """Across the wide breakpoint the table's columns and the tree's labels change."""
+        if self._laid_out_narrow is not None and self._laid_out_narrow != self._narrow:
+            self.refresh_view(rebuild_tree=True)
+
+    @property
     def current(self) -> MergedCert | None:
         return self.query_one(CertTable).current
 
     def refresh_view(self, *, rebuild_tree: bool = False) -> None:
+        self._laid_out_narrow = self._narrow
         session = self.session
         scan = session.current_scan() if session is not None else None
         kept = session.scan if session is not None else None
@@ -150,7 +179,7 @@ class MainScreen(BaseScreen):
                             expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse,
                             rows=self._rows)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
-                   sort=self.sort, reverse=self.reverse)
+                   sort=self.sort, reverse=self.reverse, narrow=self._narrow)
         table.border_title = safe(f"certificates · {self.scope.label}")
         table.border_subtitle = f"{len(rows)} shown"
         if session is not None and session.inventory is not None:
@@ -161,17 +190,26 @@ class MainScreen(BaseScreen):
             n_nodes = len(scan.nodes)
         else:
             n_clusters = n_nodes = 0
-        tree.border_title = f"{n_clusters} clusters · {n_nodes} nodes"
-        all_rows = self._rows.merged(scan, ESTATE, True) if scan is not None else []
+        tree.border_title = (counted(n_nodes, "node") if self._narrow else
+                             f"{counted(n_clusters, 'cluster')} · {counted(n_nodes, 'node')}")
+        # The title counts what the toggle shows, across the estate, merged as `ucterm scan` merges.
+        all_rows = self._rows.merged(scan, ESTATE, self.identity_only) if scan is not None else []
+        banner = self.query_one("#banner", Static)
+        banner.display = bool(session and session.banner)
+        if session and session.banner:
+            banner.update(Content.styled(session.banner, "bold"))
         self.query_one(TitleBar).show(session.label if session else "", counts(all_rows) if scan else None,
-                                      bool(session and session.read_only_reason))
+                                      bool(session and session.read_only_reason),
+                                      counted="identity" if self.identity_only else "all stores")
         self._show_status()
 
     def _show_status(self) -> None:
         session = self.session
         bar = self.query_one(StatusBar)
+        partly = partly_read_nodes(self._scan_view)
         bar.show_progress(self.progress, self.finished, session.scan.generated_at if session and session.scan
-                          else None, self.message)
+                          else None, self.message, partly=len(partly),
+                          nodes=len(self._scan_view.nodes) if self._scan_view is not None else 0)
         view = ["identity" if self.identity_only else "all stores"]
         if self.expiring_only:
             view.append("expiring")
@@ -323,6 +361,15 @@ class MainScreen(BaseScreen):
         detail = self.query_one(CertDetail)
         detail.focus()
         self.maximize(detail, container=False)
+        self._detail_from_row = True
+
+    def minimize(self) -> None:
+        """Also esc (Textual minimizes before any binding sees the key): the full-screen detail opened
+        from a row (enter, d) returns to that row, so ↑/↓ move the table again, not the detail."""
+        from_row, self._detail_from_row = self._detail_from_row, False
+        super().minimize()
+        if from_row:
+            self.query_one(CertTable).focus()
 
     def action_zoom(self) -> None:
         if self.maximized is not None:
@@ -442,7 +489,7 @@ class MainScreen(BaseScreen):
         result = message.result
         down = [n for n in result.nodes if not n.reachable and (message.clusters is None
                                                                  or n.cluster in message.clusters)]
-        self.message = (f"{len(down)} node(s) did not answer: {', '.join(n.node for n in down[:3])}"
+        self.message = (f"{counted(len(down), 'node')} did not answer: {', '.join(n.node for n in down[:3])}"
                         if down else "")
         self.refresh_view(rebuild_tree=True)
         unknown = [n for n in down if n.state == "host-key-unknown" and n.host_key_fingerprint]

@@ -39,7 +39,7 @@ from ucterm.tui.messages import PreviewPlan, StartJob
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal
 from ucterm.tui.session import Session
-from ucterm.tui.view import short_host
+from ucterm.tui.view import counted, short_host
 from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.toggles import StateCheckbox, StateRadioButton, StateSelectionList
 from ucterm.tui.widgets.renewal.plan import PlanStepDetail, PlanStepTable, plan_header
@@ -62,7 +62,7 @@ class RenewalScreen(BaseScreen):
     ]
 
     HELP = ("Renewal options. The CN and SANs are pre-filled from the current certificate and the "
-            "catalog's auto-populated names; edit them per CSR. Multi-server is offered where ucterm can "
+            "names VOS auto-populates; edit them per CSR. Multi-server is offered where ucterm can "
             "make it (the release has it and a certmgr REST API), otherwise shown disabled with the reason; "
             "key sizes only where the CSR is made over the REST API. Space toggles a node; ● / X mark the "
             "chosen options.")
@@ -79,6 +79,8 @@ class RenewalScreen(BaseScreen):
         self.csr_node: str | None = None
         self.key_length = 2048
         self.include_ou = False
+        self._loading_ou = False
+        self.confirm_each = False
         self.signer = "files"
         self.defaults: PlanOptions | None = None
         self._loading = False
@@ -136,7 +138,12 @@ class RenewalScreen(BaseScreen):
                                  compact=True, id="key")
                     yield Static("", id="key-reason", classes="reason")
                 yield Label("OU", classes="field-label")
-                yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
+                with Vertical(classes="field"):
+                    yield StateCheckbox("include the OU in the CSR", id="ou", compact=True)
+                    yield Static("", id="ou-reason", classes="reason")
+                yield Label("confirm", classes="field-label")
+                yield StateCheckbox("ask again before each risky step (else once, before the run)",
+                                    id="confirm-each", compact=True)
                 yield Label("signed by", classes="field-label")
                 with RadioSet(id="signer", compact=True):
                     for choice in self.session.signers:
@@ -234,6 +241,7 @@ class RenewalScreen(BaseScreen):
         """What follows from the plan (key size lock, IM&P nodes reached): the plan is built once."""
         plan = self._try_plan(quiet=True)
         self._show_key(plan)
+        self._show_ou(plan)
         self._show_linked(plan)
 
     def _key_reason(self, plan: Plan | None) -> str | None:
@@ -245,9 +253,54 @@ class RenewalScreen(BaseScreen):
         cli = [s for s in plan.steps if s.kind == "generate_csr" and s.transport == "cli"]
         if cli:
             hosts = ", ".join(short_host(s.node or "") for s in cli)
-            return (f"the CSR on {hosts} is made with `set csr gen` (CLI), which always uses RSA 2048 "
-                    "(§1.3); key sizes need the REST API (v14+)")
+            # §1.3: `set csr gen` takes no key argument.
+            return (f"the CSR on {hosts} is made with `set csr gen` (CLI), which always uses RSA 2048; "
+                    "key sizes need the REST API (v14+)")
         return None
+
+    def _ou_fixed(self, plan: Plan | None) -> tuple[bool | None, str | None]:
+        """(what every CSR gets, why) where the transport decides the OU, else (None, None) or, where only
+        some nodes decide it, (None, which ones and what they do)."""
+        if plan is None:
+            return None, None
+        fixed: dict[str, bool] = {}
+        chosen = 0
+        for s in plan.steps:
+            if s.kind != "generate_csr" or s.node is None:
+                continue
+            carries = catalog.csr_carries_ou(s.transport, catalog.parse_version(plan.versions.get(s.node)))
+            if carries is None:
+                chosen += 1
+            else:
+                fixed[s.node] = carries
+        if not fixed:
+            return None, None
+        hosts = ", ".join(short_host(n) for n in fixed)
+        words = []
+        if any(fixed.values()):
+            words.append("`set csr gen` before 14SU1 always puts the OU from web-security in the CSR of "
+                         + ", ".join(short_host(n) for n, c in fixed.items() if c))
+        if not all(fixed.values()):
+            words.append("the REST API leaves the OU out of the CSR of "
+                         + ", ".join(short_host(n) for n, c in fixed.items() if not c))
+        if chosen:
+            return None, "; ".join(words) + f" (the choice applies to the others, not {hosts})"
+        values = set(fixed.values())
+        return (values.pop() if len(values) == 1 else None), "; ".join(words)
+
+    def _show_ou(self, plan: Plan | None) -> None:
+        value, reason = self._ou_fixed(plan)
+        box = self.query_one("#ou", StateCheckbox)
+        box.disabled = value is not None
+        if value is not None:
+            self._loading_ou = True
+            box.value = value
+            self.include_ou = value
+            self._loading_ou = False
+        why = self.query_one("#ou-reason", Static)
+        why.update(Content.styled(("OU fixed: " if value is not None else "") + reason, "$text-muted")
+                   if reason else "")
+        why.display = reason is not None
 
     def _show_key(self, plan: Plan | None) -> None:
         reason = self._key_reason(plan)
@@ -341,7 +394,12 @@ class RenewalScreen(BaseScreen):
 
     @on(StateCheckbox.Changed, "#ou")
     def _ou_changed(self, event: StateCheckbox.Changed) -> None:
-        self.include_ou = event.value
+        if not self._loading_ou:
+            self.include_ou = event.value
+
+    @on(StateCheckbox.Changed, "#confirm-each")
+    def _confirm_each_changed(self, event: StateCheckbox.Changed) -> None:
+        self.confirm_each = event.value
 
     @on(RadioSet.Changed, "#signer")
     def _signer_changed(self, event: RadioSet.Changed) -> None:
@@ -370,7 +428,7 @@ class RenewalScreen(BaseScreen):
                 nodes = tuple(n.fqdn for n in c.ordered_nodes() if n.fqdn in chosen)
         kind, name = self.session.signer_plan(self.signer)
         return replace(base, multi_server=self.multi, nodes=nodes, csr=csr, key_length=self.key_length,
-                       include_ou=self.include_ou, signer=kind, signer_name=name)
+                       include_ou=self.include_ou, signer=kind, signer_name=name, confirm_each=self.confirm_each)
 
     def _try_plan(self, *, quiet: bool = False) -> Plan | None:
         session = self.session
@@ -433,7 +491,7 @@ class PlanScreen(BaseScreen):
 
     def on_mount(self) -> None:
         table = self.query_one(PlanStepTable)
-        table.border_title = f"plan · {len(self.plan.steps)} steps"
+        table.border_title = f"plan · {counted(len(self.plan.steps), 'step')}"
         risky = sum(1 for s in self.plan.steps if s.risky)
         table.border_subtitle = f"⚠ {risky} risky" if risky else "nothing risky"
         table.focus()
@@ -465,14 +523,17 @@ class PlanScreen(BaseScreen):
         plan = self.plan
         risky = [s for s in plan.steps if s.risky]
         lines: list[str | tuple[str, str]] = [
-            f"Run {len(plan.steps)} steps on cluster {plan.cluster} ({plan.unit}, "
+            f"Run {counted(len(plan.steps), 'step')} on cluster {plan.cluster} ({plan.unit}, "
             f"{'multi-server' if plan.multi_server else 'single-server'})?\n"]
         if risky:
-            lines.append((f"\n⚠ {len(risky)} risky steps:\n", "bold $warning"))
+            lines.append((f"\n⚠ {counted(len(risky), 'risky step')}:\n", "bold $warning"))
             for s in risky[:6]:
                 lines.append(f"  • {s.name}\n")
             if len(risky) > 6:
                 lines.append(f"  • … and {len(risky) - 6} more\n")
+            lines.append(("  each asks again before it runs\n" if plan.options.confirm_each else
+                          "  yes runs them without asking again (the form's \"confirm\" asks at each)\n",
+                          "$text-muted"))
         for r in plan.risks[:3]:
             lines.append((f"\n▲ {r}", "$warning"))
         lines.append(("\n\nEvery step is journaled: a dropped session loses nothing (Jobs, J).", "$text-muted"))

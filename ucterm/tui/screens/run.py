@@ -25,6 +25,7 @@ from ucterm.tui.messages import EngineEvents, JobEnded, JobStarted
 from ucterm.tui.screens.base import BaseScreen
 from ucterm.tui.screens.modals import ConfirmModal, TextModal
 from ucterm.tui.session import AskCredentials, Session
+from ucterm.tui.view import counted
 from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.states import state_look
 from ucterm.tui.widgets.renewal.logs import NodeLogs
@@ -97,14 +98,16 @@ class RunScreen(BaseScreen):
         from ucterm.renewal import Journal
 
         job = Journal.create(plan, session.inventory_path)
-        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials)
+        # Created from the plan screen's one confirmation, which listed the risky steps.
+        screen = cls.for_job(session, job, signer=signer, ask_credentials=ask_credentials, approved=True)
         screen.autostart = True
         return screen
 
     @classmethod
     def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
-                ask_credentials: AskCredentials | None = None) -> RunScreen:
-        """A screen on a journaled job (new or resumed); nothing runs until started."""
+                ask_credentials: AskCredentials | None = None, approved: bool = False) -> RunScreen:
+        """A screen on a journaled job (new or resumed); nothing runs until started. `approved`: the
+        user confirmed the plan with its risky steps listed (a job opened from the journal asks at each)."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
@@ -114,7 +117,7 @@ class RunScreen(BaseScreen):
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
-                               read_only=bool(session.read_only_reason), now=session.clock)
+                               read_only=bool(session.read_only_reason), now=session.clock, approved=approved)
         status = job.status()
         screen.state = {"running": "ready"}.get(status, status)
         return screen
@@ -320,6 +323,13 @@ class RunScreen(BaseScreen):
 
     @on(RunEnded)
     def _ended(self, message: RunEnded) -> None:
+        # The runner's last events may still be gathering (BATCH_SECONDS): send them first and take this
+        # message again behind them, so that the job's end is told with its final detail, not the one
+        # from before this run ("done: created").
+        if self._pending:
+            self._flush()
+            self.post_message(RunEnded(message.state, message.error))
+            return
         self.running = False
         if message.error:
             self.state = message.state
@@ -461,7 +471,8 @@ class RunScreen(BaseScreen):
                 return
             node = self.waiting_node
             self.runner.provide_signed(pems)  # a run held on the refused step goes back to it at once
-            self.query_one("#logs", NodeLogs).write(node, "info", f"{len(pems)} certificate(s) given; resuming")
+            self.query_one("#logs", NodeLogs).write(node, "info",
+                                                    f"{counted(len(pems), 'certificate')} given; resuming")
             self.waiting_node = None
             self._carry_on()
 

@@ -171,7 +171,7 @@ class SignedCertScreen(BaseScreen):
                                                           f"matches no CSR of this job; {where}"))
             for f in found:
                 lines.append(Content.assemble("   ", (f"[{f.code}] ", "bold"), f.message))
-                lines.append(Content.assemble(("   fix: ", "$text-muted"), f.fix))
+                lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
         others = [n for n in matched if n != self.node]
         if others:
             lines.append(Content.styled("· also given: the certificate for " + ", ".join(map(short_host, others))
@@ -189,7 +189,7 @@ class SignedCertScreen(BaseScreen):
         for f in report.findings:
             glyph, style = ("✖ error", "bold $error") if f.is_error else ("▲ warning", "bold $warning")
             lines.append(Content.assemble((glyph, style), f" [{f.code}] {f.message}"))
-            lines.append(Content.assemble(("   fix: ", "$text-muted"), f.fix))
+            lines.append(Content.assemble(("   fix: ", "$text-muted"), pki.dialog_fix(f.fix)))
         s = pki.summarise(mine, now)
         lines.insert(0, Content.assemble(("certificate ", "$text-muted"), (s.subject_cn, "bold"),
                                          (f"  from {material.source_of(mine)}, until {s.not_after:%Y-%m-%d}, "

@@ -18,14 +18,15 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ucterm import catalog
+from ucterm.expiry import left_short
 from ucterm.scan.model import STATUS_GLYPH, MergedCert, ScanResult, status_label
-from ucterm.tui.view import short_host
+from ucterm.tui.view import read_gap, short_host, trust_read
 from ucterm.tui.widgets.common.safe import safe
+from ucterm.tui.widgets.common.style import status_markup
 
 if TYPE_CHECKING:  # cryptography loads with the first detail shown, not with the app (first frame)
     from cryptography import x509
 
-_STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
 LABEL_WIDTH = 9
 
 
@@ -51,10 +52,9 @@ class Facts:
 
 
 def _days_status(not_after: dt.datetime, now: dt.datetime, warn: int, crit: int) -> tuple[str, int]:
-    from ucterm.scan.model import classify, days_left
+    from ucterm.scan.model import status_at
 
-    d = days_left(not_after, now)
-    return classify(d, warn_days=warn, crit_days=crit), d
+    return status_at(not_after, now, warn_days=warn, crit_days=crit)
 
 
 def compute_facts(cert: MergedCert, scan: ScanResult, now: dt.datetime) -> Facts:
@@ -87,14 +87,21 @@ def compute_facts(cert: MergedCert, scan: ScanResult, now: dt.datetime) -> Facts
         is_leaf = c is chain.certs[0]
         place = cert.store if is_leaf else where.get(fp, "not on the node")
         facts.chain.append((pki.label(c), place, status, days, fp))
-    if not chain.complete:
+    # A node read over TLS only (no OS password, no login) has no trust stores in the scan: a chain
+    # that stops at the leaf there says nothing about the node, so no chain finding is shown for it.
+    chain_known = trust_read(scan, cert.cluster, node)
+    if not chain_known and not chain.complete:
+        facts.chain_note = "not checked: the node's trust stores were not read (" + \
+            (read_gap(scan, cert.cluster, node) or "partly read") + ")"
+    elif not chain.complete:
         facts.chain_note = "; ".join(chain.problems) or "the chain does not reach a root"
     elif chain.anchor is leaf and cert.store == "own":
         facts.chain_note = "self-signed: no CA involved"
     if cert.store == "own":
         try:
-            findings = pki.lint(leaf, unit=cert.unit, multi_server=cert.multi_node, chain=chain, now=now)
-            if chain.anchor is not leaf:
+            findings = pki.lint(leaf, unit=cert.unit, multi_server=cert.multi_node,
+                                chain=chain if chain_known or chain.complete else None, now=now)
+            if chain.anchor is not leaf and (chain_known or chain.complete):
                 findings = pki.verify_chain(chain, now) + findings
         except pki.PkiError as exc:
             facts.notes.append(str(exc))
@@ -143,25 +150,29 @@ class CertDetail(VerticalScroll, can_focus=True):
             facts = compute_facts(cert, scan, now)
             self._cache[key] = facts
         self.border_title = safe(f"{cert.unit} · {cert.store} · {cert.cluster}")
-        self._body.update(safe(render_detail(cert, scan, facts, products or {})))
+        self._body.update(safe(render_detail(cert, scan, facts, products or {}, no_color=self.app.no_color)))
         self.scroll_home(animate=False)
+
+
+def _without_node(sentence: str, node: str) -> str:
+    return sentence[len(node) + 2:] if sentence.startswith(f"{node}: ") else sentence
 
 
 def _row(label: str, *parts: str | tuple[str, str] | Content) -> Content:
     return Content.assemble((f"{label:<{LABEL_WIDTH}}", "bold $text-muted"), *parts)
 
 
-def _status(status: str, days: int) -> tuple[str, str]:
-    return (f"{STATUS_GLYPH[status]} {status_label(status, days)}", f"bold {_STATUS_VAR[status]}")
+def _status(status: str, days: int, no_color: bool) -> tuple[str, str]:
+    return (f"{STATUS_GLYPH[status]} {status_label(status, days)}", status_markup(status, no_color=no_color))
 
 
 def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
-                  products: dict[str, tuple[str, str | None]]) -> Content:
+                  products: dict[str, tuple[str, str | None]], *, no_color: bool = False) -> Content:
     r = cert.record
     lines: list[Content] = []
-    lines.append(Content.assemble(_status(cert.status, r.days_left), "  ", (r.subject_cn, "bold")))
+    lines.append(Content.assemble(_status(cert.status, r.days_left, no_color), "  ", (r.subject_cn, "bold")))
     valid = f"{r.not_before:%Y-%m-%d} → {r.not_after:%Y-%m-%d}"
-    left = f"expired {-r.days_left}d ago" if r.days_left < 0 else f"{r.days_left}d left"
+    left = left_short(r.days_left, cert.status == "expired")
     parts: list[str | tuple[str, str]] = [valid, (f" ({left})", "$text-muted")]
     if r.renewal_due and cert.status != "expired":
         parts.append(("  renewal due", "$warning"))
@@ -175,7 +186,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
         else:
             summary: list[str | tuple[str, str]] = []
             if errors:
-                summary.append((f"✖ {errors} error{'s' if errors > 1 else ''}", "bold $error"))
+                summary.append((f"✖ {errors} error{'s' if errors > 1 else ''}",
+                                status_markup("expired", no_color=no_color)))
             if warnings:
                 summary.append((f"{'  ' if errors else ''}▲ {warnings} warning{'s' if warnings > 1 else ''}",
                                 "bold $warning"))
@@ -190,6 +202,12 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
             service = catalog.serving_service(product, catalog.parse_version(version), cert.unit)
         except KeyError:
             service = None
+    for node in cert.nodes:
+        gap = read_gap(scan, cert.cluster, node)
+        result = scan.node_result(cert.cluster, node)
+        if gap is not None and result is not None:
+            lines.append(_row("read", (f"◐ {gap}", "bold $warning"), f" on {short_host(node)}: ",
+                              (_without_node(result.error or "", node), "$text-muted")))
     for i, node in enumerate(cert.nodes):
         state: list[str | tuple[str, str]] = [short_host(node)]
         if node in cert.served_by:
@@ -211,7 +229,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
     lines.append(Content.styled("chain", "bold $text-muted"))
     for depth, (cn, where, status, days, _fp) in enumerate(facts.chain):
         guide = "" if depth == 0 else "   " * (depth - 1) + "└─ "
-        lines.append(Content.assemble(" ", guide, _status(status, days), " ", cn, (f"  {where}", "$text-muted")))
+        lines.append(Content.assemble(" ", guide, _status(status, days, no_color), " ", cn,
+                                      (f"  {where}", "$text-muted")))
     if facts.chain_note:
         lines.append(Content.styled(f" {facts.chain_note}", "$text-muted"))
 
@@ -243,7 +262,8 @@ def render_detail(cert: MergedCert, scan: ScanResult, facts: Facts,
         lines.append(Content(""))
         lines.append(Content.styled("lint findings", "bold $text-muted"))
         for severity, message, fix in facts.findings:
-            glyph, style = ("✖ error", "bold $error") if severity == "error" else ("▲ warning", "bold $warning")
+            glyph, style = (("✖ error", status_markup("expired", no_color=no_color)) if severity == "error"
+                            else ("▲ warning", "bold $warning"))
             lines.append(Content.assemble((glyph, style), f" {message}"))
             lines.append(Content.assemble(("  fix: ", "$text-muted"), fix))
     for note in facts.notes:

@@ -36,7 +36,8 @@ class FilterInput(Input):
             self.cleared = cleared
 
     def __init__(self, *, return_to: str, id: str | None = None) -> None:
-        super().__init__(placeholder="filter: words all match, !word excludes (enter keep, esc clear)", id=id)
+        # Fits the table's width beside the tree at 80 columns (the help says the rest).
+        super().__init__(placeholder="type to filter · !word excludes · esc clears", id=id)
         self._return_to = return_to
 
     def _hand_back(self, cleared: bool) -> None:

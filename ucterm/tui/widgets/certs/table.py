@@ -17,6 +17,9 @@ from ucterm.tui.widgets.common.style import muted, status_cell, warning
 
 MAX_CN = 30
 MAX_ISSUER = 24
+#: Beside the tree at 80 columns: the longest units (cup-xmpp-s2s-ECDSA) end in "…"; the detail's
+#: title names them in full.
+MAX_UNIT_NARROW = 15
 
 
 def _clip(text: str, width: int) -> str:
@@ -58,7 +61,7 @@ class CertTable(RowTable):
         super().__init__(id=id, zebra_stripes=True)
         self._certs: dict[str, MergedCert] = {}
         self._shown: MergedCert | None = None
-        self._row_cache: dict[tuple[str, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
+        self._row_cache: dict[tuple[str, bool, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
         self._styles: tuple[object, ...] | None = None
 
     @property
@@ -66,35 +69,45 @@ class CertTable(RowTable):
         key = self.cursor_key
         return self._certs.get(key) if key is not None else None
 
-    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool) -> list[Text | str]:
+    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool, narrow: bool) -> list[Text | str]:
         """A row's cells, kept while the certificate and the columns stay the same (a filter keystroke
         shows rows it built before)."""
-        key = (cert_key(cert), with_cluster, with_store)
+        key = (cert_key(cert), with_cluster, with_store, narrow)
         kept = self._row_cache.get(key)
         if kept is not None and (kept[0] is cert or kept[0] == cert):  # equal: a rescan that changed nothing
             return kept[1]
         dim = muted(self.app)
         r = cert.record
+        merged_store = narrow and with_store
+        name = cert.store if merged_store and cert.store != "own" else cert.unit
         # Cells quote nodes, certificates and the inventory: their control characters are shown, not
         # obeyed (safe, as tables.fill does for DataTables); escaped once per row, kept with the row.
-        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), safe(Text(cert.unit))]
-        if with_store:
+        # A unit is clipped only beside cluster/node names (a cluster's or node's view has the room).
+        unit = Text(_clip(name, MAX_UNIT_NARROW) if narrow and with_cluster else name,
+                    style=dim if merged_store and cert.store != "own" else "")
+        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), safe(unit)]
+        if with_store and not merged_store:
             row.append(safe(Text(cert.store, style=dim if cert.store == "own" else "")))
         nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
         nodes.append(nodes_text(cert.nodes))
         if cert.served_differs:
             nodes.append(" ⟳", style=warning(self.app))
         row.append(safe(nodes))
-        row.append(safe(Text(_clip(r.subject_cn, MAX_CN))))
-        row.append(safe(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim)))
-        row.append(Text(r.not_after.strftime("%Y-%m-%d")))
+        if not narrow:
+            row.append(safe(Text(_clip(r.subject_cn, MAX_CN))))
+            row.append(safe(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim)))
+            row.append(Text(r.not_after.strftime("%Y-%m-%d")))
         self._row_cache[key] = (cert, row)
         return row
 
     def show(self, certs: Sequence[MergedCert], *, with_cluster: bool, with_store: bool, sort: SortKey,
-             reverse: bool) -> None:
+             reverse: bool, narrow: bool = False) -> None:
         """Replace the rows, keeping the cursor on the same certificate (and on its screen line) where
-        it still shows."""
+        it still shows.
+
+        `narrow` (below the wide breakpoint, 80 columns beside the tree): status, unit and where,
+        in full; CN, issuer and expiry date are in the detail pane below.
+        """
         styles = (self.app.theme, muted(self.app), warning(self.app))
         if styles != self._styles:  # another theme: cells carry its colours
             self._row_cache.clear()
@@ -104,19 +117,23 @@ class CertTable(RowTable):
         def head(name: str, key: str) -> str:
             return f"{name} {arrow}" if key == sort else name
 
-        labels = [(head("status", "status"), "status"), (head("unit", "unit"), "unit")]
-        if with_store:
+        # Narrow with every store: one column says the unit of an identity, the store of a trust certificate.
+        merged_store = narrow and with_store
+        labels = [(head("status", "status"), "status"),
+                  (head("unit/store" if merged_store else "unit", "unit"), "unit")]
+        if with_store and not merged_store:
             labels.append((head("store", "store"), "store"))
-        labels += [(head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"),
-                   (head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
-                   (head("expires", "expires"), "expires")]
+        labels.append((head("cluster/node(s)" if with_cluster else "node(s)", "nodes"), "nodes"))
+        if not narrow:
+            labels += [(head("CN", "cn"), "cn"), (head("issuer", "issuer"), "issuer"),
+                       (head("expires", "expires"), "expires")]
         certs_by_key: dict[str, MergedCert] = {}
         rows: list[tuple[str, list[Text | str]]] = []
         widths = [cell_width(label) for label, _ in labels]
         for cert in certs:
             key = cert_key(cert)
             certs_by_key[key] = cert
-            cells = self._row_cells(cert, with_cluster, with_store)
+            cells = self._row_cells(cert, with_cluster, with_store, narrow)
             for i, cell in enumerate(cells):
                 w = cell_width(cell)
                 if w > widths[i]:

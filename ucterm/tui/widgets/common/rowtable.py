@@ -147,6 +147,10 @@ class RowTable(ScrollView, can_focus=True):
     def row_index(self, key: str) -> int | None:
         return self._index.get(key)
 
+    def get_row_at(self, row: int) -> Sequence[Cell]:
+        """The cells of the row at `row` (as DataTable.get_row_at: tests compare them with the screen)."""
+        return self._cells[row]
+
     def set_rows(self, columns: Sequence[Column], rows: Sequence[tuple[str, Sequence[Cell]]]) -> None:
         """Replace columns and rows, keeping the cursor on the same key and on the same screen line
         where that key still shows (else on the first row, as a DataTable that is refilled)."""

@@ -16,6 +16,13 @@ from textual.color import Color, ColorParseError
 from ucterm.scan.model import STATUS_GLYPH, status_label
 
 _STATUS_TO_THEME = {"expired": "error", "critical": "error", "warning": "warning", "ok": "success"}
+_STATUS_VAR = {"expired": "$error", "critical": "$error", "warning": "$warning", "ok": "$success"}
+#: Under NO_COLOR Textual turns every colour grey (its Monochrome filter): red on black became grey 240
+#: on 234, the least readable text on screen for the most urgent status. There the urgent statuses are
+#: reverse video (default colours swapped: the strongest contrast a terminal has), a warning is bold in
+#: the default colour, and the glyph and word say the rest.
+_NO_COLOR_STATUS = {"expired": "bold reverse", "critical": "bold reverse", "warning": "bold", "ok": ""}
+URGENT = frozenset({"expired", "critical"})
 
 
 def theme_color(app: App[object], name: str) -> str | None:
@@ -43,8 +50,18 @@ def _opaque(value: str, background: str) -> str | None:
 
 
 def status_style(app: App[object], status: str) -> Style:
+    """A status as a Rich style (tree and table cells)."""
+    if app.no_color:
+        return Style(bold=status in URGENT or status == "warning", reverse=status in URGENT)
     color = theme_color(app, _STATUS_TO_THEME.get(status, "foreground"))
-    return Style(color=color, bold=status in ("expired", "critical"))
+    return Style(color=color, bold=status in URGENT)
+
+
+def status_markup(status: str, *, no_color: bool) -> str:
+    """A status as a Textual Content style (`bold $error`), for bars and panes."""
+    if no_color:
+        return _NO_COLOR_STATUS.get(status, "")
+    return f"bold {_STATUS_VAR[status]}" if status in URGENT else _STATUS_VAR.get(status, "")
 
 
 def status_cell(app: App[object], status: str, days: int) -> Text:

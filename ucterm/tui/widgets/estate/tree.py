@@ -14,18 +14,16 @@ from textual.widgets.tree import TreeNode
 from ucterm.catalog import parse_version
 from ucterm.scan.model import STATUS_GLYPH, CertRecord, NodeResult, ScanResult, status_label
 from ucterm.tui.session import Session
-from ucterm.tui.view import ESTATE, PRODUCT_SHORT, WIDE, Scope, short_host, worst
+from ucterm.tui.view import ESTATE, PARTLY, PRODUCT_SHORT, WIDE, Scope, read_gap, short_host, worst
 from ucterm.tui.widgets.common.safe import safe
 from ucterm.tui.widgets.common.style import accent, muted, status_style
 
 
-def version_label(text: str | None, *, short: bool = False) -> str:
-    """`14SU3`, or `14` when space is short (the full version is in the help and the detail)."""
+def version_label(text: str | None) -> str:
+    """`14SU3` (the full version is in the help and the detail)."""
     v = parse_version(text)
     if v is None:
         return text or ""
-    if short:
-        return f"{v.major}" if v.minor == 0 else f"{v.major}.{v.minor}"
     return v.label
 
 
@@ -83,7 +81,15 @@ class EstateTree(Tree[Scope]):
                 target = cluster_node
             for fqdn, role, result in nodes:
                 nscope = Scope("node", name, fqdn)
-                leaf = cluster_node.add_leaf(safe(self._node_label(fqdn, role, result, version, scan)), data=nscope)
+                label = safe(self._node_label(fqdn, role, result, version, scan))
+                gap = read_gap(scan, name, fqdn) if scan is not None else None
+                if gap is None:
+                    leaf = cluster_node.add_leaf(label, data=nscope)
+                else:
+                    # A partly read node says so under its line, with the scan's reason: its ✔ covers
+                    # only what was read.
+                    leaf = cluster_node.add(label, data=nscope, expand=True)
+                    leaf.add_leaf(safe(self._gap_label(gap, result)), data=nscope)
                 if current == nscope:
                     target = leaf
         if target is not None:
@@ -140,7 +146,15 @@ class EstateTree(Tree[Scope]):
         if w is None:
             return Text("· no certificates", style=muted(self.app))
         status, days = w
+        if status == "expired" and self._narrow:
+            # 80 columns: the glyph says it (the table beside spells EXPIRED); days for the others.
+            return Text(STATUS_GLYPH[status], style=status_style(self.app, status))
         return Text(f"{STATUS_GLYPH[status]} {status_label(status, days)}", style=status_style(self.app, status))
+
+    @property
+    def _narrow(self) -> bool:
+        """Below the wide breakpoint the tree is 26 columns: names, glyphs and days, no product or role."""
+        return self.app.size.width < WIDE
 
     def _estate_label(self, scan: ScanResult | None) -> Text:
         text = Text("Estate ", style=Style(bold=True))
@@ -150,9 +164,9 @@ class EstateTree(Tree[Scope]):
 
     def _cluster_label(self, name: str, product: str, version: str | None, scan: ScanResult | None) -> Text:
         text = Text(name, style=Style(bold=True))
-        short = self.app.size.width < WIDE
-        text.append(f" {PRODUCT_SHORT.get(product, product)} {version_label(version, short=short)}".rstrip(),
-                    style=muted(self.app))
+        if not self._narrow:  # at 80 columns the name only: the product is in the form, the help and the palette
+            text.append(f" {PRODUCT_SHORT.get(product, product)} {version_label(version)}".rstrip(),
+                        style=muted(self.app))
         text.append(" ")
         if name in self._progress:
             done, total = self._progress[name]
@@ -164,7 +178,8 @@ class EstateTree(Tree[Scope]):
     def _node_label(self, fqdn: str, role: str | None, result: NodeResult | None, cluster_version: str | None,
                     scan: ScanResult | None) -> Text:
         text = Text(short_host(fqdn))
-        tag = {"publisher": " pub", "subscriber": " sub"}.get(role or "", "")
+        # 80 columns: no role tag (the publisher is always first; the detail and the form say it).
+        tag = {"publisher": " pub", "subscriber": " sub"}.get(role or "", "") if not self._narrow else ""
         text.append(tag, style=muted(self.app))
         if result is not None and result.version and result.version != cluster_version:
             text.append(f" {version_label(result.version)}", style=muted(self.app))
@@ -178,4 +193,14 @@ class EstateTree(Tree[Scope]):
         else:
             assert scan is not None
             text.append_text(self._status(scan, list(scan.for_node(result.cluster, result.node))))
+        return text
+
+    def _gap_label(self, gap: str, result: NodeResult | None) -> Text:
+        """`◐ TLS only: os_password for cluster "hq" refers to …`: what is missing and why."""
+        reason = (result.error or "") if result is not None else ""
+        if result is not None and reason.startswith(f"{result.node}: "):
+            reason = reason[len(result.node) + 2:]
+        text = Text(f"{PARTLY} {gap}", style=status_style(self.app, "warning"))
+        if reason:
+            text.append(f": {reason}", style=muted(self.app))
         return text
