@@ -23,6 +23,7 @@ from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
 from ucterm.inventory import Inventory, load_inventory
 from ucterm.renewal.events import (
+    JobEvent,
     JobFinished,
     JobPaused,
     JobTranscriptLine,
@@ -54,13 +55,20 @@ from ucterm.text import visible
 
 
 class Printer:
-    """Events as lines on stderr: step headers, progress, results, and the transcript, indented."""
+    """Events as lines on stderr: step headers, progress, results, and the transcript, indented.
 
-    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True) -> None:
+    Steps on different nodes run side by side, so their lines interleave: every line a step prints
+    starts with its number (`[3/21]`), and in a batch with the job's cluster and unit (`label`), so
+    that `grep` finds one step's or one job's lines.
+    """
+
+    def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True,
+                 label: str = "") -> None:
         self.stream = stream or sys.stderr
         self.index = {s.id: i for i, s in enumerate(plan.steps, 1)}
         self.total = len(plan.steps)
         self.transcript = transcript
+        self.label = f"{label} " if label else ""
 
     def __call__(self, event: Event) -> None:
         line = self.format(event)
@@ -68,31 +76,45 @@ class Printer:
             # Transcript lines, errors and details quote what nodes and CAs sent: shown, never obeyed.
             print(visible(line, lines=True), file=self.stream, flush=True)
 
+    def _tag(self, step: str | None) -> str:
+        number = self.index.get(step or "")
+        return f"{self.label}[{number if number is not None else '-'}/{self.total}]"
+
     def format(self, event: Event) -> str | None:
-        if isinstance(event, StepStarted):
-            again = " (reconciling after an interruption)" if event.reconciling else ""
-            return f"[{self.index.get(event.step or '', '?')}/{self.total}] {event.name}{again}"
-        if isinstance(event, StepProgress):
-            return f"      {event.message}"
-        if isinstance(event, StepDone):
-            return f"      done: {event.detail}"
-        if isinstance(event, StepSkipped):
-            return f"      skipped: {event.reason}"
-        if isinstance(event, StepFailed):
-            return f"      FAILED: {event.error}" + (f"\n      what to do: {event.fix}" if event.fix else "")
-        if isinstance(event, JobWaiting):
-            return f"      WAITING: {event.message}"
-        if isinstance(event, JobPaused):
-            return f"      paused: {event.message}"
+        if isinstance(event, JobEvent) and not isinstance(event, JobFinished):
+            text = self._step_text(event)
+            if text is None:
+                return None
+            tag = self._tag(event.step)
+            return "\n".join(f"{tag} {line}" for line in text.split("\n"))
         if isinstance(event, JobFinished):
-            return f"job {event.job}: {event.state}" + (f" ({event.detail})" if event.detail else "")
+            return f"{self.label}job {event.job}: {event.state}" + (f" ({event.detail})" if event.detail else "")
         if isinstance(event, JobTranscriptLine):
             if not self.transcript:
                 return None
             arrow = {"sent": ">", "received": "<"}.get(event.direction, "-")
-            return f"        {event.node} {arrow} {event.text}"
+            return f"{self._tag(event.step)}     {event.node} {arrow} {event.text}"
         if isinstance(event, NodeNotice):
-            return f"      {event.node}: {event.message}"
+            return f"{self.label}      {event.node}: {event.message}"
+        return None
+
+    @staticmethod
+    def _step_text(event: JobEvent) -> str | None:
+        if isinstance(event, StepStarted):
+            again = " (reconciling after an interruption)" if event.reconciling else ""
+            return f"{event.name}{again}"
+        if isinstance(event, StepProgress):
+            return f"  {event.message}"
+        if isinstance(event, StepDone):
+            return f"  done: {event.detail}"
+        if isinstance(event, StepSkipped):
+            return f"  skipped: {event.reason}"
+        if isinstance(event, StepFailed):
+            return f"  FAILED: {event.error}" + (f"\n  what to do: {event.fix}" if event.fix else "")
+        if isinstance(event, JobWaiting):
+            return f"  WAITING: {event.message}"
+        if isinstance(event, JobPaused):
+            return f"  paused: {event.message}"
         return None
 
 
