@@ -152,6 +152,8 @@ class Runner:
         self._restart_lock = RestartLock(self._restart_clusters(), job.id)
         self._stop: _Stop | None = None
         self._fatal: BaseException | None = None
+        #: The closed windows the first restart-phase step of this run restarts through (restart_now).
+        self._overridden: WindowWait | None = None
         #: Steps that failed in this run and wait for the user's decision (hold_on_failure).
         self._failed_now: set[str] = set()
         self._last_failure: str | None = None
@@ -317,6 +319,7 @@ class Runner:
                 if wait is not None and not self.restart_now:
                     await self._wait_for_window(step, wait)
                     return
+                self._overridden = wait  # restart_now: asked when the step starts
             running[asyncio.ensure_future(self._execute(step))] = step
             busy |= self._schedule.holds[step.id]
             started.add(step.id)
@@ -431,7 +434,7 @@ class Runner:
         (--restart-now), then every restart lock of the job's clusters."""
         if self._restart_lock.held:
             return
-        wait = self._window_wait()
+        wait, self._overridden = self._overridden, None
         if wait is not None:  # only with restart_now: otherwise the phase does not start
             await self.confirm(step, f"The maintenance window ({wait.windows_text}) is closed: restart now anyway? "
                                      f"{', '.join(wait.services)} interrupt calls or clients.")
