@@ -91,3 +91,27 @@ async def test_two_jobs_never_restart_services_on_one_cluster_at_once(lab: LabRi
     b = restarting(ipsec, f"restart:{SUB14_2}")
     assert not overlap(a, b), (a, b)
     assert len(waited) == 1 and ("job " + tomcat.id in waited[0] or "job " + ipsec.id in waited[0])
+
+
+async def test_the_survey_and_the_job_share_one_login_per_node(lab: LabRig) -> None:
+    from ucterm.credentials import CredentialStore
+    from ucterm.renewal import build_plan, defaults_for
+    from ucterm.renewal.nodes import NodePool
+    from ucterm.renewal.survey import survey
+
+    pool = NodePool(CredentialStore())
+    try:
+        scan = await survey(lab.inventory, "branch", "CallManager", CredentialStore(), pool=pool)
+        assert all(n.reachable for n in scan.nodes)
+        plan = build_plan(lab.inventory, scan, defaults_for(lab.inventory, scan, "branch", "CallManager", False))
+        job = Journal.create(plan, lab.inventory_path)
+        runner = lab.runner(job, pool=pool)
+        assert await runner.run() == "done", Journal.open(job.id).detail
+        logins = {access.fqdn: access.session.shell.connect_count for access in pool}
+        assert logins == {PUB125: 1, SUB125: 1}
+        # The lab's password reached the job's redactor although the survey logged in before the job existed.
+        password = lab.estate.credentials.os_password
+        assert runner.job.redactor(f"pw {password}") == "pw ***"
+        assert password not in (job.folder / "log.jsonl").read_text()
+    finally:
+        await pool.close()

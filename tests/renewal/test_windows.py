@@ -65,6 +65,11 @@ async def test_outside_the_window_the_job_stops_before_its_restarts_and_finishes
     assert summary.window is not None and summary.window["window"] == window
     assert summary.to_json()["window"]["opens"] == (NOW + timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert any(isinstance(e, JobWaiting) and e.step == f"restart:{PUB125}" for e in lab.events)
+    from ucterm.renewal.report import build, render
+
+    record = render(build(Journal.open(job.id)), "md")
+    left = record.split("## What is left", 1)[1]
+    assert f"The restarts wait for the maintenance window {window}" in left and f"ucterm resume {job.id}" in left
 
     # Still outside: resume waits again, touching nothing.
     assert await lab.runner(job, now=lambda: NOW + timedelta(hours=1)).run() == "waiting"
@@ -97,6 +102,9 @@ async def test_restart_now_asks_then_restarts_outside_the_window(lab: LabRig) ->
     assert await lab.runner(job, now=lambda: NOW, restart_now=True, confirm=yes).run() == "done"
     final = Journal.open(job.id)
     assert final.facts["restart_now"]["window"] == parse_window(window_after(3)).describe()
+    from ucterm.renewal.report import build, render
+
+    assert "Restarted outside the maintenance window" in render(build(final), "md")
     assert lab.counts.restart[(PUB125, "Cisco CallManager")] == 1
 
 

@@ -36,6 +36,7 @@ from ucterm.renewal.events import (
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
 from ucterm.renewal.model import EXIT_CODES, Plan, PlanOptions
+from ucterm.renewal.nodes import NodePool
 from ucterm.renewal.plan import (
     build_plan,
     current_multi_server,
@@ -136,6 +137,10 @@ def next_steps(summary: JobSummary, plan: Plan) -> list[str]:
     """What the user can do with a job that is not done: one way on, and one way out where it blocks."""
     job = summary.job
     give_up = f"or give the job up with `ucterm jobs --abandon {job}` and start again"
+    if summary.status == "waiting" and summary.window:
+        return [f"next: `ucterm resume {job}` inside the maintenance window ({summary.window['window']}, next "
+                f"opening {summary.window['opens'].replace('T', ' ').replace('Z', ' UTC')}) restarts and verifies; "
+                "a cron job or timer can run it, or `ucterm renew --due` again; --restart-now restarts now"]
     if summary.status == "waiting" and plan.options.signer == "signer":
         return [f"next: `ucterm resume {job}` asks signer \"{plan.options.signer_name}\" again (once a CA manager "
                 "approved the request, or the DNS record is visible)"]
@@ -259,20 +264,29 @@ def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer 
 
 async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
                signer: Signer | JournaledSigner | None,
-               confirm: Confirm | None, material: Material | None, read_only: bool) -> str:
+               confirm: Confirm | None, material: Material | None, read_only: bool, restart_now: bool = False,
+               pool: NodePool | None = None) -> str:
     printer = Printer(job.plan)
-    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only)
+    runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only,
+                    restart_now=restart_now, pool=pool)
     if material is not None:
         runner.material.extend(material)
-    return await runner.run()
+    try:
+        return await runner.run()
+    finally:
+        if pool is not None:
+            await pool.close()
 
 
 def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory, credentials: CredentialStore,
-           **run: Any) -> int:
-    """Run the job to its end; Ctrl+C stops it at once (the journal keeps every step) and says how to
-    go on: the job id and `ucterm resume JOB`."""
+           loop: asyncio.Runner | None = None, **run: Any) -> int:
+    """Run the job to its end (in `loop`, where the survey's sessions live, else a new one); Ctrl+C stops
+    it at once (the journal keeps every step) and says how to go on: the job id and `ucterm resume JOB`."""
     try:
-        state = asyncio.run(_run(job, inventory, credentials, **run))
+        if loop is not None:
+            state = loop.run(_run(job, inventory, credentials, **run))
+        else:
+            state = asyncio.run(_run(job, inventory, credentials, **run))
     except KeyboardInterrupt:
         stopped = Journal.open(job.id).stopped_at()
         where = f" during step {stopped['number']} ({stopped['name']})" if stopped else ""
@@ -288,6 +302,14 @@ def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory
 
 def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if getattr(args, "due", None) is not None:
+        from ucterm.cli.due import run_due
+
+        return run_due(args, out=out)
+    args.cluster, args.unit = _one("--cluster", args.cluster), _one("--unit", args.unit)
+    if getattr(args, "parallel", None) is not None:
+        raise RenewalError("--parallel applies to `ucterm renew --due DAYS` (clusters side by side); a renewal of "
+                           "one cluster and unit runs its nodes side by side already.")
     inventory = load_inventory(args.inventory)
     cluster = inventory.cluster(args.cluster)
     read_only = _read_only(args, inventory, cluster.name)
@@ -308,7 +330,34 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
                          or [n.fqdn for n in cluster.ordered_nodes()])
-    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run)
+    # One loop for the survey and the job: the sessions the survey opens are the job's (one login per node).
+    with asyncio.Runner() as loop:
+        pool = NodePool(credentials)
+        try:
+            return _renew_surveyed(args, out, inventory, credentials, loop, pool, read_only=read_only, jobs=jobs,
+                                   confirm=confirm, material=material, choice=choice, signer=signer)
+        finally:
+            loop.run(pool.close())
+
+
+def _one(option: str, values: Sequence[str] | None) -> str:
+    """The one value a single renewal takes (`--cluster` and `--unit` repeat only with --due)."""
+    if not values:
+        raise RenewalError(f"`ucterm renew` needs {option} (or --due DAYS to renew everything that expires "
+                           "within DAYS days).")
+    if len(values) > 1:
+        raise RenewalError(f"{option} is given {len(values)} times: a renewal is one cluster and one unit; "
+                           "`ucterm renew --due DAYS` takes several.")
+    return values[0]
+
+
+def _renew_surveyed(args: argparse.Namespace, out: TextIO, inventory: Inventory, credentials: CredentialStore,
+                    loop: asyncio.Runner, pool: NodePool, *, read_only: bool, jobs: list[JobSummary],
+                    confirm: Confirm | None, material: Material | None, choice: SignerChoice,
+                    signer: Signer | JournaledSigner | None) -> int:
+    cluster = inventory.cluster(args.cluster)
+    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run, loop=loop,
+                   pool=pool)
     multi = _distribution(args, inventory, scan, cluster.name)
     options = defaults_for(inventory, scan, cluster.name, args.unit, multi)
     from dataclasses import replace
@@ -328,8 +377,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     print(f"ucterm: job {job.id} ({job.folder})", file=sys.stderr)
     if plan.risks:
         print(visible("risks:\n" + "\n".join(f"  ! {r}" for r in plan.risks), lines=True), file=sys.stderr)
-    return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only)
+    return _drive(job, args, out, inventory, credentials, loop, signer=signer, confirm=confirm, material=material,
+                  read_only=read_only, restart_now=args.restart_now, pool=pool)
 
 
 def _distribution(args: argparse.Namespace, inventory: Inventory, scan: ScanResult | None, cluster: str) -> bool:
@@ -374,12 +423,13 @@ def busy_sentence(j: JobSummary) -> str:
 
 
 def _survey(inventory: Inventory, cluster: str, unit: str, credentials: CredentialStore, nodes: Sequence[str],
-            *, strict: bool) -> ScanResult | None:
-    """Versions and current certificates; a real run stops here if a node cannot be read."""
+            *, strict: bool, loop: asyncio.Runner, pool: NodePool) -> ScanResult | None:
+    """Versions and current certificates; a real run stops here if a node cannot be read. The sessions
+    stay in `pool` for the job."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
     print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
           file=sys.stderr)
-    scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
+    scan = loop.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes, pool=pool))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
         print(f"ucterm: {visible(n.error or n.node)}", file=sys.stderr)
@@ -417,7 +467,7 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     _ask_passwords_first(inventory, credentials, job.plan.all_nodes,
                          axl_of=job.plan.cluster if any(s.transport == "axl" for s in job.plan.steps) else None)
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only)
+                  read_only=read_only, restart_now=args.restart_now)
 
 
 def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
