@@ -17,9 +17,9 @@ from ucterm import pki
 from ucterm.credentials import CredentialStore
 from ucterm.events import Event
 from ucterm.renewal import Journal, LabCaSigner, Runner, build_plan, list_jobs
-from ucterm.renewal.batch import Batch, BatchItem, installed_by_finished_jobs, new_batch_id
-from ucterm.renewal.due import DueSelection, options_for, select_due
-from ucterm.renewal.journal import recent_units
+from ucterm.renewal.batch import Batch, BatchItem, installed_by_finished_jobs, new_batch_id, with_runners
+from ucterm.renewal.due import DueSelection, options_for, select_due, select_marked
+from ucterm.renewal.journal import JobSummary, recent_units
 from ucterm.scan import scan_estate
 from ucterm.scan.model import ScanResult
 
@@ -93,6 +93,84 @@ async def test_high_risk_units_only_when_named_and_read_only_clusters_said(lab: 
     assert said.cluster == "voicemail" and "1 due certificate(s)" in said.reason
 
 
+def own(result: ScanResult, cluster: str, unit: str, node: str | None = None) -> list[Any]:
+    return [c for c in result.certificates if c.cluster == cluster and c.unit == unit and c.is_identity
+            and (node is None or c.node == node)]
+
+
+async def test_marked_certificates_high_risk_renewed_trust_ignored_multi_server_like_for_like(lab: LabRig) -> None:
+    """The TUI's marked certificates: the person chose, so a marked high-risk unit is renewed (on the
+    node marked, not its due twin); a marked trust certificate is no renewal; a marked multi-server
+    certificate (on one node's row) is renewed multi-server over every node that holds it, due or not."""
+    result = await scan(lab)
+    [cm] = own(result, "branch", "CallManager", BRANCH_PUB)  # due in 5 days, high-risk (§5.5)
+    selection = select_marked(lab.inventory, result, [cm])
+    [renewal] = selection.renew
+    assert (renewal.cluster, renewal.unit, renewal.multi_server, renewal.nodes) == ("branch", "CallManager", False,
+                                                                                    (BRANCH_PUB,))
+    assert selection.left == () and selection.days == cm.days_left  # no "high-risk, name it with --unit"
+
+    trust = next(c for c in result.certificates if c.cluster == "hq" and c.store == "tomcat-trust")
+    assert select_marked(lab.inventory, result, [trust]) == DueSelection(0, (), (), ())
+    with_trust = select_marked(lab.inventory, result, [trust, cm])
+    assert [(r.cluster, r.unit) for r in with_trust.renew] == [("branch", "CallManager")]
+
+    hq_tomcat = own(result, "hq", "tomcat", HQ[1])  # one row of the multi-server certificate, due in 39 days
+    xmpp = own(result, "presence", "cup-xmpp", "imp14-sub1.lab.example")  # multi-server, not due (299 days)
+    multi = {(r.cluster, r.unit): r for r in select_marked(lab.inventory, result, hq_tomcat + xmpp).renew}
+    assert set(multi) == {("hq", "tomcat"), ("presence", "cup-xmpp")}
+    for renewal in multi.values():
+        assert renewal.multi_server and renewal.nodes == ()
+    assert {c.node for c in multi[("hq", "tomcat")].certs} == set(HQ)
+    plan = build_plan(lab.inventory, result, options_for(lab.inventory, result, multi[("hq", "tomcat")]))
+    [csr] = [s.csr for s in plan.steps_of("generate_csr")]
+    assert csr is not None and csr.common_name == hq_tomcat[0].subject_cn.lower()
+    assert set(csr.alt_names) == {s.lower() for s in hq_tomcat[0].sans}
+
+
+async def test_marked_never_two_of_callmanager_tvs_itlrecovery_on_one_cluster(lab: LabRig) -> None:
+    result = await scan(lab)
+    marked = [*own(result, "hq", "CallManager", HQ[0]), *own(result, "hq", "TVS", HQ[0]),
+              *own(result, "hq", "ITLRecovery", HQ[0]), *own(result, "hq", "tomcat-ECDSA", HQ[0]),
+              *own(result, "branch", "CallManager", BRANCH_PUB)]
+    selection = select_marked(lab.inventory, result, marked)
+    # hq: TVS expires first (845 days) and is kept; CallManager (929) and ITLRecovery wait (§5.5). Another
+    # cluster and a unit outside the rule are not held back.
+    assert {(r.cluster, r.unit) for r in selection.renew} == {("hq", "TVS"), ("hq", "tomcat-ECDSA"),
+                                                              ("branch", "CallManager")}
+    waits = {(x.cluster, x.unit) for x in selection.left if x.kind == "never-together"}
+    assert waits == {("hq", "CallManager"), ("hq", "ITLRecovery")}
+    # One renewed there by another job in the last two days holds a marked one back too.
+    lately = select_marked(lab.inventory, result, own(result, "branch", "CallManager", BRANCH_PUB),
+                           recent={"branch": {"TVS": "job-7"}})
+    assert lately.renew == ()
+    [said] = lately.left
+    assert said.kind == "never-together" and "job job-7" in said.reason
+
+
+async def test_days_for_gives_a_cluster_its_own_limit(lab: LabRig) -> None:
+    """The TUI's "everything due" uses each cluster's warn_days: hq's 60 reaches its tomcat (39 days),
+    voicemail's 5 leaves its tomcat (9 days), branch's 7 is the one its high-risk hint names, presence
+    keeps the default 10 (its cup, 24 days, is not due)."""
+    result = await scan(lab)
+    selection = select_due(lab.inventory, result, days=10, days_for={"hq": 60, "voicemail": 5, "branch": 7})
+    assert {(r.cluster, r.unit) for r in selection.renew} == {("hq", "tomcat"), ("hq", "ipsec"),
+                                                              ("branch", "tomcat")}
+    [risky] = [x for x in selection.left if x.kind == "high-risk"]
+    assert (risky.cluster, risky.unit) == ("branch", "CallManager") and "--due 7 " in risky.reason
+    assert {(r.cluster, r.unit) for r in select_due(lab.inventory, result, days=10).renew} == {
+        ("voicemail", "tomcat"), ("hq", "ipsec"), ("branch", "tomcat")}
+
+
+async def test_an_unfinished_job_of_a_unit_this_version_does_not_know_is_no_crash(lab: LabRig) -> None:
+    """A journal written by a newer ucterm may name a unit this one does not know: without --unit its
+    cluster's unfinished job is resumed like any other; with --unit it is out of scope."""
+    result = await scan(lab)
+    job = JobSummary("job-new", "failed", "hq", "FutureUnit", [], [], status="failed")
+    assert select_due(lab.inventory, result, days=10, jobs=[job]).resume == (job,)
+    assert select_due(lab.inventory, result, days=10, units=("tomcat",), jobs=[job]).resume == ()
+
+
 def make_runner(lab: LabRig, sink: Any = None) -> Any:
     def build(job: Job, pool: NodePool) -> Runner:
         def record(event: Event) -> Any:
@@ -110,8 +188,8 @@ async def run_batch(lab: LabRig, days: int, units: tuple[str, ...], sink: Any = 
     items = [BatchItem(j.cluster, j.unit, job_id=j.job) for j in selection.resume]
     items += [BatchItem(r.cluster, r.unit, plan=build_plan(lab.inventory, result, options_for(
         lab.inventory, result, r, signer=("lab", None)))) for r in selection.renew]
-    batch = Batch(items, inventory=lab.inventory, credentials=CredentialStore(), make_runner=make_runner(lab, sink),
-                  batch_id=new_batch_id("test"), parallel=4)
+    batch = Batch(items, inventory=lab.inventory, credentials=CredentialStore(),
+                  run_job=with_runners(make_runner(lab, sink)), batch_id=new_batch_id("test"), parallel=4)
     return await batch.run()
 
 

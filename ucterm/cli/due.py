@@ -36,7 +36,14 @@ from ucterm.cli.terminal import tell
 from ucterm.credentials import CredentialStore
 from ucterm.errors import UctermError
 from ucterm.inventory import Inventory, load_inventory
-from ucterm.renewal.batch import Batch, BatchItem, BatchResult, installed_by_finished_jobs, new_batch_id
+from ucterm.renewal.batch import (
+    Batch,
+    BatchItem,
+    BatchResult,
+    installed_by_finished_jobs,
+    new_batch_id,
+    with_runners,
+)
 from ucterm.renewal.due import DueSelection, LeftAlone, options_for, select_due
 from ucterm.renewal.journal import Job, JobSummary, Journal, list_jobs, recent_units
 from ucterm.renewal.model import Plan
@@ -142,8 +149,8 @@ def _due(args: argparse.Namespace, out: TextIO, inventory: Inventory, credential
         if item.plan is not None and item.plan.risks:
             print(visible("\n".join(f"ucterm: {item.label}: ! {r}" for r in item.plan.risks)), file=sys.stderr)
 
-    batch = Batch(items, inventory=inventory, credentials=credentials, make_runner=make_runner, batch_id=batch_id,
-                  parallel=parallel, on_job=started)
+    batch = Batch(items, inventory=inventory, credentials=credentials, run_job=with_runners(make_runner),
+                  batch_id=batch_id, parallel=parallel, on_job=started)
     results = loop.run(batch.run())
     return _report(out, results, left, selection, batch_id, json_out=args.json)
 

@@ -33,9 +33,20 @@ from ucterm.renewal.model import Plan
 from ucterm.renewal.nodes import NodePool
 from ucterm.renewal.runner import Runner
 
-__all__ = ["Batch", "BatchItem", "BatchResult", "new_batch_id"]
+__all__ = ["Batch", "BatchItem", "BatchResult", "RunJob", "installed_by_finished_jobs", "new_batch_id",
+           "with_runners"]
 
-MakeRunner = Callable[[Job, NodePool], Runner]
+#: Runs one job of the batch to where it stops (its runner's run(); the TUI's run screen shows it too)
+#: and returns its end state. A UctermError means it could not run (JournalError: another process runs
+#: it) and is a result of the batch; anything else escapes the batch and stops every lane.
+RunJob = Callable[[Job, NodePool], Awaitable[str]]
+
+
+def with_runners(make_runner: Callable[[Job, NodePool], Runner]) -> RunJob:
+    """A RunJob that builds each job's runner with `make_runner` and runs it (the headless batch)."""
+    async def run(job: Job, pool: NodePool) -> str:
+        return str(await make_runner(job, pool).run())
+    return run
 
 
 def new_batch_id(kind: str) -> str:
@@ -72,14 +83,14 @@ class Batch:
     """Runs `items` in lanes (see the module docstring)."""
 
     def __init__(self, items: Sequence[BatchItem], *, inventory: Inventory, credentials: CredentialStore,
-                 make_runner: MakeRunner, batch_id: str, parallel: int = 4,
+                 run_job: RunJob, batch_id: str, parallel: int = 4,
                  on_job: Callable[[Job, BatchItem], Awaitable[None] | None] | None = None) -> None:
         if parallel < 1:
             raise ValueError(f"a batch runs {parallel} clusters at a time; use 1 or more")
         self.items = list(items)
         self.inventory = inventory
         self.credentials = credentials
-        self.make_runner = make_runner
+        self.run_job = run_job
         self.batch_id = batch_id
         self.parallel = parallel
         self.on_job = on_job
@@ -128,14 +139,13 @@ class Batch:
             said = self.on_job(job, item)
             if said is not None:
                 await said
-        runner = self.make_runner(job, pool)
         try:
-            state = await runner.run()
+            state = await self.run_job(job, pool)
         except JournalError as exc:  # another process runs it
             return BatchResult(item, job.id, "running", str(exc))
         except UctermError as exc:  # nodes not ready, read-only, abandoned: the job is as it was
             return BatchResult(item, job.id, Journal.open(job.id).status(), str(exc))
-        return BatchResult(item, job.id, str(state))
+        return BatchResult(item, job.id, state)
 
 
 def installed_by_finished_jobs(jobs: Sequence[JobSummary], clusters: Sequence[str]) -> dict[str, str]:

@@ -27,7 +27,7 @@ The rules, in the order they apply:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -39,7 +39,7 @@ from ucterm.renewal.model import CsrRequest, PlanOptions
 from ucterm.renewal.plan import defaults_for, multi_server_possible
 from ucterm.scan.model import CertRecord, ScanResult
 
-__all__ = ["DueRenewal", "DueSelection", "LeftAlone", "options_for", "select_due"]
+__all__ = ["DueRenewal", "DueSelection", "LeftAlone", "options_for", "select_due", "select_marked"]
 
 _MS_CN = re.compile(r"^[^.]+-(?:ec-)?ms\.", re.IGNORECASE)
 #: Unfinished jobs a batch resumes; the others (paused, aborted by a person; running elsewhere) it leaves.
@@ -138,22 +138,73 @@ def _in_scope(unit: str, units: set[str]) -> bool:
 def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: Sequence[str] = (),
                units: Sequence[str] = (), jobs: Sequence[JobSummary] = (),
                installed: Mapping[str, str] | None = None,
-               recent: Mapping[str, Mapping[str, str]] | None = None) -> DueSelection:
+               recent: Mapping[str, Mapping[str, str]] | None = None,
+               days_for: Mapping[str, int] | None = None) -> DueSelection:
     """The batch for `--due days` (see the module docstring).
 
     `jobs`: the journal (list_jobs); `installed`: SHA-256 → job id of the certificates finished jobs
-    installed; `recent`: per cluster, units renewed there lately (journal.recent_units)."""
+    installed; `recent`: per cluster, units renewed there lately (journal.recent_units); `days_for`:
+    per cluster, another limit than `days` (the TUI's "everything due" uses each cluster's warn_days)."""
     chosen = _clusters(inventory, clusters)
     named = _units(units)
-    installed = installed or {}
+
+    def limit(cluster: str) -> int:
+        return (days_for or {}).get(cluster, days)
+
+    def due(cluster: Cluster) -> list[CertRecord]:
+        return [c for c in scan.for_cluster(cluster.name)
+                if c.is_identity and c.days_left <= limit(cluster.name) and _known(c.unit)]
+
+    def in_scope(cluster: str, unit: str) -> bool:
+        # A job's unit this version does not know (a newer ucterm's) is in scope only when no --unit is named.
+        return _in_scope(unit, named) if _known(unit) else not named
+
+    def hint(cluster: str, unit: str) -> str | None:
+        if named or not catalog.unit_spec(unit).high_risk:
+            return None
+        return (f"{unit} on cluster {cluster} is due, but high-risk units (phones, ITL/CTL, §5.5) are renewed only "
+                f"when --unit names them: `ucterm renew --due {limit(cluster)} --cluster {cluster} --unit {unit}`")
+
+    return _select(inventory, scan, chosen, due, in_scope, hint, jobs=jobs, installed=installed or {},
+                   recent=recent or {}, days=days, limit=limit)
+
+
+def select_marked(inventory: Inventory, scan: ScanResult, marked: Sequence[CertRecord], *,
+                  jobs: Sequence[JobSummary] = (), recent: Mapping[str, Mapping[str, str]] | None = None,
+                  ) -> DueSelection:
+    """The batch for certificates a person marked (the TUI): the same rules as `--due`, but the person
+    chose the units (a marked high-risk one is renewed; §5.5's never-together still holds) and the
+    certificates, due or not (one a finished job installed too). A marked trust certificate is no
+    renewal and is ignored."""
+    keys = {(r.cluster, catalog.unit_spec(r.unit).name, r.fingerprint_sha256) for r in marked
+            if r.is_identity and _known(r.unit)}
+    units = {(cluster, unit) for cluster, unit, _ in keys}
+    chosen = tuple(c for c in inventory.clusters if c.name in {cluster for cluster, _ in units})
+
+    def due(cluster: Cluster) -> list[CertRecord]:
+        return [c for c in scan.for_cluster(cluster.name) if c.is_identity and _known(c.unit)
+                and (cluster.name, catalog.unit_spec(c.unit).name, c.fingerprint_sha256) in keys]
+
+    days = max((r.days_left for r in marked if r.is_identity and _known(r.unit)), default=0)
+    return _select(inventory, scan, chosen, due, lambda cluster, unit: (cluster, unit) in units, lambda c, u: None,
+                   jobs=jobs, installed={}, recent=recent or {}, days=days, limit=lambda cluster: days)
+
+
+def _select(inventory: Inventory, scan: ScanResult, chosen: Sequence[Cluster],
+            due: Callable[[Cluster], list[CertRecord]], in_scope: Callable[[str, str], bool],
+            hint: Callable[[str, str], str | None], *, jobs: Sequence[JobSummary], installed: Mapping[str, str],
+            recent: Mapping[str, Mapping[str, str]], days: int, limit: Callable[[str], int]) -> DueSelection:
+    """The rules of the module docstring over `chosen`: `due` a cluster's candidates, `in_scope` whether
+    a cluster's unit may be renewed (else `hint` says why, or nothing), `limit` a cluster's DAYS."""
     left: list[LeftAlone] = []
     resume: list[JobSummary] = []
     busy: set[tuple[str, str]] = set()
+    names = {c.name for c in chosen}
     for j in jobs:
-        if j.cluster not in {c.name for c in chosen} or not j.unit or not j.unfinished:
+        if j.cluster not in names or not j.unit or not j.unfinished:
             continue
         unit = catalog.unit_spec(j.unit).name if _known(j.unit) else j.unit
-        if (unit in catalog.UNITS and not _in_scope(unit, named)) or (named and unit not in named):
+        if not in_scope(j.cluster, unit):
             continue
         if inventory.cluster(j.cluster).settings.read_only:
             continue  # said once for the cluster below
@@ -175,11 +226,11 @@ def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: S
     incomplete = {n.cluster for n in scan.incomplete_nodes()}
     renew: list[DueRenewal] = []
     for cluster in chosen:
-        due = [c for c in scan.for_cluster(cluster.name) if c.is_identity and c.days_left <= days and _known(c.unit)]
+        records = due(cluster)
         if cluster.settings.read_only:
             left.append(LeftAlone(cluster.name, None, "read-only",
                                   f"cluster {cluster.name} is read-only (read_only in the inventory): skipped"
-                                  + (f", {len(due)} due certificate(s) left as they are" if due else "")))
+                                  + (f", {len(records)} due certificate(s) left as they are" if records else "")))
             continue
         if cluster.name in incomplete:
             down = [n for n in scan.incomplete_nodes() if n.cluster == cluster.name]
@@ -189,16 +240,14 @@ def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: S
                                   "fix the connection and run again", nodes=tuple(n.node for n in down)))
             continue
         by_unit: dict[str, list[CertRecord]] = {}
-        for rec in due:
+        for rec in records:
             by_unit.setdefault(catalog.unit_spec(rec.unit).name, []).append(rec)
         for unit, recs in sorted(by_unit.items(), key=lambda kv: min(r.days_left for r in kv[1])):
             nodes = tuple(r.node for r in recs)
-            if not _in_scope(unit, named):
-                if catalog.unit_spec(unit).high_risk and not named:
-                    left.append(LeftAlone(cluster.name, unit, "high-risk", (
-                        f"{unit} on cluster {cluster.name} is due, but high-risk units (phones, ITL/CTL, §5.5) are "
-                        f"renewed only when --unit names them: `ucterm renew --due {days} --cluster {cluster.name} "
-                        f"--unit {unit}`"), nodes))
+            if not in_scope(cluster.name, unit):
+                said = hint(cluster.name, unit)
+                if said is not None:
+                    left.append(LeftAlone(cluster.name, unit, "high-risk", said, nodes))
                 continue
             if (cluster.name, unit.lower()) in busy:
                 continue  # its unfinished job is resumed (or left, said above)
@@ -206,13 +255,13 @@ def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: S
             if again:
                 left.append(LeftAlone(cluster.name, unit, "renewed", (
                     f"job {again[0]} installed the {unit} certificate of cluster {cluster.name}, and it expires "
-                    f"within {days} days itself: its CA issues certificates shorter than --due {days}; lower --due "
-                    "(or ask the CA for a longer validity)"), nodes, job=again[0]))
+                    f"within {limit(cluster.name)} days itself: its CA issues certificates shorter than that; "
+                    "lower --due (or ask the CA for a longer validity)"), nodes, job=again[0]))
                 continue
             renewal = _like_for_like(inventory, scan, cluster, unit, recs, left)
             if renewal is not None:
                 renew.append(renewal)
-    renew = _never_together(renew, left, recent or {})
+    renew = _never_together(renew, left, recent)
     renew = _covered(inventory, scan, renew, left)
     return DueSelection(days, tuple(renew), tuple(resume), tuple(left))
 
