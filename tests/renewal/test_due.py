@@ -305,6 +305,25 @@ async def test_dry_run_prints_every_plan_and_changes_nothing(lab: LabRig) -> Non
 
 
 
+async def test_a_due_run_that_cannot_run_exits_3_and_changes_nothing(lab: LabRig) -> None:
+    """Bad arguments, no terminal to ask on without --yes, no node readable: exit 3 (cron tells them from a
+    failed job, 2), said in one sentence; an unknown unit is named before any connection."""
+    cases = [(("--due", "-1", "--yes"), "--due -1"), (("--due", "30", "--parallel", "0", "--yes"), "--parallel 0"),
+             (("--due", "30", "--unit", "bogus", "--yes"), 'unknown unit "bogus"'),
+             (("--due", "30", "--node", HQ[0], "--yes"), "--node names one job's nodes"),
+             (("--due", "30", "--lab-ca", "--signer", "corp-adcs", "--yes"), "not both"),
+             (("--due", "30"), "pass --yes")]
+    for args, said in cases:
+        r = await ucterm(lab, "renew", *args)
+        assert r.code == 3, (args, r.stderr)
+        assert said in r.stderr and "scanning" not in r.stderr, (args, r.stderr)
+    for node in (n for c in lab.inventory.clusters for n in c.nodes):
+        await lab.estate.take_down(node.fqdn)
+    r = await ucterm(lab, "renew", "--due", "30", "--yes", timeout=60)
+    assert r.code == 3 and "no node of 4 cluster(s) could be read" in r.stderr, r.stderr
+    assert list_jobs() == [] and not lab.counts.csr
+
+
 def _set_windows(lab: LabRig, window: str) -> None:
     """Give every cluster of the lab's inventory file this maintenance window."""
     import tomllib

@@ -44,7 +44,7 @@ from ucterm.renewal.batch import (
     new_batch_id,
     with_runners,
 )
-from ucterm.renewal.due import DueSelection, LeftAlone, options_for, select_due
+from ucterm.renewal.due import DueError, DueSelection, LeftAlone, named_units, options_for, select_due
 from ucterm.renewal.journal import Job, JobSummary, Journal, list_jobs, recent_units
 from ucterm.renewal.model import Plan
 from ucterm.renewal.nodes import NodePool
@@ -61,30 +61,34 @@ def run_due(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     days = int(args.due)
     if days < 0:
-        raise RenewalError(f"--due {days}: give the number of days ahead (0 renews what expires today or has "
+        raise DueError(f"--due {days}: give the number of days ahead (0 renews what expires today or has "
                            "expired).")
     parallel = 4 if args.parallel is None else int(args.parallel)
     if parallel < 1:
-        raise RenewalError(f"--parallel {parallel}: run at least one cluster at a time.")
+        raise DueError(f"--parallel {parallel}: run at least one cluster at a time.")
     for option in ("node", "signed", "chain"):
         if getattr(args, option, None):
-            raise RenewalError(f"--{option} names one job's nodes or files; with --due every job is planned from "
+            raise DueError(f"--{option} names one job's nodes or files; with --due every job is planned from "
                                "the scan (renew one cluster and unit to use it).")
     if args.multi_server or args.single_server or args.regenerate_csr:
-        raise RenewalError("--due renews like for like (multi-server stays multi-server, single-server stays "
+        raise DueError("--due renews like for like (multi-server stays multi-server, single-server stays "
                            "single-server) and never replaces an outstanding CSR; renew one cluster and unit "
                            "to choose otherwise.")
+    named_units(args.unit or ())  # an unknown unit is named before any connection
     inventory = load_inventory(args.inventory)
     clusters: list[str] = list(dict.fromkeys(args.cluster or ()))
     for name in clusters:
-        inventory.cluster(name)  # an unknown cluster is named before any connection
+        inventory.cluster(name)  # so is an unknown cluster
     if getattr(args, "read_only", False) and not args.dry_run:
-        raise RenewalError("renewals are disabled (--read-only); --dry-run still shows the plans.")
+        raise DueError("renewals are disabled (--read-only); --dry-run still shows the plans.")
     if args.lab_ca and args.signer:
-        raise RenewalError("give either --lab-ca or --signer NAME, not both: one CA signs a job's CSRs.")
+        raise DueError("give either --lab-ca or --signer NAME, not both: one CA signs a job's CSRs.")
     if args.signer:
         inventory.signer(args.signer)
-    confirm = None if args.dry_run else _confirm_for(args)
+    try:
+        confirm = None if args.dry_run else _confirm_for(args)
+    except RenewalError as exc:  # no terminal to ask on and no --yes: it could not run at all
+        raise DueError(str(exc)) from None
     credentials = _credentials()
     chosen = [c for c in inventory.clusters if not clusters or c.name in clusters]
     _ask_passwords_first(inventory, credentials, [n.fqdn for c in chosen for n in c.ordered_nodes()])
@@ -112,7 +116,7 @@ def _due(args: argparse.Namespace, out: TextIO, inventory: Inventory, credential
                            installed=installed_by_finished_jobs(jobs, names),
                            recent={n: recent_units(n, jobs) for n in names})
     if scan.nodes and not any(n.reachable for n in scan.nodes) and not selection.resume:
-        raise RenewalError(f"no node of {len(names)} cluster(s) could be read ({scan.nodes[0].node}: "
+        raise DueError(f"no node of {len(names)} cluster(s) could be read ({scan.nodes[0].node}: "
                            f"{scan.nodes[0].error or scan.nodes[0].state}); nothing was changed: fix the connection "
                            "and run again.")
     plans, left = _plans(inventory, scan, selection, args)

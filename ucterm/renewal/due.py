@@ -39,7 +39,8 @@ from ucterm.renewal.model import CsrRequest, PlanOptions
 from ucterm.renewal.plan import defaults_for, multi_server_possible
 from ucterm.scan.model import CertRecord, ScanResult
 
-__all__ = ["DueRenewal", "DueSelection", "LeftAlone", "options_for", "select_due", "select_marked"]
+__all__ = ["DueError", "DueRenewal", "DueSelection", "LeftAlone", "named_units", "options_for", "select_due",
+           "select_marked"]
 
 _MS_CN = re.compile(r"^[^.]+-(?:ec-)?ms\.", re.IGNORECASE)
 #: Unfinished jobs a batch resumes; the others (paused, aborted by a person; running elsewhere) it leaves.
@@ -55,7 +56,10 @@ _WEIGHT: dict[str, Literal["error", "fine"]] = {
 
 
 class DueError(UctermError):
-    """`--due` cannot be worked out as asked (an unknown unit): one sentence, nothing changed."""
+    """`--due` cannot run as asked (bad arguments, an unknown unit, no node readable): one sentence,
+    nothing changed, exit 3 (cli/due.py's contract)."""
+
+    exit_code = 3
 
 
 @dataclass(frozen=True)
@@ -111,7 +115,8 @@ class DueSelection:
     left: tuple[LeftAlone, ...]
 
 
-def _units(names: Sequence[str]) -> set[str]:
+def named_units(names: Sequence[str]) -> set[str]:
+    """The catalog names of `--unit` values (case-insensitive); DueError names an unknown one."""
     out: set[str] = set()
     for name in names:
         try:
@@ -146,7 +151,7 @@ def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: S
     installed; `recent`: per cluster, units renewed there lately (journal.recent_units); `days_for`:
     per cluster, another limit than `days` (the TUI's "everything due" uses each cluster's warn_days)."""
     chosen = _clusters(inventory, clusters)
-    named = _units(units)
+    named = named_units(units)
 
     def limit(cluster: str) -> int:
         return (days_for or {}).get(cluster, days)
