@@ -179,9 +179,11 @@ async def test_a_job_journaled_by_0_1_0_resumes(lab: LabRig) -> None:
     assert_hq_end_state(lab, job)
     reads = {e.node for e in lab.events if isinstance(e, JobTranscriptLine) and e.direction == "sent"
              and e.text.startswith("GET /platformcom/api/v1/certmgr/config/identity")}
-    # The preflights still to run read over REST where the plan said so (the publisher's was done).
-    assert reads >= {s.node for s in old.plan.steps if s.read_transport == "rest"} - {"cucm14-pub.lab.example"}
-    assert len(reads) > 1
+    # The preflights still to run read over REST where the plan said so (preflights run side by side: the
+    # kill came as the first finished, and another may have finished in the same instant).
+    left = {s.node for s in old.plan.steps if s.read_transport == "rest" and old.steps[s.id].state != "done"}
+    assert len(left) > 1
+    assert reads >= left
 
 
 def test_old_preflights_get_their_read_channel_from_their_commands() -> None:

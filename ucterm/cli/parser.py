@@ -85,15 +85,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, helptext in (("renew", "headless renewal, journaled"),
                            ("resume", "continue a journaled renewal job")):
-        p = sub.add_parser(name, help=helptext,
-                           description=f"{helptext.capitalize()}. Exit codes: 0 done, 2 failed, "
-                                       "4 waiting for the signed certificate(s).")
+        description = (f"{helptext.capitalize()}. Exit codes: 0 done, 2 failed, 4 waiting (for the signed "
+                       "certificate(s), an approval or the maintenance window), 3 could not run.")
+        if name == "renew":
+            description += (" With --due DAYS: every identity certificate that expires within DAYS days, one job "
+                            "per cluster and unit, clusters side by side; 0 all done, 2 any failed, 4 none failed "
+                            "and some waiting. Run again (cron, a timer), it resumes its unfinished jobs.")
+        p = sub.add_parser(name, help=helptext, description=description)
         _inventory_arg(p)
         if name == "renew":
-            p.add_argument("--cluster", required=True, metavar="C", help="the cluster to renew on (its name in "
-                                                                         "the inventory)")
-            p.add_argument("--unit", required=True, metavar="U",
-                           help="the certificate unit: tomcat, CallManager, cup-xmpp, ... (`ucterm scan` lists them)")
+            # Once each for one renewal; with --due, repeatable filters.
+            p.add_argument("--cluster", action="append", metavar="C",
+                           help="the cluster to renew on, its name in the inventory (with --due: only these "
+                                "clusters; repeatable)")
+            p.add_argument("--unit", action="append", metavar="U",
+                           help="the certificate unit: tomcat, CallManager, cup-xmpp, ... (`ucterm scan` lists them; "
+                                "with --due: only these units, repeatable; the high-risk units CallManager, TVS, "
+                                "CAPF, ITLRecovery are renewed only when named)")
+            p.add_argument("--due", type=int, metavar="DAYS",
+                           help="renew every identity certificate that expires within DAYS days, like for like")
+            p.add_argument("--parallel", type=int, metavar="N",
+                           help="with --due: clusters renewed at the same time (default 4)")
             p.add_argument("--node", action="append", default=[], metavar="N", help="only these nodes")
             distribution = p.add_mutually_exclusive_group()
             distribution.add_argument("--multi-server", action="store_true",
@@ -113,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="issued certificate files or folders; matched to CSRs by public key")
         p.add_argument("--chain", action="extend", nargs="+", type=Path, default=[], metavar="F",
                        help="CA certificates")
+        p.add_argument("--restart-now", action="store_true",
+                       help="restart outside the cluster's maintenance_window (asks first, unless --yes)")
         p.add_argument("--yes", action="store_true", help="do not ask for confirmations")
         p.add_argument("--quiet", "-q", action="store_true",
                        help="print only the summary at the end (and errors); the job folder keeps the transcript")

@@ -23,6 +23,7 @@ from ucterm.credentials import CredentialStore, terminal_prompter
 from ucterm.events import Event, NodeNotice
 from ucterm.inventory import Inventory, load_inventory
 from ucterm.renewal.events import (
+    JobEvent,
     JobFinished,
     JobPaused,
     JobTranscriptLine,
@@ -35,6 +36,7 @@ from ucterm.renewal.events import (
 )
 from ucterm.renewal.journal import Job, JobSummary, Journal, active_jobs, list_jobs, recent_units
 from ucterm.renewal.model import EXIT_CODES, Plan, PlanOptions
+from ucterm.renewal.nodes import NodePool
 from ucterm.renewal.plan import (
     build_plan,
     current_multi_server,
@@ -54,16 +56,22 @@ from ucterm.text import visible
 
 
 class Printer:
-    """Events as lines on stderr: step headers, progress, results, and the transcript, indented."""
+    """Events as lines on stderr: step headers, progress, results, and the transcript, indented.
+
+    Steps on different nodes run side by side, so their lines interleave: every line a step prints
+    starts with its number (`[3/21]`), and in a batch with the job's cluster and unit (`label`), so
+    that `grep` finds one step's or one job's lines.
+    """
 
     def __init__(self, plan: Plan, stream: TextIO | None = None, *, transcript: bool = True,
-                 quiet: bool = False) -> None:
+                 label: str = "", quiet: bool = False) -> None:
         """`quiet` (--quiet): nothing while the job runs; the summary at the end says how it went, and
         the job folder keeps the whole transcript."""
         self.stream = stream or sys.stderr
         self.index = {s.id: i for i, s in enumerate(plan.steps, 1)}
         self.total = len(plan.steps)
         self.transcript = transcript
+        self.label = f"{label} " if label else ""
         self.quiet = quiet
 
     def __call__(self, event: Event) -> None:
@@ -74,31 +82,45 @@ class Printer:
             # Transcript lines, errors and details quote what nodes and CAs sent: shown, never obeyed.
             print(visible(line, lines=True), file=self.stream, flush=True)
 
+    def _tag(self, step: str | None) -> str:
+        number = self.index.get(step or "")
+        return f"{self.label}[{number if number is not None else '-'}/{self.total}]"
+
     def format(self, event: Event) -> str | None:
-        if isinstance(event, StepStarted):
-            again = " (reconciling after an interruption)" if event.reconciling else ""
-            return f"[{self.index.get(event.step or '', '?')}/{self.total}] {event.name}{again}"
-        if isinstance(event, StepProgress):
-            return f"      {event.message}"
-        if isinstance(event, StepDone):
-            return f"      done: {event.detail}"
-        if isinstance(event, StepSkipped):
-            return f"      skipped: {event.reason}"
-        if isinstance(event, StepFailed):
-            return f"      FAILED: {event.error}" + (f"\n      what to do: {event.fix}" if event.fix else "")
-        if isinstance(event, JobWaiting):
-            return f"      WAITING: {event.message}"
-        if isinstance(event, JobPaused):
-            return f"      paused: {event.message}"
+        if isinstance(event, JobEvent) and not isinstance(event, JobFinished):
+            text = self._step_text(event)
+            if text is None:
+                return None
+            tag = self._tag(event.step)
+            return "\n".join(f"{tag} {line}" for line in text.split("\n"))
         if isinstance(event, JobFinished):
-            return f"job {event.job}: {event.state}" + (f" ({event.detail})" if event.detail else "")
+            return f"{self.label}job {event.job}: {event.state}" + (f" ({event.detail})" if event.detail else "")
         if isinstance(event, JobTranscriptLine):
             if not self.transcript:
                 return None
             arrow = {"sent": ">", "received": "<"}.get(event.direction, "-")
-            return f"        {event.node} {arrow} {event.text}"
+            return f"{self._tag(event.step)}     {event.node} {arrow} {event.text}"
         if isinstance(event, NodeNotice):
-            return f"      {event.node}: {event.message}"
+            return f"{self.label}      {event.node}: {event.message}"
+        return None
+
+    @staticmethod
+    def _step_text(event: JobEvent) -> str | None:
+        if isinstance(event, StepStarted):
+            again = " (reconciling after an interruption)" if event.reconciling else ""
+            return f"{event.name}{again}"
+        if isinstance(event, StepProgress):
+            return f"  {event.message}"
+        if isinstance(event, StepDone):
+            return f"  done: {event.detail}"
+        if isinstance(event, StepSkipped):
+            return f"  skipped: {event.reason}"
+        if isinstance(event, StepFailed):
+            return f"  FAILED: {event.error}" + (f"\n  what to do: {event.fix}" if event.fix else "")
+        if isinstance(event, JobWaiting):
+            return f"  WAITING: {event.message}"
+        if isinstance(event, JobPaused):
+            return f"  paused: {event.message}"
         return None
 
 
@@ -120,6 +142,10 @@ def next_steps(summary: JobSummary, plan: Plan) -> list[str]:
     """What the user can do with a job that is not done: one way on, and one way out where it blocks."""
     job = summary.job
     give_up = f"or give the job up with `ucterm jobs --abandon {job}` and start again"
+    if summary.status == "waiting" and summary.window:
+        return [f"next: `ucterm resume {job}` inside the maintenance window ({summary.window['window']}, next "
+                f"opening {summary.window['opens'].replace('T', ' ').replace('Z', ' UTC')}) restarts and verifies; "
+                "a cron job or timer can run it, or `ucterm renew --due` again; --restart-now restarts now"]
     if summary.status == "waiting" and plan.options.signer == "signer":
         return [f"next: `ucterm resume {job}` asks signer \"{plan.options.signer_name}\" again (once a CA manager "
                 "approved the request, or the DNS record is visible)"]
@@ -271,21 +297,28 @@ def _signer(inventory: Inventory, cluster: str, choice: SignerChoice) -> Signer 
 async def _run(job: Job, inventory: Inventory, credentials: CredentialStore, *,
                signer: Signer | JournaledSigner | None,
                confirm: Confirm | None, material: Material | None, read_only: bool, approved: bool = False,
-               quiet: bool = False) -> str:
+               quiet: bool = False, restart_now: bool = False, pool: NodePool | None = None) -> str:
     printer = Printer(job.plan, quiet=quiet)
     runner = Runner(job, inventory, credentials, sink=printer, signer=signer, confirm=confirm, read_only=read_only,
-                    approved=approved)
+                    approved=approved, restart_now=restart_now, pool=pool)
     if material is not None:
         runner.material.extend(material)
-    return await runner.run()
+    try:
+        return await runner.run()
+    finally:
+        if pool is not None:
+            await pool.close()
 
 
 def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory, credentials: CredentialStore,
-           **run: Any) -> int:
-    """Run the job to its end; Ctrl+C stops it at once (the journal keeps every step) and says how to
-    go on: the job id and `ucterm resume JOB`."""
+           loop: asyncio.Runner | None = None, **run: Any) -> int:
+    """Run the job to its end (in `loop`, where the survey's sessions live, else a new one); Ctrl+C stops
+    it at once (the journal keeps every step) and says how to go on: the job id and `ucterm resume JOB`."""
     try:
-        state = asyncio.run(_run(job, inventory, credentials, **run))
+        if loop is not None:
+            state = loop.run(_run(job, inventory, credentials, **run))
+        else:
+            state = asyncio.run(_run(job, inventory, credentials, **run))
     except KeyboardInterrupt:
         stopped = Journal.open(job.id).stopped_at()
         where = f" during step {stopped['number']} ({stopped['name']})" if stopped else ""
@@ -301,6 +334,14 @@ def _drive(job: Job, args: argparse.Namespace, out: TextIO, inventory: Inventory
 
 def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     out = out or sys.stdout
+    if getattr(args, "due", None) is not None:
+        from ucterm.cli.due import run_due
+
+        return run_due(args, out=out)
+    args.cluster, args.unit = _one("--cluster", args.cluster), _one("--unit", args.unit)
+    if getattr(args, "parallel", None) is not None:
+        raise RenewalError("--parallel applies to `ucterm renew --due DAYS` (clusters side by side); a renewal of "
+                           "one cluster and unit runs its nodes side by side already.")
     inventory = load_inventory(args.inventory)
     cluster = inventory.cluster(args.cluster)
     read_only = _read_only(args, inventory, cluster.name)
@@ -321,8 +362,34 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     credentials = _credentials()
     _ask_passwords_first(inventory, credentials, [cluster.node(n).fqdn for n in args.node]
                          or [n.fqdn for n in cluster.ordered_nodes()])
-    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run,
-                   quiet=bool(getattr(args, "quiet", False)))
+    # One loop for the survey and the job: the sessions the survey opens are the job's (one login per node).
+    with asyncio.Runner() as loop:
+        pool = NodePool(credentials)
+        try:
+            return _renew_surveyed(args, out, inventory, credentials, loop, pool, read_only=read_only, jobs=jobs,
+                                   confirm=confirm, material=material, choice=choice, signer=signer)
+        finally:
+            loop.run(pool.close())
+
+
+def _one(option: str, values: Sequence[str] | None) -> str:
+    """The one value a single renewal takes (`--cluster` and `--unit` repeat only with --due)."""
+    if not values:
+        raise RenewalError(f"`ucterm renew` needs {option} (or --due DAYS to renew everything that expires "
+                           "within DAYS days).")
+    if len(values) > 1:
+        raise RenewalError(f"{option} is given {len(values)} times: a renewal is one cluster and one unit; "
+                           "`ucterm renew --due DAYS` takes several.")
+    return values[0]
+
+
+def _renew_surveyed(args: argparse.Namespace, out: TextIO, inventory: Inventory, credentials: CredentialStore,
+                    loop: asyncio.Runner, pool: NodePool, *, read_only: bool, jobs: list[JobSummary],
+                    confirm: Confirm | None, material: Material | None, choice: SignerChoice,
+                    signer: Signer | JournaledSigner | None) -> int:
+    cluster = inventory.cluster(args.cluster)
+    scan = _survey(inventory, cluster.name, args.unit, credentials, args.node, strict=not args.dry_run, loop=loop,
+                   pool=pool, quiet=bool(getattr(args, "quiet", False)))
     multi = _distribution(args, inventory, scan, cluster.name)
     options = defaults_for(inventory, scan, cluster.name, args.unit, multi)
     from dataclasses import replace
@@ -344,8 +411,8 @@ def run_renew(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     approved = _ask_once(plan, confirm, plan.options.confirm_each)
     job = Journal.create(plan, inventory.path)
     _say(args, f"ucterm: job {job.id} ({job.folder})")
-    return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only, approved=approved, quiet=args.quiet)
+    return _drive(job, args, out, inventory, credentials, loop, signer=signer, confirm=confirm, material=material,
+                  read_only=read_only, approved=approved, quiet=args.quiet, restart_now=args.restart_now, pool=pool)
 
 
 def _distribution(args: argparse.Namespace, inventory: Inventory, scan: ScanResult | None, cluster: str) -> bool:
@@ -390,13 +457,14 @@ def busy_sentence(j: JobSummary) -> str:
 
 
 def _survey(inventory: Inventory, cluster: str, unit: str, credentials: CredentialStore, nodes: Sequence[str],
-            *, strict: bool, quiet: bool = False) -> ScanResult | None:
-    """Versions and current certificates; a real run stops here if a node cannot be read."""
+            *, strict: bool, loop: asyncio.Runner, pool: NodePool, quiet: bool = False) -> ScanResult | None:
+    """Versions and current certificates; a real run stops here if a node cannot be read. The sessions
+    stay in `pool` for the job."""
     spec = unit_for(inventory.cluster(cluster), unit)  # an unknown unit is named before any connection
     if not quiet:
         print(visible(f"ucterm: reading the release and the current {spec.name} certificate of cluster {cluster}"),
               file=sys.stderr)
-    scan = asyncio.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes))
+    scan = loop.run(survey(inventory, cluster, spec.name, credentials, nodes=nodes, pool=pool))
     down = [n for n in scan.nodes if not n.reachable]
     for n in down:
         print(f"ucterm: {visible(n.error or n.node)}", file=sys.stderr)
@@ -437,7 +505,8 @@ def run_resume(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     _ask_passwords_first(inventory, credentials, job.plan.all_nodes,
                          axl_of=job.plan.cluster if any(s.transport == "axl" for s in job.plan.steps) else None)
     return _drive(job, args, out, inventory, credentials, signer=signer, confirm=confirm, material=material,
-                  read_only=read_only, approved=approved, quiet=bool(getattr(args, "quiet", False)))
+                  read_only=read_only, approved=approved, quiet=bool(getattr(args, "quiet", False)),
+                  restart_now=args.restart_now)
 
 
 def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:

@@ -199,17 +199,24 @@ class JobSummary:
     damaged: str = ""
     #: The inventory the job was planned from (resolved path; "" for a job that recorded none).
     inventory: str = ""
+    #: The batch (`ucterm renew --due`, the TUI's "renew the marked") that made the job, if one did.
+    batch: str | None = None
+    #: While its restarts wait for a maintenance window: `{"window": "Sat 01:00–05:00 Europe/Berlin",
+    #: "opens": "<UTC>", "step": id}` (renewal.windows).
+    window: dict[str, str] | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The contract's keys (`job`, `state`, `cluster`, `unit`, `steps`, `csrs`) plus compatible extras:
         `state` stays one of done|failed|waiting|running; `status` says which kind (see SUMMARY_STATE); a
-        damaged job reports `failed` and says why in `damaged`."""
+        damaged job reports `failed` and says why in `damaged`; `window` says when restarts that wait
+        for the maintenance window may run; `batch` names the batch that made the job."""
         return {"job": self.job, "state": SUMMARY_STATE[self.status], "cluster": self.cluster,
                 "unit": self.unit, "steps": self.steps, "csrs": self.csrs, "detail": self.detail,
                 "created": self.created,
                 "updated": self.updated, "folder": self.folder, "multi_server": self.multi_server,
                 "status": self.status, "stopped_at": self.stopped_at, "next": self.next,
-                "damaged": self.damaged or None, "inventory": self.inventory}
+                "damaged": self.damaged or None, "inventory": self.inventory, "window": self.window,
+                "batch": self.batch}
 
     @property
     def unfinished(self) -> bool:
@@ -242,8 +249,10 @@ class Job:
             raise JobDamaged(folder, problem)
         self.folder = folder
         self.id: str = meta["id"]
-        created, inventory = meta.get("created"), meta.get("inventory")
+        created, inventory, batch = meta.get("created"), meta.get("inventory"), meta.get("batch")
         self.created: str = created if isinstance(created, str) else ""
+        #: The batch that made the job (None for one made on its own, and in journals before batches).
+        self.batch: str | None = batch if isinstance(batch, str) and batch else None
         self.inventory_path: Path | None = Path(inventory) if isinstance(inventory, str) and inventory else None
         try:
             self.plan = Plan.from_dict(meta["plan"])
@@ -436,8 +445,19 @@ class Job:
                           steps=steps, csrs=self.csr_files(), created=self.created, updated=self.updated,
                           detail=self.detail, folder=str(self.folder), multi_server=self.plan.multi_server,
                           status=status, stopped_at=self.stopped_at() if status != "done" else None,
-                          next=f"ucterm resume {self.id}" if resumable else None,
+                          next=f"ucterm resume {self.id}" if resumable else None, batch=self.batch,
+                          window=self.window_wait(),
                           inventory=str(self.inventory_path) if self.inventory_path else "")
+
+    def window_wait(self) -> dict[str, str] | None:
+        """What the job's restarts wait for while they wait for a maintenance window (see JobSummary.window)."""
+        window = self.facts.get("window")
+        if self.state != "waiting" or not isinstance(window, dict):
+            return None
+        step = window.get("step")
+        if isinstance(step, str) and step in self.steps and self.steps[step].state != "waiting":
+            return None
+        return {str(k): str(v) for k, v in window.items()}
 
     # ---- one runner at a time ------------------------------------------------------------------
 
@@ -556,8 +576,10 @@ class Journal:
         return paths.jobs_dir()
 
     @staticmethod
-    def create(plan: Plan, inventory_path: Path | str | None, *, job_id: str | None = None) -> Job:
-        """A new job folder holding the plan. The id reads as when, which cluster and which unit."""
+    def create(plan: Plan, inventory_path: Path | str | None, *, job_id: str | None = None,
+               batch: str | None = None) -> Job:
+        """A new job folder holding the plan. The id reads as when, which cluster and which unit; `batch`
+        names the batch that made it (kept in job.json)."""
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         jid = job_id or f"{stamp}-{_safe(plan.cluster)}-{_safe(plan.unit)}-{secrets.token_hex(2)}"
         folder = Journal.root() / jid
@@ -568,6 +590,8 @@ class Journal:
         meta = {"id": jid, "created": _now(), "format": 1,
                 "inventory": str(Path(inventory_path).resolve()) if inventory_path else None,
                 "plan": plan.to_dict()}
+        if batch:
+            meta["batch"] = batch
         atomic_write(folder / META, json.dumps(meta, indent=2).encode("utf-8"))
         job = Job(folder, meta)
         job.set_state("running", "created")

@@ -4,19 +4,25 @@ A thin layer over :class:`ucterm.vos.NodeSession` that opens the session lazily,
 the whole run (a VOS CLI can take a minute to greet), knows the version the journal learnt
 (so a resumed job in a new process still uses REST where the node has it), and turns "which
 transport" into one argument instead of an `if` in every step.
+
+A :class:`NodePool` keeps the accesses of several pieces of work that follow one another on the
+same nodes (the survey before a plan, then the job; the jobs of one cluster in a batch), so that
+each node greets ucterm once: on real appliances a CLI login alone takes 10-60 s (§1.1). Whoever
+uses an access points its events at itself (:meth:`NodeAccess.report_to`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from cryptography import x509
 
 from ucterm import catalog, pki
-from ucterm.credentials import CredentialStore
+from ucterm.credentials import CredentialStore, Secret
 from ucterm.errors import UctermError
-from ucterm.events import EventSink
+from ucterm.events import Event, EventSink, emit
 from ucterm.inventory import Cluster, Node
 from ucterm.renewal.model import CsrRequest
 from ucterm.vos import NodeSession, NodeTarget, probe_node_unit
@@ -45,8 +51,16 @@ class NodeAccess:
     @property
     def session(self) -> NodeSession:
         if self._session is None:
-            self._session = NodeSession(self.target, self._credentials, self._sink)
+            self._session = NodeSession(self.target, self._credentials, self._forward)
         return self._session
+
+    async def _forward(self, event: Event) -> None:
+        """The session's sink: whatever `report_to` names now (the session keeps this one for its life)."""
+        await emit(self._sink, event)
+
+    def report_to(self, sink: EventSink | None) -> None:
+        """Send this node's transcript and notices to `sink` from now on (the next user of a pooled access)."""
+        self._sink = sink
 
     def learn_version(self, version: str) -> None:
         """Use a version read from the node (preflight) for every later transport decision."""
@@ -141,3 +155,73 @@ class NodeAccess:
 
     async def restart(self, service: str, timeout: float) -> RestartResult:
         return await self.session.cli.restart_service(service, timeout)
+
+
+class _SeenCredentials:
+    """A CredentialStore that hands every secret it resolves to the pool (and so to its users' redactors)."""
+
+    def __init__(self, inner: CredentialStore, seen: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    def resolve(self, reference: str | None, *, what: str) -> Secret:
+        secret = self._inner.resolve(reference, what=what)
+        self._seen(secret.reveal())
+        return secret
+
+    def remember(self, reference: str, what: str, value: str) -> None:
+        self._seen(value)
+        self._inner.remember(reference, what, value)
+
+
+class NodePool:
+    """Node accesses shared by work that follows one another (see the module docstring).
+
+    The pool owns its sessions: a runner given a pool leaves them open for the next user, and
+    the pool's owner closes them (:meth:`close`). Every secret a pooled session resolves reaches
+    the redactor of every job using the pool (:meth:`listen`), also one logged in before the job
+    existed: the second belt after the transcript's own redaction.
+    """
+
+    def __init__(self, credentials: CredentialStore) -> None:
+        self._seen: set[str] = set()
+        self._listeners: list[Callable[[str], None]] = []
+        self.credentials = cast(CredentialStore, _SeenCredentials(credentials, self._saw))
+        self._accesses: dict[str, NodeAccess] = {}
+
+    def _saw(self, secret: str) -> None:
+        self._seen.add(secret)
+        for listener in self._listeners:
+            listener(secret)
+
+    def listen(self, listener: Callable[[str], None]) -> None:
+        """Hand `listener` every secret the pool's sessions resolved so far and resolve from now on (a
+        job's redactor)."""
+        self._listeners.append(listener)
+        for secret in self._seen:
+            listener(secret)
+
+    def access(self, cluster: Cluster, node: Node, version: str | None = None) -> NodeAccess:
+        key = node.fqdn.lower()
+        found = self._accesses.get(key)
+        if found is None:
+            found = self._accesses[key] = NodeAccess(cluster, node, self.credentials, None, version)
+        elif version:
+            found.learn_version(version)
+        return found
+
+    def __iter__(self) -> Iterator[NodeAccess]:
+        return iter(list(self._accesses.values()))
+
+    def forget(self, fqdn: str) -> None:
+        """Drop a node whose session should not be reused (it failed its survey)."""
+        self._accesses.pop(fqdn.lower(), None)
+
+    async def close(self, *, when: Callable[[NodeAccess], bool] | None = None) -> None:
+        for key, access in list(self._accesses.items()):
+            if when is None or when(access):
+                self._accesses.pop(key, None)
+                try:
+                    await access.close()
+                except Exception:  # best effort: nothing left to tell anybody about a closing session
+                    continue

@@ -122,6 +122,8 @@ def _summary(job: Job, records: Sequence[dict[str, Any]], clean: _Cleaner) -> Se
             ("Created", _when(job.created)), ("Last change", _when(job.updated))]
     if job.inventory_path is not None:
         rows.append(("Inventory", clean(job.inventory_path)))
+    if job.batch:
+        rows.append(("Batch", clean(f"{job.batch} (one of the jobs `ucterm renew --due` or the TUI made at once)")))
     for run in _runs(records):
         who = f"{run.get('user') or 'unknown user'} on {run.get('host') or 'unknown host'}"
         how = f"ucterm {run.get('version', '?')}, pid {run.get('pid', '?')}: {run.get('command') or 'run'}"
@@ -148,12 +150,27 @@ def _scope(job: Job, product: str, clean: _Cleaner) -> Section:
     if plan.ha_group:
         items.append(f"IM and Presence High Availability of {clean(plan.ha_group)} is turned off for the "
                      "restarts and on again afterwards.")
+    items += _window_words(job, clean)
     blocks: list[Block] = [items]
     if plan.risks:
         blocks += ["Risks named by the plan:", [clean(r) for r in plan.risks]]
     if plan.warnings:
         blocks += ["Warnings of the plan:", [clean(w) for w in plan.warnings]]
     return Section("Scope", blocks)
+
+
+def _window_words(job: Job, clean: _Cleaner) -> list[str]:
+    """What the journal says of the maintenance window: a wait for it, or restarts outside it by override."""
+    out: list[str] = []
+    override = job.facts.get("restart_now")
+    if isinstance(override, dict):
+        out.append(clean(f"Restarted outside the maintenance window ({override.get('window', '?')}) at "
+                         f"{_when(str(override.get('at', '')))}, as the person running it asked (--restart-now)."))
+    waiting = job.window_wait()
+    if waiting is not None:
+        out.append(clean(f"The restarts wait for the maintenance window {waiting.get('window', '?')} (next opening "
+                         f"{_when(waiting.get('opens', ''))}): they interrupt calls or clients."))
+    return out
 
 
 def _signer_words(signer: str, options: Any) -> str:
@@ -270,6 +287,12 @@ def _left(job: Job, clean: _Cleaner) -> Section:
         return Section("What is left", [items, "The job was abandoned: a new renewal of the unit "
                                                f"(`ucterm renew --cluster {clean(job.plan.cluster)} --unit "
                                                f"{clean(job.plan.unit)}`) takes over."])
+    waiting = job.window_wait()
+    if waiting is not None:
+        return Section("What is left", [items, clean(
+            f"The restarts wait for the maintenance window {waiting.get('window', '?')} (next opening "
+            f"{_when(waiting.get('opens', ''))}): `ucterm resume {job.id}` inside it restarts and verifies "
+            "(a cron job or timer running `ucterm renew --due` does it too).")])
     return Section("What is left", [items, f"Continue with `ucterm resume {clean(job.id)}`."])
 
 

@@ -156,6 +156,12 @@ class StepWorker:
             "ha_enable": self._ha_enable,
             "verify": self._verify,
         }
+        #: One request to the signer per CSR at a time: a node's own obtain step and another node's step
+        #: handing it to the CA too (_submit_the_others) run side by side.
+        self._signing: dict[str, asyncio.Lock] = {}
+
+    def _signing_lock(self, node: str) -> asyncio.Lock:
+        return self._signing.setdefault(node.lower(), asyncio.Lock())
 
     @property
     def job(self) -> Job:
@@ -428,7 +434,8 @@ class StepWorker:
         request id, order URL); "pending" leaves the job waiting with the signer's words."""
         signing = _StepSigning(self, step)
         try:
-            leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
+            async with self._signing_lock(signing.node):
+                leaf_pem, chain_pems = await signer.obtain(pki.pem(csr), signing)
         except SignerPending as exc:
             also = await self._submit_the_others(step, signer)
             more = f" ({len(also)} more CSR(s) submitted: {'; '.join(also)})" if also else ""
@@ -446,18 +453,22 @@ class StepWorker:
         fetched again then; an error is left for its own step to report."""
         said: list[str] = []
         for other in self.job.plan.steps_of("obtain_signed"):
-            rec = self.job.steps[other.id]
             node = other.node or ""
-            if other.id == waiting.id or rec.state == "done" or "sign" in rec.intents \
-                    or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+            lock = self._signing_lock(node)
+            if other.id == waiting.id or lock.locked():  # its own step is asking the signer right now
                 continue
-            try:
-                await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
-                said.append(f"{node}: issued")
-            except SignerPending as exc:
-                said.append(f"{node}: {str(exc).rstrip('.')}")
-            except UctermError as exc:
-                await self.ctx.progress(other, f"not submitted yet: {exc}")
+            async with lock:
+                rec = self.job.steps[other.id]
+                if rec.state == "done" or "sign" in rec.intents \
+                        or "generate" not in self.job.steps[f"generate_csr:{node}"].done:
+                    continue
+                try:
+                    await signer.obtain(pki.pem(self._csr_of(node)), _StepSigning(self, other))
+                    said.append(f"{node}: issued")
+                except SignerPending as exc:
+                    said.append(f"{node}: {str(exc).rstrip('.')}")
+                except UctermError as exc:
+                    await self.ctx.progress(other, f"not submitted yet: {exc}")
         return said
 
     # ---- 5. validate ---------------------------------------------------------------------------
