@@ -97,14 +97,14 @@ def test_a_damaged_job_is_one_line_and_the_others_list_as_usual(case: str, inven
     damage, reason = DAMAGE[case]
     damage(damaged)
 
-    listed = ucterm("jobs")
+    listed = ucterm("jobs", "--inventory", str(inventory_path))
     assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
     rows = {line.split()[0]: line for line in listed.stdout.splitlines()[1:]}
     assert set(rows) == {sound.id, damaged.id}
     assert "damaged" in rows[damaged.id] and reason in rows[damaged.id], rows[damaged.id]
     assert "interrupted" in rows[sound.id].split()  # journaled as running, and no ucterm runs it
 
-    as_json = ucterm("jobs", "--json")
+    as_json = ucterm("jobs", "--json", "--inventory", str(inventory_path))
     by_id = {j["job"]: j for j in json.loads(as_json.stdout)}
     assert by_id[damaged.id]["state"] == "failed" and reason in by_id[damaged.id]["damaged"]
     assert by_id[sound.id]["damaged"] is None

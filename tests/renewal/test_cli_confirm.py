@@ -7,12 +7,20 @@ question and counting them.
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
 import sys
+import termios
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .conftest import LabRig
+
+
+def _controlling_terminal() -> None:
+    """In the child, after setsid: the pty on stdin becomes its controlling terminal (/dev/tty), where
+    ucterm asks its questions, as at a person's shell."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 async def at_a_terminal(lab: LabRig, *args: str, timeout: float = 60) -> tuple[int, str, list[str]]:
@@ -20,7 +28,8 @@ async def at_a_terminal(lab: LabRig, *args: str, timeout: float = 60) -> tuple[i
     master, slave = os.openpty()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "ucterm", "--inventory", str(lab.inventory_path), *args,
-        stdin=slave, stdout=asyncio.subprocess.PIPE, stderr=slave, env={**os.environ, "NO_COLOR": "1"})
+        stdin=slave, stdout=asyncio.subprocess.PIPE, stderr=slave, env={**os.environ, "NO_COLOR": "1"},
+        start_new_session=True, preexec_fn=_controlling_terminal)
     os.close(slave)
     loop = asyncio.get_running_loop()
     shown = ""

@@ -45,7 +45,8 @@ async def ended(child: pexpect.spawn, within: float) -> int:
 async def test_questions_go_to_the_terminal_when_stderr_is_a_file_and_no_is_one_paused_state(
         lab: LabRig, tmp_path: Path) -> None:
     log = tmp_path / "renew.log"
-    child = spawn(lab, f"renew --cluster branch --unit CallManager --node {PUB125} --lab-ca", log)
+    # --confirm-each: the step asks itself (else the one confirmation before the run answers it).
+    child = spawn(lab, f"renew --cluster branch --unit CallManager --node {PUB125} --lab-ca --confirm-each", log)
     await child.expect(r"Upload the new CallManager certificate on \S+\? .*\[y/N\] ", async_=True)
     child.sendline("n")
     assert await ended(child, 30) == 4  # waiting for the user's approval (design.md §3: 4)

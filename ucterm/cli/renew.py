@@ -517,7 +517,8 @@ def run_jobs(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
         return _abandon(args.abandon, out)
     every = list_jobs()
     current = _inventory_key(getattr(args, "inventory", None) or paths.default_inventory())
-    jobs = every if getattr(args, "all", False) else [j for j in every if j.inventory == current]
+    # A damaged job's inventory may be unreadable: it shows in every listing (it blocks renewals of its unit).
+    jobs = every if getattr(args, "all", False) else [j for j in every if j.inventory == current or j.damaged]
     if getattr(args, "json", False):
         out.write(json.dumps([j.to_json() for j in jobs], indent=2) + "\n")
         return 0

@@ -311,7 +311,7 @@ class Job:
     def _apply(self, r: dict[str, Any]) -> None:
         kind = r.get("type")
         self.updated = r.get("ts", self.updated)
-        step = self.steps.get(r.get("step", "")) if "step" in r else None
+        step = self.steps.get(r["step"]) if isinstance(r.get("step"), str) else None
         if kind == "step" and step is not None:
             step.state = r["state"]
             step.detail = r.get("detail", "")
