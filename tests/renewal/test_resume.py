@@ -182,7 +182,7 @@ async def test_a_job_journaled_by_0_1_0_resumes(lab: LabRig) -> None:
     # The preflights still to run read over REST where the plan said so (preflights run side by side: the
     # kill came as the first finished, and another may have finished in the same instant).
     left = {s.node for s in old.plan.steps if s.read_transport == "rest" and old.steps[s.id].state != "done"}
-    assert len(left) > 1
+    assert left  # under load several may finish in one instant; at least one is left to read
     assert reads >= left
 
 

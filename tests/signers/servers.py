@@ -263,12 +263,16 @@ zone "{zone}" {{ type primary; file "{work}/{zone}.db"; update-policy {{ grant u
 ''')
     log = folder / "named.log"
     with process([named, "-g", "-c", str(work / "named.conf"), "-n", "1"], log):
+        import dns.exception
         import dns.message
         import dns.query
 
         def answers() -> bool:
             query = dns.message.make_query(zone, "SOA")
-            return bool(dns.query.udp(query, LOOPBACK, port=port, timeout=1).answer)
+            try:
+                return bool(dns.query.udp(query, LOOPBACK, port=port, timeout=1).answer)
+            except dns.exception.Timeout:  # named is still starting (slow on a loaded machine): ask again
+                return False
 
         wait_until(answers, "named", log)
         yield Bind(port, zone, "ucterm", secret)
