@@ -31,11 +31,13 @@ pytestmark = pytest.mark.timeout(120)
 
 
 async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], timeout: float = 60.0,
-                   what: str = "") -> None:
+                   what: str | Callable[[], str] = "") -> None:
+    """`what`: what is awaited, for the failure (a callable: said as things are then)."""
     start = time.monotonic()
     while not condition():
         if time.monotonic() - start > timeout:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what or condition}")
+            said = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {said or condition}")
         await pilot.pause(0.05)
 
 

@@ -90,3 +90,20 @@ class _NoRunner:
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def abort(self) -> None: ...
+
+
+class TestBatchPlan:
+    def test_everything_due(self, snap_compare: Snap, recorded: Factory) -> None:
+        """The palette's "Renew everything due" on the recorded estate: the new jobs, the left-alone units."""
+        from ucterm.tui.screens.batch import BatchPlanScreen
+
+        app = recorded()
+
+        async def run_before(pilot: Pilot[Any]) -> None:
+            session = app.session
+            assert session is not None
+            proposal = session.batch_proposal(session.due_selection())
+            await app.push_screen(BatchPlanScreen(proposal, session=session, title="Renew everything due"))
+            await pilot.pause()
+
+        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)

@@ -9,6 +9,10 @@ Harlequin's): screens get what they need in their constructors and post messages
 (`ucterm.tui.messages`: OpenRenewal, PreviewPlan, StartJob, OpenJob, JobStarted, JobEnded, …);
 the handlers below decide what is shown. A job's run screen is installed while its job runs or
 while it is on the stack, so there is one run screen per job, never two.
+
+A batch (RenewMarked, RenewDue → the batch plan; StartBatch) runs in a worker here with
+`renewal.batch.Batch`, clusters side by side; each of its jobs runs on its own run screen, mounted
+off the stack, exactly as a single job runs, so that opening it shows its steps, logs and questions.
 """
 
 from __future__ import annotations
@@ -33,11 +37,15 @@ from ucterm.tui.messages import (
     HostKeysUnknown,
     JobEnded,
     JobStarted,
+    OpenBatch,
     OpenJob,
     OpenRenewal,
     PreviewPlan,
+    RenewDue,
+    RenewMarked,
     SessionFailed,
     SessionReady,
+    StartBatch,
     StartJob,
 )
 from ucterm.tui.palette import EstateCommands
@@ -50,7 +58,10 @@ from ucterm.tui.view import WIDE, Scope
 from ucterm.tui.widgets.common.safe import safe
 
 if TYPE_CHECKING:
+    from ucterm.renewal.journal import Job
+    from ucterm.renewal.nodes import NodePool
     from ucterm.tui.screens.run import RunScreen
+    from ucterm.tui.session import BatchProposal
 
 #: Builds the session inside the app's event loop (the demo starts its lab there).
 Startup = Callable[["UctermApp"], Awaitable[Session]]
@@ -97,6 +108,12 @@ class UctermApp(ReasonedActions, App[int]):
         self.running_jobs: set[str] = set()
         #: The installed run screen of each job that has one (see _job_screen).
         self._job_screens: dict[str, RunScreen] = {}
+        #: The end state each running batch job's lane waits for (JobEnded), by job id.
+        self._job_waiters: dict[str, asyncio.Future[str]] = {}
+        #: The id of the last batch started in this app (the palette opens it again).
+        self.last_batch: str | None = None
+        #: Clusters to scan again once their jobs are done (several lanes ending together: one scan).
+        self._rescan: set[str] = set()
 
     # ---- life cycle -----------------------------------------------------------------------------
     def get_default_screen(self) -> Screen[object]:
@@ -125,6 +142,7 @@ class UctermApp(ReasonedActions, App[int]):
         if self.session is not None:
             for warning in (self.session.inventory.warnings if self.session.inventory else ()):
                 self.say(warning, severity="warning")
+            self.session.reload_jobs()
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.startup is not None and self.session is None:
             self.start_session()
@@ -149,6 +167,7 @@ class UctermApp(ReasonedActions, App[int]):
             self.say(str(exc), severity="error")
             return
         self.clock = self.session.clock
+        self.session.reload_jobs()
         if self.main_screen is not None:
             self.main_screen.post_message(SessionReady(self.session))
 
@@ -300,11 +319,33 @@ class UctermApp(ReasonedActions, App[int]):
     @on(JobEnded)
     def _job_ended(self, message: JobEnded) -> None:
         self.running_jobs.discard(message.job_id)
+        waiter = self._job_waiters.pop(message.job_id, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(message.state)  # the batch's lane goes on
+        session = self.session
+        if session is not None:
+            windows = dict(session.windows)
+            session.reload_jobs()
+            if session.windows != windows and self.main_screen is not None and self.main_screen.is_mounted:
+                self.main_screen.refresh_view(rebuild_tree=True)  # a cluster's restarts wait for its window
         if message.state != "done":
             return
         self.say(f"renewal {message.job_id} done: {message.detail}")
-        if self.main_screen is not None and self.session is not None and self.session.inventory is not None:
-            self.main_screen.scan_estate((message.cluster,))  # show the new certificate
+        if self.main_screen is not None and session is not None and session.inventory is not None:
+            if not self._rescan:
+                self.set_timer(self.RESCAN_DELAY, self._rescan_done)
+            self._rescan.add(message.cluster)
+
+    #: How long the rescan after a done job waits for other lanes' jobs ending at the same time.
+    RESCAN_DELAY = 0.5
+
+    def _rescan_done(self) -> None:
+        """Scan the clusters whose jobs are done (to show the new certificates), with those a scan
+        under way still reads: a new scan replaces it."""
+        main = self.main_screen
+        clusters, self._rescan = self._rescan, set()
+        if main is not None and clusters:
+            main.scan_estate(tuple(sorted(clusters | set(main.progress))))
 
     def _job_screen(self, job_id: str) -> RunScreen | None:
         """The installed run screen of `job_id` if it is still the one to show (its job runs, or the
@@ -340,13 +381,152 @@ class UctermApp(ReasonedActions, App[int]):
         return screen
 
     def _show_job(self, screen: RunScreen) -> None:
-        """`screen` on top: down to it where it is on the stack already, else pushed over the estate."""
+        """`screen` on top: down to it where it is on the stack already, else pushed over the batch view
+        it was opened from (the batch goes on beneath), else over the estate."""
+        from ucterm.tui.screens.batch import BatchScreen
+
         if screen in self.screen_stack:
             while self.screen is not screen:
                 self.pop_screen()
             return
-        if self._to_main() is not None:
+        # Opened from a batch's view, it goes over it (esc returns there); else over the estate.
+        if isinstance(self.screen, BatchScreen) or self._to_main() is not None:
             self.push_screen(screen)
+
+    # ---- batches: the marked certificates, or everything due ------------------------------------------
+    def renew_due(self) -> None:
+        """The palette's "Renew everything due": the batch plan first."""
+        self.propose_batch(None)
+
+    @on(RenewDue)
+    def _renew_due(self, message: RenewDue) -> None:
+        self.propose_batch(None)
+
+    @on(RenewMarked)
+    def _renew_marked(self, message: RenewMarked) -> None:
+        self.propose_batch(message.certs)
+
+    @work(exclusive=True, group="batch-proposal")
+    async def propose_batch(self, marked: Sequence[MergedCert] | None) -> None:
+        """What a batch would do (the journal is read, every plan built; no node is contacted), shown
+        in the batch plan; `marked` None: everything due."""
+        from ucterm.tui.screens.batch import BatchPlanScreen
+        from ucterm.tui.view import counted
+
+        session = self.session
+        if session is None or session.inventory is None:
+            self.say("Renew: the estate is not loaded yet", severity="warning")
+            return
+
+        def propose() -> BatchProposal:
+            if marked is None:
+                return session.batch_proposal(session.due_selection())
+            return session.batch_proposal(session.marked_selection(marked), kind="marked")
+
+        try:
+            proposal = await asyncio.to_thread(propose)
+        except (UctermError, OSError) as exc:
+            self.say(f"Renew: {exc}", severity="error")
+            return
+        title = ("Renew everything due" if marked is None
+                 else f"Renew {counted(len(marked), 'marked certificate')}")
+        self.push_screen(BatchPlanScreen(proposal, session=session, title=title))
+
+    @on(StartBatch)
+    def _start_batch(self, message: StartBatch) -> None:
+        from ucterm.renewal.batch import new_batch_id
+
+        session = self.session
+        if session is None or session.inventory is None:
+            return
+        if session.read_only_reason:
+            self.say(f"Run the batch: {session.read_only_reason}", severity="warning")
+            return
+        batch_id = new_batch_id(message.proposal.kind)
+        self.last_batch = batch_id
+        if message.proposal.kind == "marked" and self.main_screen is not None:
+            self.main_screen.action_clear_marks()  # renewed now (or left, said why on the batch plan)
+        self.run_batch(message.proposal, batch_id)
+        self.open_batch(batch_id)
+
+    def open_batch(self, batch_id: str) -> None:
+        from ucterm.tui.screens.batch import BatchScreen
+
+        screen = self.screen
+        if isinstance(screen, BatchScreen) and screen.batch_id == batch_id:
+            return
+        if self._to_main() is not None:
+            self.push_screen(BatchScreen(batch_id, self.running_jobs))
+
+    @on(OpenBatch)
+    def _open_batch(self, message: OpenBatch) -> None:
+        self.open_batch(message.batch_id)
+
+    @work(group="batch")
+    async def run_batch(self, proposal: BatchProposal, batch_id: str) -> None:
+        """Journal and run the batch's jobs in lanes (renewal.batch.Batch), each on its own run screen."""
+        from ucterm.renewal.batch import Batch, BatchItem
+
+        session = self.session
+        assert session is not None and session.inventory is not None
+        clusters: list[str] = []
+        for name in [*(p.cluster for p in proposal.plans), *(j.cluster for j in proposal.resume)]:
+            cluster = session.cluster(name)
+            clusters += [name, *([cluster.cucm_cluster] if cluster is not None and cluster.cucm_cluster else [])]
+        signers = sorted({p.options.signer_name for p in proposal.plans
+                          if p.options.signer == "signer" and p.options.signer_name})
+        # Every password the batch's jobs need, asked once before any lane starts.
+        for signer in [None, *signers]:
+            if not await self.ask_credentials(sorted(set(clusters)), app_user=True, signer=signer):
+                self.say(f"batch {batch_id}: a password was not given; nothing ran", severity="warning")
+                return
+        items = [BatchItem(j.cluster, j.unit, job_id=j.job) for j in proposal.resume]
+        items += [BatchItem(p.cluster, p.unit, plan=p) for p in proposal.plans]
+
+        async def run_job(job: Job, pool: NodePool) -> str:
+            return await self._run_batch_job(job, pool, signer=proposal.signers.get(
+                f"{job.plan.cluster}/{job.plan.unit}"), approved=job.id not in {j.job for j in proposal.resume})
+
+        batch = Batch(items, inventory=session.inventory, credentials=session.credentials, run_job=run_job,
+                      batch_id=batch_id)
+        results = await batch.run()
+        for r in results:
+            if r.error:
+                self.say(f"batch {batch_id}: {r.item.label}: {r.error}", severity="warning")
+        states = [r.state for r in results]
+        summary = ", ".join(f"{states.count(s)} {s}" for s in dict.fromkeys(states))
+        self.say(f"batch {batch_id} ended: {summary}")
+
+    async def _run_batch_job(self, job: Job, pool: NodePool, *, signer: str | None, approved: bool) -> str:
+        """A batch's RunJob: the job runs on its run screen, as a single job does (steps, logs, questions,
+        retry, skip, abort); the lane waits for where it stops."""
+        from ucterm.tui.screens.run import RunScreen
+
+        session = self.session
+        assert session is not None
+        if job.id in self.running_jobs:
+            return "running"
+        old = self._job_screens.pop(job.id, None)
+        if old is not None and old not in self.screen_stack:
+            self.uninstall_screen(old)
+            old = None
+        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._job_waiters[job.id] = future
+        if old is not None:  # on the stack already (opened from the jobs list): that one runs it
+            self._job_screens[job.id] = old
+            old.start()
+        else:
+            # New jobs were approved in "Run the batch?", which listed their risky steps; resumed ones ask.
+            screen = RunScreen.for_job(session, job, signer=signer, approved=approved, pool=pool)
+            screen.autostart = True
+            self._install_job_screen(screen)
+            # Mounted off the stack (Textual's own step of push_screen): it runs and gathers its transcript
+            # while the person watches another screen; OpenJob shows it.
+            await self._get_screen(screen)[1]
+        try:
+            return await future
+        finally:
+            self._job_waiters.pop(job.id, None)
 
     @on(HostKeysUnknown)
     def _host_keys_unknown(self, message: HostKeysUnknown) -> None:

@@ -6,8 +6,9 @@ assert on exactly the events the engine emitted (`run_test(message_hook=...)`).
 
 Screens never reach into the app: they say what the user asked for with a message that bubbles
 up to the app (:class:`OpenRenewal`, :class:`PreviewPlan`, :class:`StartJob`, :class:`OpenJob`,
-:class:`HostKeysUnknown`) or what happened (:class:`JobStarted`, :class:`JobEnded`), and the
-app, the only owner of the screen stack and of the running jobs, reacts in its `@on` handlers.
+:class:`RenewDue`, :class:`RenewMarked`, :class:`StartBatch`, :class:`OpenBatch`,
+:class:`HostKeysUnknown`) or what happened (:class:`JobStarted`, :class:`JobEnded`), and the app,
+the only owner of the screen stack and of the running jobs, reacts in its `@on` handlers.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ucterm.scan.model import MergedCert, NodeResult, ScanResult
 
 if TYPE_CHECKING:
     from ucterm.renewal.model import Plan
-    from ucterm.tui.session import Session
+    from ucterm.tui.session import BatchProposal, Session
 
 
 class EngineEvent(Message, bubble=False):
@@ -100,6 +101,34 @@ class StartJob(Message):
         super().__init__()
         self.plan = plan
         self.signer = signer
+
+
+class RenewDue(Message):
+    """Renew everything due (the palette): the app proposes a batch from the last scan."""
+
+
+class RenewMarked(Message):
+    """Renew the certificates the user marked (space on the table): the app proposes a batch."""
+
+    def __init__(self, certs: Sequence[MergedCert]) -> None:
+        super().__init__()
+        self.certs = tuple(certs)
+
+
+class StartBatch(Message):
+    """The user confirmed a batch: journal and run its jobs, clusters side by side."""
+
+    def __init__(self, proposal: BatchProposal) -> None:
+        super().__init__()
+        self.proposal = proposal
+
+
+class OpenBatch(Message):
+    """Show the batch view: the jobs of one batch with their states."""
+
+    def __init__(self, batch_id: str) -> None:
+        super().__init__()
+        self.batch_id = batch_id
 
 
 class OpenJob(Message):

@@ -3,7 +3,8 @@
 In the order the palette opens on:
 
 - "Renew this" for the highlighted certificate, and a renew command for every certificate
-  that needs it; jump to any cluster or node; show expiring; jobs;
+  that needs it; "Renew everything due" (one batch); jump to any cluster or node; show expiring;
+  jobs; the last batch;
 - the keys of the current screen that ucterm describes (so every binding is reachable by name);
 - then what Textual offers anyway: its widgets' generic keys (cursor up, page down) and its system
   commands (theme, keys, maximize, screenshot, quit).
@@ -51,6 +52,10 @@ class EstateCommands(Provider):
                 out.append((f"Renew {cert.unit} on {cert.cluster} ({status})",
                             partial(app.open_renewal, cert.cluster, cert.unit, cert),
                             f"{cert.record.subject_cn} on {nodes_text(cert.nodes)}"))
+            if session.inventory is not None:
+                out.append(("Renew everything due", app.renew_due,
+                            "One batch: every identity certificate within its cluster's warning days, like for "
+                            "like, clusters side by side (shown first; high-risk units are left, said why)"))
             out.append(("Show expiring certificates", app.show_expiring,
                         "Only expired, critical and warning certificates"))
             out.append(("Show the whole estate", partial(app.jump_to, Scope()), "Every cluster's certificates"))
@@ -62,6 +67,9 @@ class EstateCommands(Provider):
                         out.append((f"Jump to node {short_host(n.fqdn)}",
                                     partial(app.jump_to, Scope("node", c.name, n.fqdn)), f"{n.fqdn} ({c.name})"))
         out.append(("Jobs: renewals in the journal", app.action_jobs, "List journaled renewals; resume one"))
+        if app.last_batch is not None:
+            out.append((f"Batch {app.last_batch}", partial(app.open_batch, app.last_batch),
+                        "The jobs of the last batch started here, with their states"))
         # What the current screen's keys do, by name: ucterm's (they carry a tooltip), then Textual's.
         ours: list[tuple[str, Callable[[], object], str]] = []
         generic: list[tuple[str, Callable[[], object], str]] = []

@@ -16,14 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from ucterm.credentials import CredentialStore
-from ucterm.errors import CredentialError
+from ucterm.errors import CredentialError, UctermError
 from ucterm.events import EventSink
-from ucterm.scan.model import CertRecord, NodeResult, ScanResult, load_scan, save_scan
+from ucterm.scan.model import CertRecord, MergedCert, NodeResult, ScanResult, load_scan, save_scan
 
 if TYPE_CHECKING:
     # The engine's types, for the checker only: at run time these modules load on first use (the
     # runner and the signers bring asyncssh and httpx, which opening the app must not pay for).
     from ucterm.inventory import Cluster, Inventory
+    from ucterm.renewal.due import DueSelection, LeftAlone
+    from ucterm.renewal.journal import JobSummary
     from ucterm.renewal.model import Plan, PlanOptions
     from ucterm.renewal.signers import JournaledSigner, Signer
     from ucterm.renewal.steps import RunnerSettings
@@ -131,6 +133,8 @@ class Session:
         default=None, repr=False, compare=False)
     #: The runner's timing knobs (`ucterm.renewal.RunnerSettings`); None: the engine's defaults.
     runner_settings: RunnerSettings | None = None
+    #: Cluster → the maintenance window a job's restarts wait for there (reload_jobs; the estate tree).
+    windows: dict[str, str] = field(default_factory=dict)
     #: A sentence the main screen shows above the estate (plain `ucterm` on the demo: there is no inventory).
     banner: str = ""
     #: Nodes a running scan has finished, shown over the last scan until the scan ends.
@@ -351,3 +355,93 @@ class Session:
             if key != "files":
                 return key
         return self.signers[0].key if self.signers else "files"
+
+    # ---- batches -------------------------------------------------------------------------------
+    def due_selection(self) -> DueSelection:
+        """Everything due on the last scan (each cluster's warn_days; the high-risk units left, said so).
+        Reads the journal; no node is contacted."""
+        from ucterm.renewal.batch import installed_by_finished_jobs
+        from ucterm.renewal.due import select_due
+        from ucterm.renewal.journal import list_jobs, recent_units
+
+        assert self.inventory is not None
+        scan = self.current_scan()
+        if scan is None:
+            raise UctermError("the estate has not been scanned yet; press r to scan it first.")
+        jobs = list_jobs()
+        names = [c.name for c in self.inventory.clusters]
+        return select_due(self.inventory, scan, days=self.inventory.defaults.warn_days,
+                          days_for={c.name: c.settings.warn_days for c in self.inventory.clusters}, jobs=jobs,
+                          installed=installed_by_finished_jobs(jobs, names),
+                          recent={n: recent_units(n, jobs) for n in names})
+
+    def marked_selection(self, marked: Sequence[MergedCert]) -> DueSelection:
+        """The certificates the user marked, renewed like for like (every node that holds each)."""
+        from ucterm.renewal.due import select_marked
+        from ucterm.renewal.journal import list_jobs, recent_units
+
+        assert self.inventory is not None
+        scan = self.current_scan()
+        if scan is None:
+            raise UctermError("the estate has not been scanned yet; press r to scan it first.")
+        keys = {(m.cluster, m.unit, m.record.fingerprint_sha256) for m in marked if m.store == "own"}
+        records = [c for c in scan.certificates if (c.cluster, c.unit, c.fingerprint_sha256) in keys and c.is_identity]
+        jobs = list_jobs()
+        return select_marked(self.inventory, scan, records, jobs=jobs,
+                             recent={n: recent_units(n, jobs) for n in {c.cluster for c in records}})
+
+    def batch_proposal(self, selection: DueSelection, *, kind: str = "due") -> BatchProposal:
+        """The plans of a selection, signed by each cluster's default signer; a renewal that cannot be
+        planned is left, with the planner's sentence."""
+        from ucterm.renewal.due import LeftAlone, options_for
+        from ucterm.renewal.journal import list_jobs, recent_units
+        from ucterm.renewal.plan import build_plan
+
+        assert self.inventory is not None
+        scan = self.current_scan()
+        assert scan is not None
+        plans: list[Plan] = []
+        signers: dict[str, str] = {}
+        left = list(selection.left)
+        jobs = list_jobs() if selection.renew else []
+        for renewal in selection.renew:
+            key = self.default_signer(renewal.cluster)
+            try:
+                plan = build_plan(self.inventory, scan, options_for(
+                    self.inventory, scan, renewal, signer=self.signer_plan(key),
+                    recent=recent_units(renewal.cluster, jobs)))
+            except UctermError as exc:
+                left.append(LeftAlone(renewal.cluster, renewal.unit, "not-like-for-like",
+                                      f"{renewal.describe()} cannot be planned: {exc}", renewal.nodes))
+                continue
+            plans.append(plan)
+            signers[f"{plan.cluster}/{plan.unit}"] = key
+        return BatchProposal(plans=plans, resume=list(selection.resume), left=left, signers=signers,
+                             kind=f"due{selection.days}" if kind == "due" else kind)
+
+    def reload_jobs(self) -> None:
+        """Read the journal for what the estate tree shows of jobs: which clusters wait for their window."""
+        from ucterm.renewal.journal import list_jobs
+
+        try:
+            jobs = list_jobs()
+        except (UctermError, OSError):
+            return
+        self.windows = {j.cluster: j.window["window"] for j in jobs if j.window and j.status == "waiting"}
+
+
+@dataclass
+class BatchProposal:
+    """What a batch would do, shown before it runs: new jobs (`plans`), jobs to resume, what is left."""
+
+    plans: list[Plan]
+    resume: list[JobSummary]
+    left: list[LeftAlone]
+    #: `cluster/unit` → the signer choice (SignerChoice.key or "files") of each new plan.
+    signers: dict[str, str] = field(default_factory=dict)
+    #: What made it, for the batch id (renewal.batch.new_batch_id): "marked", or "due" and the days.
+    kind: str = "due"
+
+    @property
+    def empty(self) -> bool:
+        return not self.plans and not self.resume

@@ -65,8 +65,9 @@ class JobsScreen(BaseScreen):
         from ucterm.renewal import list_jobs
 
         table = self.query_one("#jobs-table", DataTable)
+        current = self._current()
         try:
-            self.summaries = list_jobs()
+            self.summaries = self.listed(list_jobs())
         except UctermError as exc:
             self.say(str(exc), severity="error")
             self.summaries = []
@@ -80,7 +81,18 @@ class JobsScreen(BaseScreen):
                                  Text(s.job, style=muted(self.app))]))
         tables.fill(table, [(name, name) for name in ("state", "cluster", "unit", "updated", "job")], rows)
         table.border_title = counted(len(self.summaries), "job")
+        if current is not None:  # a reload (the batch view's, every second) keeps the cursor on its job
+            row = next((i for i, x in enumerate(self.summaries) if x.job == current.job), None)
+            if row is not None:
+                table.move_cursor(row=row)
         self._detail()
+
+    def listed(self, summaries: list[JobSummary]) -> list[JobSummary]:
+        """The jobs this screen lists (all of them; the batch view lists one batch's)."""
+        return summaries
+
+    def empty_text(self) -> str:
+        return "No renewal has been journaled yet: n on a certificate starts one."
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -96,11 +108,16 @@ class JobsScreen(BaseScreen):
         s = self._current()
         box = self.query_one("#jobs-detail", Static)
         if s is None:
-            box.update(Content.styled("No renewal has been journaled yet: n on a certificate starts one.",
-                                      "$text-muted"))
+            box.update(Content.styled(self.empty_text(), "$text-muted"))
             return
         done = sum(1 for st in s.steps if st["state"] in ("done", "skipped"))
         parts: list[str | tuple[str, str]] = [(s.job, "bold"), f"  {done}/{counted(len(s.steps), 'step')}"]
+        if s.window:
+            parts += ["\n", ("⏸ ", "bold $warning"), f"restarts wait for the maintenance window {s.window['window']}"]
+            if s.window.get("opens"):
+                parts += [f" (opens {s.window['opens'].replace('T', ' ')[:16]} UTC)"]
+        if s.batch:
+            parts += ["\n", ("batch ", "$text-muted"), s.batch]
         if s.detail:
             parts += ["\n", s.detail]
         if s.status == "interrupted" and s.stopped_at:

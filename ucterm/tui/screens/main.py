@@ -1,7 +1,9 @@
 """The main screen: estate tree | certificate table over the detail pane; scan in the background.
 
 The session comes in the constructor, or with SessionReady once `ucterm demo` has started its lab.
-Renewing and reviewing host keys are the app's: the screen posts OpenRenewal and HostKeysUnknown.
+Renewing and reviewing host keys are the app's: the screen posts OpenRenewal, RenewMarked and
+HostKeysUnknown. Marks (space) are kept by certificate (tui.view.cert_key), so they survive filters,
+sorts, scopes and rescans; a renewal that replaces a certificate drops its mark with it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from ucterm.tui.messages import (
     EngineEvent,
     HostKeysUnknown,
     OpenRenewal,
+    RenewMarked,
     ScanFailed,
     ScanFinished,
     SessionFailed,
@@ -40,6 +43,7 @@ from ucterm.tui.view import (
     MergedRows,
     Scope,
     SortKey,
+    cert_key,
     certificates,
     counted,
     counts,
@@ -63,7 +67,12 @@ class MainScreen(BaseScreen):
         Binding("slash", "filter", "Filter", id="main.filter",
                 tooltip="Filter the table as you type; !word excludes"),
         Binding("n", "renew", "Renew", id="main.renew",
-                tooltip="Renew the highlighted certificate: choose options, preview the plan, run it"),
+                tooltip="Renew the highlighted certificate (choose options, preview, run), or the marked "
+                        "ones as one batch"),
+        Binding("space", "mark", "Mark", show=False, id="main.mark",
+                tooltip="Mark or unmark the highlighted identity certificate; n renews the marked ones as a batch"),
+        Binding("M", "clear_marks", "Clear marks", show=False, id="main.clear_marks",
+                tooltip="Unmark every marked certificate"),
         Binding("r", "refresh", "Refresh", id="main.refresh",
                 tooltip="Scan every cluster again in the background"),
         Binding("R", "refresh_cluster", "Refresh cluster", show=False, id="main.refresh_cluster",
@@ -122,6 +131,8 @@ class MainScreen(BaseScreen):
         self._detail_from_row = False
         #: Whether the view was last laid out below the wide breakpoint (None: not yet).
         self._laid_out_narrow: bool | None = None
+        #: The marked certificates (space), by tui.view.cert_key.
+        self.marked: set[str] = set()
 
     # ---- layout -------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -179,9 +190,9 @@ class MainScreen(BaseScreen):
                             expiring_only=self.expiring_only, sort=self.sort, reverse=self.reverse,
                             rows=self._rows)
         table.show(rows, with_cluster=self.scope.kind == "estate", with_store=not self.identity_only,
-                   sort=self.sort, reverse=self.reverse, narrow=self._narrow)
+                   sort=self.sort, reverse=self.reverse, narrow=self._narrow, marked=self.marked)
         table.border_title = safe(f"certificates · {self.scope.label}")
-        table.border_subtitle = f"{len(rows)} shown"
+        table.border_subtitle = f"{len(rows)} shown" + (f" · {len(self.marked)} marked" if self.marked else "")
         if session is not None and session.inventory is not None:
             n_clusters = len(session.inventory.clusters)
             n_nodes = sum(len(c.nodes) for c in session.inventory.clusters)
@@ -210,7 +221,8 @@ class MainScreen(BaseScreen):
         bar.show_progress(self.progress, self.finished, session.scan.generated_at if session and session.scan
                           else None, self.message, partly=len(partly),
                           nodes=len(self._scan_view.nodes) if self._scan_view is not None else 0)
-        view = ["identity" if self.identity_only else "all stores"]
+        view = [f"■ {len(self.marked)} marked"] if self.marked else []
+        view.append("identity" if self.identity_only else "all stores")
         if self.expiring_only:
             view.append("expiring")
         if self.text_filter:
@@ -239,7 +251,7 @@ class MainScreen(BaseScreen):
         if not self._detail_pending:
             self._detail_pending = True
             self.set_timer(self.DETAIL_DELAY, self._show_detail)
-        keys = tuple(self.disabled_reason(a) for a in ("renew", "copy_pem", "details"))
+        keys = tuple(self.disabled_reason(a) for a in ("renew", "mark", "copy_pem", "details"))
         if keys != self._keys_state:  # the footer is rebuilt only when a key's state changed
             self._keys_state = keys
             self.refresh_bindings()
@@ -276,6 +288,19 @@ class MainScreen(BaseScreen):
                 return "the estate is not loaded yet"
             if action == "refresh_cluster" and self.scope.cluster is None:
                 return "highlight a cluster or node in the tree first"
+        if action == "renew" and self.marked:
+            if session is None:
+                return "the estate is not loaded yet"
+            return session.read_only_reason
+        if action == "mark":
+            cert = self.current
+            if cert is None:
+                return "highlight a certificate first"
+            if cert.store != "own":
+                return ("trust store certificates are not renewed (their CA renews them): mark an identity "
+                        "certificate")
+        if action == "clear_marks" and not self.marked:
+            return "no certificate is marked"
         if action == "renew":
             if session is None:
                 return "the estate is not loaded yet"
@@ -392,9 +417,44 @@ class MainScreen(BaseScreen):
             self.say(f"copied the PEM of {cert.record.subject_cn} ({cert.unit}, {cert.cluster})")
 
     def action_renew(self) -> None:
+        if self.marked:
+            marked = self.marked_certs()
+            if not marked:
+                self.say("the marked certificates are no longer in the scan (renewed, or gone): marks cleared",
+                         severity="warning")
+                self.action_clear_marks()
+                return
+            self.post_message(RenewMarked(marked))
+            return
         cert = self.current
         if cert is not None:
             self.post_message(OpenRenewal(cert.cluster, cert.unit, cert))
+
+    def action_mark(self) -> None:
+        cert = self.current
+        if cert is None or cert.store != "own":
+            return
+        key = cert_key(cert)
+        if key in self.marked:
+            self.marked.discard(key)
+        else:
+            self.marked.add(key)
+        self.refresh_view()
+        self.refresh_bindings()
+
+    def action_clear_marks(self) -> None:
+        self.marked.clear()
+        self.refresh_view()
+        self.refresh_bindings()
+
+    def marked_certs(self) -> list[MergedCert]:
+        """The marked certificates as the last scan has them now (a mark whose certificate is gone is dropped)."""
+        scan = self._scan_view
+        if scan is None:
+            return []
+        certs = [c for c in self._rows.merged(scan, ESTATE, True) if cert_key(c) in self.marked]
+        self.marked = {cert_key(c) for c in certs}
+        return certs
 
     def jump_to(self, scope: Scope) -> None:
         tree = self.query_one(EstateTree)

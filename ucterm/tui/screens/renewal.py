@@ -476,11 +476,14 @@ class PlanScreen(BaseScreen):
             "lines). ⚠ marks risky steps (restarts that drop calls, uploads that replace a certificate, "
             "HA off). The plan's warnings and risks follow the step detail.")
 
-    def __init__(self, plan: Plan, *, session: Session | None = None, signer: str = "files") -> None:
+    def __init__(self, plan: Plan, *, session: Session | None = None, signer: str = "files",
+                 runnable: bool = True) -> None:
+        """`runnable` False: a preview only (a batch job's plan: the batch runs it, `x` on the batch)."""
         super().__init__(classes="plan")
         self.plan = plan
         self.session = session
         self.signer = signer
+        self.runnable = runnable
 
     def compose(self) -> ComposeResult:
         yield Static(plan_header(self.plan), id="title")
@@ -514,6 +517,8 @@ class PlanScreen(BaseScreen):
 
     def disabled_reason(self, action: str) -> str | None:
         if action == "run":
+            if not self.runnable:
+                return "this plan is one job of a batch: x on the batch runs them all"
             if self.session is None:
                 return "the estate is not loaded"
             return self.session.cluster_read_only(self.plan.cluster)

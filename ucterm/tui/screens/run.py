@@ -34,6 +34,7 @@ from ucterm.tui.widgets.renewal.steps import StepTable
 if TYPE_CHECKING:
     from ucterm.renewal.journal import Job
     from ucterm.renewal.model import Plan
+    from ucterm.renewal.nodes import NodePool
     from ucterm.renewal.runner import Runner
 
 #: Steps whose trouble new material from the CA fixes: the CA dialog (c) is offered there.
@@ -105,9 +106,11 @@ class RunScreen(BaseScreen):
 
     @classmethod
     def for_job(cls, session: Session, job: Job, *, signer: str | None = None,
-                ask_credentials: AskCredentials | None = None, approved: bool = False) -> RunScreen:
+                ask_credentials: AskCredentials | None = None, approved: bool = False,
+                pool: NodePool | None = None) -> RunScreen:
         """A screen on a journaled job (new or resumed); nothing runs until started. `approved`: the
-        user confirmed the plan with its risky steps listed (a job opened from the journal asks at each)."""
+        user confirmed the plan with its risky steps listed (a job opened from the journal asks at each).
+        `pool`: the node accesses a batch's lane shares between its jobs (one login per node)."""
         from ucterm.renewal import Runner
 
         assert session.inventory is not None
@@ -117,7 +120,8 @@ class RunScreen(BaseScreen):
         screen.runner = Runner(job, session.inventory, session.credentials, sink=screen._sink,
                                signer=session.signer_for(key) if key != "files" else None,
                                confirm=screen._confirm, hold_on_failure=True, settings=session.runner_settings,
-                               read_only=bool(session.read_only_reason), now=session.clock, approved=approved)
+                               read_only=bool(session.read_only_reason), now=session.clock, approved=approved,
+                               pool=pool)
         status = job.status()
         screen.state = {"running": "ready"}.get(status, status)
         return screen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -13,13 +13,15 @@ from ucterm.scan.model import MergedCert
 from ucterm.tui.view import SortKey, cert_key, nodes_text
 from ucterm.tui.widgets.common.rowtable import Column, RowTable, cell_width
 from ucterm.tui.widgets.common.safe import safe
-from ucterm.tui.widgets.common.style import muted, status_cell, warning
+from ucterm.tui.widgets.common.style import accent, muted, status_cell, warning
 
 MAX_CN = 30
 MAX_ISSUER = 24
 #: Beside the tree at 80 columns: the longest units (cup-xmpp-s2s-ECDSA) end in "…"; the detail's
 #: title names them in full.
 MAX_UNIT_NARROW = 15
+#: Before the status glyph of a marked certificate (space on the table; n renews the marked ones).
+MARK = "■ "
 
 
 def _clip(text: str, width: int) -> str:
@@ -43,7 +45,8 @@ class CertTable(RowTable):
     HELP = ("Certificates of the selected cluster, node or the whole estate, one row per certificate: "
             "a multi-server certificate or a trust certificate held by several nodes is one row "
             "(`+2` = two more nodes). The first column is the status glyph with the days left "
-            "(EXPIRED once expired). The detail pane below follows the cursor.")
+            "(EXPIRED once expired), after a ■ on a certificate marked with space (n renews the marked "
+            "ones as one batch). The detail pane below follows the cursor.")
 
     class CertHighlighted(Message):
         def __init__(self, cert: MergedCert | None) -> None:
@@ -61,7 +64,7 @@ class CertTable(RowTable):
         super().__init__(id=id, zebra_stripes=True)
         self._certs: dict[str, MergedCert] = {}
         self._shown: MergedCert | None = None
-        self._row_cache: dict[tuple[str, bool, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
+        self._row_cache: dict[tuple[str, bool, bool, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
         self._styles: tuple[object, ...] | None = None
 
     @property
@@ -69,10 +72,11 @@ class CertTable(RowTable):
         key = self.cursor_key
         return self._certs.get(key) if key is not None else None
 
-    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool, narrow: bool) -> list[Text | str]:
-        """A row's cells, kept while the certificate and the columns stay the same (a filter keystroke
-        shows rows it built before)."""
-        key = (cert_key(cert), with_cluster, with_store, narrow)
+    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool, narrow: bool,
+                   marked: bool = False) -> list[Text | str]:
+        """A row's cells, kept while the certificate, its mark and the columns stay the same (a filter
+        keystroke shows rows it built before)."""
+        key = (cert_key(cert), with_cluster, with_store, narrow, marked)
         kept = self._row_cache.get(key)
         if kept is not None and (kept[0] is cert or kept[0] == cert):  # equal: a rescan that changed nothing
             return kept[1]
@@ -85,7 +89,10 @@ class CertTable(RowTable):
         # A unit is clipped only beside cluster/node names (a cluster's or node's view has the room).
         unit = Text(_clip(name, MAX_UNIT_NARROW) if narrow and with_cluster else name,
                     style=dim if merged_store and cert.store != "own" else "")
-        row: list[Text | str] = [status_cell(self.app, cert.status, r.days_left), safe(unit)]
+        status = status_cell(self.app, cert.status, r.days_left)
+        if marked:
+            status = Text.assemble((MARK, accent(self.app)), status)
+        row: list[Text | str] = [status, safe(unit)]
         if with_store and not merged_store:
             row.append(safe(Text(cert.store, style=dim if cert.store == "own" else "")))
         nodes = Text(f"{cert.cluster}/" if with_cluster else "", style=dim)
@@ -101,12 +108,13 @@ class CertTable(RowTable):
         return row
 
     def show(self, certs: Sequence[MergedCert], *, with_cluster: bool, with_store: bool, sort: SortKey,
-             reverse: bool, narrow: bool = False) -> None:
+             reverse: bool, narrow: bool = False, marked: Collection[str] = ()) -> None:
         """Replace the rows, keeping the cursor on the same certificate (and on its screen line) where
         it still shows.
 
         `narrow` (below the wide breakpoint, 80 columns beside the tree): status, unit and where,
-        in full; CN, issuer and expiry date are in the detail pane below.
+        in full; CN, issuer and expiry date are in the detail pane below. `marked`: the cert_keys
+        of the marked certificates (a ■ before their status; the column widens only while one shows).
         """
         styles = (self.app.theme, muted(self.app), warning(self.app))
         if styles != self._styles:  # another theme: cells carry its colours
@@ -133,7 +141,7 @@ class CertTable(RowTable):
         for cert in certs:
             key = cert_key(cert)
             certs_by_key[key] = cert
-            cells = self._row_cells(cert, with_cluster, with_store, narrow)
+            cells = self._row_cells(cert, with_cluster, with_store, narrow, key in marked)
             for i, cell in enumerate(cells):
                 w = cell_width(cell)
                 if w > widths[i]:

@@ -48,6 +48,8 @@ class EstateTree(Tree[Scope]):
         self.auto_expand = False
         self._progress: dict[str, tuple[int, int]] = {}
         self._session: Session | None = None
+        #: The lines saying a cluster's restarts wait for its maintenance window, with the window.
+        self._windows: list[tuple[TreeNode[Scope], str]] = []
 
     def action_open_scope(self) -> None:
         node = self.cursor_node
@@ -68,6 +70,7 @@ class EstateTree(Tree[Scope]):
         self._progress = dict(progress)
         current = self.cursor_node.data if self.cursor_node is not None else ESTATE
         self.clear()
+        self._windows.clear()
         root = self.root
         root.data = ESTATE
         root.set_label(safe(self._estate_label(scan)))
@@ -79,6 +82,10 @@ class EstateTree(Tree[Scope]):
                                     expand=True)
             if current == scope:
                 target = cluster_node
+            window = session.windows.get(name)
+            if window:
+                # A job's restarts here wait for the maintenance window (Session.reload_jobs): said first.
+                self._windows.append((cluster_node.add_leaf(safe(self._window_label(window)), data=scope), window))
             for fqdn, role, result in nodes:
                 nscope = Scope("node", name, fqdn)
                 label = safe(self._node_label(fqdn, role, result, version, scan))
@@ -194,6 +201,21 @@ class EstateTree(Tree[Scope]):
             assert scan is not None
             text.append_text(self._status(scan, list(scan.for_node(result.cluster, result.node))))
         return text
+
+    def on_resize(self) -> None:
+        for node, window in self._windows:
+            node.set_label(safe(self._window_label(window)))
+
+    def _window_label(self, window: str) -> Text:
+        """`⏸ restarts wait for Sat 01:00–05:00 Europe/Berlin`, clipped with … to the tree's width; at
+        80 columns (26 of tree) `⏸ Sat 01:00–05:0…`: the days and hours; the job and J say the rest."""
+        text = f"⏸ {window}" if self._narrow else f"⏸ restarts wait for {window}"
+        # The tree's width less the scrollbar and the guides of the root, the cluster and the line itself
+        # (clipped again when the tree is resized: on_resize).
+        room = self.size.width - 1 - 3 * self.guide_depth
+        if 0 < room < len(text):
+            text = text[: max(room - 1, 1)] + "…"
+        return Text(text, style=status_style(self.app, "warning"))
 
     def _gap_label(self, gap: str, result: NodeResult | None) -> Text:
         """`◐ TLS only: os_password for cluster "hq" refers to …`: what is missing and why."""
