@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ucterm.lazy import loader
 from ucterm.renewal.events import (
     JobEvent,
     JobFinished,
@@ -41,13 +41,7 @@ _LAZY = {"RenewalError": "runner", "Runner": "runner", "FilesSigner": "signers",
          "Signer": "signers", "SignerPending": "signers", "RunnerSettings": "steps"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = loader(__name__, _LAZY, globals())
 
 __all__ = [
     "CsrRequest",

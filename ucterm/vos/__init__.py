@@ -12,9 +12,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ucterm.lazy import loader
 from ucterm.vos.errors import (
     BannerTimeout,
     CommandTimeout,
@@ -50,13 +50,7 @@ _LAZY = {"accept_host_key": "hostkeys", "fetch_host_key": "hostkeys", "fingerpri
          "probe_node_unit": "probe", "NodeSession": "session", "PinStore": "tls", "redact": "transcript"}
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = loader(__name__, _LAZY, globals())
 
 
 __all__ = [
