@@ -167,8 +167,9 @@ def select_due(inventory: Inventory, scan: ScanResult, *, days: int, clusters: S
     def hint(cluster: str, unit: str) -> str | None:
         if named or not catalog.unit_spec(unit).high_risk:
             return None
-        return (f"{unit} on cluster {cluster} is due, but high-risk units (phones, ITL/CTL, §5.5) are renewed only "
-                f"when --unit names them: `ucterm renew --due {limit(cluster)} --cluster {cluster} --unit {unit}`")
+        return (f"{unit} on cluster {cluster} is due, but high-risk units (their restarts re-register phones "
+                f"and touch the ITL/CTL files) are renewed only when --unit names them: "
+                f"`ucterm renew --due {limit(cluster)} --cluster {cluster} --unit {unit}`")
 
     return _select(inventory, scan, chosen, due, in_scope, hint, jobs=jobs, installed=installed or {},
                    recent=recent or {}, days=days, limit=limit)
@@ -332,13 +333,14 @@ def _never_together(renew: list[DueRenewal], left: list[LeftAlone],
                          else f"{lately[0]} was renewed on cluster {r.cluster} by job {lately[1]} in the last two days"
                          if lately is not None else "")
                 left.append(LeftAlone(r.cluster, r.unit, "never-together", (
-                    f"{r.unit} on cluster {r.cluster} waits: {other}, and they never change in one window (§5.5); "
-                    "run again once every phone has re-registered"), r.nodes))
+                    f"{r.unit} on cluster {r.cluster} waits: {other}, and they never change in one window (the phones "
+                    "must trust one before the other changes); run again once every phone has "
+                    "re-registered"), r.nodes))
                 continue
         if r.unit != "ITLRecovery" and any(k.unit == "ITLRecovery" for k in same):
             left.append(LeftAlone(r.cluster, r.unit, "never-together", (
                 f"{r.unit} on cluster {r.cluster} waits: ITLRecovery is renewed there in this batch and is never "
-                "batched with anything (§5.5); run again afterwards"), r.nodes))
+                "batched with anything; run again afterwards"), r.nodes))
             continue
         kept.append(r)
     order = {id(r): i for i, r in enumerate(renew)}
@@ -363,7 +365,7 @@ def _covered(inventory: Inventory, scan: ScanResult, renew: list[DueRenewal],
         if owner is not None:
             left.append(LeftAlone(r.cluster, r.unit, "covered", (
                 f"{r.unit} on cluster {r.cluster} is renewed by the multi-server certificate of cluster {owner}, "
-                "which names its nodes (§2.1)"), r.nodes))
+                "which names its nodes"), r.nodes))
             continue
         kept.append(r)
     return kept

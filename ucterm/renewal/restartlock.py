@@ -62,7 +62,7 @@ class RestartLock:
                 if on_wait is not None and holder not in told:
                     told.add(holder)
                     await on_wait(f"waiting for {holder} to finish its restarts on cluster {cluster} (one job at a "
-                                  "time restarts services on a cluster, §3)")
+                                  "time restarts services on a cluster)")
                 await asyncio.sleep(self.poll)
 
     def _try(self, cluster: str) -> int | None:
