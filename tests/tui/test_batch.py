@@ -128,6 +128,8 @@ async def test_renew_everything_due_leaves_the_high_risk_units_and_says_why() ->
         assert all(p.unit not in ("CallManager", "TVS", "ITLRecovery", "CAPF") for p in screen.proposal.plans)
         detail = str(screen.query_one("#batch-detail").render())
         assert "Left alone" in detail and "CallManager on cluster" in detail and "high-risk" in detail
+        # The way in is the TUI's (mark it, n), not the command line's --unit.
+        assert "mark the certificate (space)" in detail and "--unit" not in detail, detail
 
 
 async def test_a_cluster_whose_restarts_wait_for_its_window_says_so_on_the_tree() -> None:

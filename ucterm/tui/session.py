@@ -11,7 +11,7 @@ import contextlib
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
@@ -370,10 +370,16 @@ class Session:
             raise UctermError("the estate has not been scanned yet; press r to scan it first.")
         jobs = list_jobs()
         names = [c.name for c in self.inventory.clusters]
-        return select_due(self.inventory, scan, days=self.inventory.defaults.warn_days,
-                          days_for={c.name: c.settings.warn_days for c in self.inventory.clusters}, jobs=jobs,
-                          installed=installed_by_finished_jobs(jobs, names),
-                          recent={n: recent_units(n, jobs) for n in names})
+        selection = select_due(self.inventory, scan, days=self.inventory.defaults.warn_days,
+                               days_for={c.name: c.settings.warn_days for c in self.inventory.clusters}, jobs=jobs,
+                               installed=installed_by_finished_jobs(jobs, names),
+                               recent={n: recent_units(n, jobs) for n in names})
+        # The engine's sentence names the command line's way in (--unit); here it is the marks.
+        left = tuple(replace(item, reason=(
+            f"{item.unit} on cluster {item.cluster} is due, but high-risk units (their restarts re-register phones "
+            "and touch the ITL/CTL files) are renewed only when you choose them: mark the certificate (space) "
+            "and press n")) if item.kind == "high-risk" else item for item in selection.left)
+        return replace(selection, left=left)
 
     def marked_selection(self, marked: Sequence[MergedCert]) -> DueSelection:
         """The certificates the user marked, renewed like for like (every node that holds each)."""
