@@ -123,6 +123,28 @@ class CredentialStore:
         return Secret(reference)
 
 
+class ObservedCredentials:
+    """A CredentialStore's stand-in that hands every secret it resolves, or is told, to `seen` first:
+    the journal's redactor (the runner) and the pool's users' redactors (renewal.nodes) learn a
+    secret before any line that could carry it is written. Everything else is the inner store's."""
+
+    def __init__(self, inner: CredentialStore, seen: Callable[[str], None]) -> None:
+        self._inner = inner
+        self._seen = seen
+
+    def resolve(self, reference: str | None, *, what: str) -> Secret:
+        secret = self._inner.resolve(reference, what=what)
+        self._seen(secret.reveal())
+        return secret
+
+    def answers_without_asking(self, reference: str | None, *, what: str) -> bool:
+        return self._inner.answers_without_asking(reference, what=what)
+
+    def remember(self, reference: str, what: str, value: str) -> None:
+        self._seen(value)
+        self._inner.remember(reference, what, value)
+
+
 def terminal_prompter(question: str) -> str:
     """Ask on the controlling terminal without echo (headless commands)."""
     import getpass

@@ -20,7 +20,7 @@ from typing import Any, cast
 from cryptography import x509
 
 from ucterm import catalog, pki
-from ucterm.credentials import CredentialStore, Secret
+from ucterm.credentials import CredentialStore, ObservedCredentials
 from ucterm.errors import UctermError
 from ucterm.events import Event, EventSink, emit
 from ucterm.inventory import Cluster, Node
@@ -157,23 +157,6 @@ class NodeAccess:
         return await self.session.cli.restart_service(service, timeout)
 
 
-class _SeenCredentials:
-    """A CredentialStore that hands every secret it resolves to the pool (and so to its users' redactors)."""
-
-    def __init__(self, inner: CredentialStore, seen: Callable[[str], None]) -> None:
-        self._inner = inner
-        self._seen = seen
-
-    def resolve(self, reference: str | None, *, what: str) -> Secret:
-        secret = self._inner.resolve(reference, what=what)
-        self._seen(secret.reveal())
-        return secret
-
-    def remember(self, reference: str, what: str, value: str) -> None:
-        self._seen(value)
-        self._inner.remember(reference, what, value)
-
-
 class NodePool:
     """Node accesses shared by work that follows one another (see the module docstring).
 
@@ -186,7 +169,7 @@ class NodePool:
     def __init__(self, credentials: CredentialStore) -> None:
         self._seen: set[str] = set()
         self._listeners: list[Callable[[str], None]] = []
-        self.credentials = cast(CredentialStore, _SeenCredentials(credentials, self._saw))
+        self.credentials = cast(CredentialStore, ObservedCredentials(credentials, self._saw))
         self._accesses: dict[str, NodeAccess] = {}
 
     def _saw(self, secret: str) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, cast
 
-from ucterm.credentials import CredentialStore, Secret
+from ucterm.credentials import CredentialStore, ObservedCredentials
 from ucterm.errors import UctermError
 from ucterm.events import Event, EventSink, TranscriptLine, emit
 from ucterm.inventory import Cluster, Inventory
@@ -100,23 +100,6 @@ def _joined(first: str, then: str) -> str:
     return f"{first}; {then}"
 
 
-class _RecordingCredentials:
-    """A CredentialStore that hands every resolved secret to the journal's redactor first."""
-
-    def __init__(self, inner: CredentialStore, record: Callable[[str], None]) -> None:
-        self._inner = inner
-        self._record = record
-
-    def resolve(self, reference: str | None, *, what: str) -> Secret:
-        secret = self._inner.resolve(reference, what=what)
-        self._record(secret.reveal())
-        return secret
-
-    def remember(self, reference: str, what: str, value: str) -> None:
-        self._record(value)
-        self._inner.remember(reference, what, value)
-
-
 class Runner:
     """Drives one job (see the module docstring)."""
 
@@ -140,7 +123,7 @@ class Runner:
         self._hold = hold_on_failure
         self._read_only = read_only
         self._approved = approved
-        self._credentials = cast(CredentialStore, _RecordingCredentials(credentials, job.redactor.add))
+        self._credentials = cast(CredentialStore, ObservedCredentials(credentials, job.redactor.add))
         #: Sessions opened before the job (the survey) or kept for the next job of a batch; None: the
         #: runner opens its own and closes them when it ends.
         self._pool = pool
