@@ -171,6 +171,42 @@ async def test_an_interrupted_job_reads_interrupted_in_the_jobs_screen_with_its_
         assert app.screen.active_bindings["p"].binding.description == "Resume"
 
 
+async def test_a_stuck_job_is_abandoned_from_the_jobs_screen_after_a_question() -> None:
+    """A: the TUI's way to give a job up (was `ucterm jobs --abandon` only); n at the question keeps it."""
+    from ucterm.renewal import Journal
+    from ucterm.tui.screens.jobs import JobsScreen
+    from ucterm.tui.screens.modals import ConfirmModal
+
+    app = UctermApp(startup=DemoStartup("fast"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await scanned(pilot, app)
+        session = app.session
+        assert session is not None
+        plan = session.build_plan(session.renewal_defaults("branch", "CallManager", False))
+        job = Journal.create(plan, session.inventory_path)
+        job.set_step(plan.steps[0].id, "done")
+        job.set_state("failed", "step 2 failed")
+        await pilot.press("J")
+        await pilot.pause()
+        jobs = app.screen
+        assert isinstance(jobs, JobsScreen)
+        assert jobs.active_bindings["A"].enabled
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question")
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is jobs and Journal.open(job.id).state == "failed"
+        await pilot.press("A")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmModal), what="the question again")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: Journal.open(job.id).state == "abandoned", what="the job to be abandoned")
+        await pilot.pause()
+        assert app.screen is jobs
+        assert next(s for s in jobs.summaries if s.job == job.id).status == "abandoned"
+        assert not jobs.active_bindings["A"].enabled  # nothing left to give up
+        assert "nothing to give up" in (jobs.disabled_reason("abandon") or "")
+
+
 async def test_retry_and_skip_from_the_run_screen() -> None:
     """A verify step that cannot see the node fails and the run holds: r runs it again (it fails again
     while the firewall is there, and passes once it is gone); on a second job s asks why and skips it."""

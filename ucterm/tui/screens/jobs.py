@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Footer, Static
 from ucterm.errors import UctermError
 from ucterm.tui.messages import OpenJob
 from ucterm.tui.screens.base import BaseScreen
+from ucterm.tui.screens.modals import ConfirmModal
 from ucterm.tui.view import counted
 from ucterm.tui.widgets.common import tables
 from ucterm.tui.widgets.common.safe import safe
@@ -36,13 +37,16 @@ class JobsScreen(BaseScreen):
         Binding("enter", "open", "Open", id="jobs.open",
                 tooltip="Open the job: its steps and logs; p resumes it where it stopped"),
         Binding("r", "reload", "Reload", id="jobs.reload", tooltip="Read the journal again"),
+        Binding("A", "abandon", "Abandon", id="jobs.abandon",
+                tooltip="Give the highlighted job up (asks first; journaled; nothing on the nodes changes), so that "
+                        "a new renewal of its unit may start"),
         Binding("j", "cursor('down')", "Down", show=False, id="jobs.down"),
         Binding("k", "cursor('up')", "Up", show=False, id="jobs.up"),
     ]
 
     HELP = ("Renewal jobs from the journal, newest first. A job that waits for the CA, failed, was paused or "
-            "interrupted resumes from where it stopped, without regenerating its CSR; `ucterm jobs --abandon JOB` "
-            "gives one up.")
+            "interrupted resumes from where it stopped, without regenerating its CSR; A gives one up (as "
+            "`ucterm jobs --abandon JOB` does) so that a new renewal of its unit may start.")
 
     def __init__(self, running: Collection[str] = ()) -> None:
         """`running`: the ids of the jobs running in this app (the app's own set, read at each reload)."""
@@ -131,9 +135,43 @@ class JobsScreen(BaseScreen):
         box.update(safe(Content.assemble(*parts)))
 
     def disabled_reason(self, action: str) -> str | None:
-        if action == "open" and self._current() is None:
-            return "there is no job to open"
+        current = self._current()
+        if action in ("open", "abandon") and current is None:
+            return f"there is no job to {action}"
+        if action == "abandon" and current is not None:
+            if current.job in self.running or current.status == "running":
+                return "the job is running: pause or abort it on its run screen first"
+            if current.status in ("done", "abandoned"):
+                return f"the job is {current.status}: there is nothing to give up"
+            if current.damaged:
+                return "the job is damaged: its folder does not read as a job (move it out of the journal)"
         return None
+
+    def action_abandon(self) -> None:
+        """Ask, then give the job up in the journal (Job.abandon: what it left on the nodes is said)."""
+        current = self._current()
+        if current is None or self.disabled_reason("abandon") is not None:
+            return
+        job_id = current.job
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            from ucterm.renewal import Journal
+
+            try:
+                detail = Journal.open(job_id).abandon()
+            except UctermError as exc:  # another ucterm runs it now, or it ended meanwhile
+                self.say(str(exc), severity="error")
+            else:
+                self.say(f"job {job_id}: {detail}")
+            self.action_reload()
+
+        body = (f"Give up job {job_id} ({current.unit} on cluster {current.cluster}, {current.status})? Nothing on "
+                "the nodes changes: a CSR it made or a certificate it uploaded stays. A new renewal of the unit may "
+                "start afterwards; this job can no longer be resumed.")
+        self.app.push_screen(ConfirmModal("Abandon the job?", body, yes="Abandon", no="Keep it", danger=True),
+                             answered)
 
     def action_cursor(self, direction: str) -> None:
         table = self.query_one("#jobs-table", DataTable)
