@@ -540,15 +540,23 @@ async def test_the_ou_choice_is_what_the_transport_does(recorded: Factory) -> No
 async def test_a_finished_job_is_toasted_with_its_final_detail() -> None:
     """The end of a renewal was toasted with the detail from before the run ("done: created",
     "done: waiting for the certificate …"): the runner's last events were still gathering."""
-    from .test_lab import demo_app, scanned, start_renewal, until_state
+    from .test_lab import demo_app, scanned, start_renewal, until_state, wait_for
 
     app = demo_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await scanned(pilot, app)
         run = await start_renewal(pilot, app, "tomcat branch cucm125-pub")
         await until_state(pilot, run, "done")
+
+        def toasts() -> list[str]:
+            return [n.message for n in app._notifications]
+
+        # The end's toast comes with the app's JobEnded handling (later than the run screen's state on a
+        # loaded machine): wait for it, then look at everything said.
+        await wait_for(pilot, lambda: any(m.startswith(f"renewal {run.job_id} done") for m in toasts()),
+                       what=lambda: f"the job's end toast; said: {toasts()}")
         await pilot.pause(0.3)
-        said = [n.message for n in app._notifications]
+        said = toasts()
         done = [m for m in said if m.startswith(f"renewal {run.job_id} done")]
         assert done and all("proven to serve" in m for m in done), said
         assert not any(m.endswith((": created", "waiting for the certificate")) for m in said), said
