@@ -64,7 +64,9 @@ class CertTable(RowTable):
         super().__init__(id=id, zebra_stripes=True)
         self._certs: dict[str, MergedCert] = {}
         self._shown: MergedCert | None = None
-        self._row_cache: dict[tuple[str, bool, bool, bool, bool], tuple[MergedCert, list[Text | str]]] = {}
+        #: (cert_key, columns, mark) → (the certificate, its cells, their widths).
+        self._row_cache: dict[tuple[str, bool, bool, bool, bool],
+                              tuple[MergedCert, list[Text | str], tuple[int, ...]]] = {}
         self._styles: tuple[object, ...] | None = None
 
     @property
@@ -72,14 +74,14 @@ class CertTable(RowTable):
         key = self.cursor_key
         return self._certs.get(key) if key is not None else None
 
-    def _row_cells(self, cert: MergedCert, with_cluster: bool, with_store: bool, narrow: bool,
-                   marked: bool = False) -> list[Text | str]:
-        """A row's cells, kept while the certificate, its mark and the columns stay the same (a filter
-        keystroke shows rows it built before)."""
-        key = (cert_key(cert), with_cluster, with_store, narrow, marked)
+    def _row_cells(self, cert: MergedCert, row_key: str, with_cluster: bool, with_store: bool, narrow: bool,
+                   marked: bool = False) -> tuple[list[Text | str], tuple[int, ...]]:
+        """A row's cells and their widths, kept while the certificate, its mark and the columns stay the
+        same (a filter keystroke shows rows it built before; measuring 15,000 cells again took 40 ms)."""
+        key = (row_key, with_cluster, with_store, narrow, marked)
         kept = self._row_cache.get(key)
         if kept is not None and (kept[0] is cert or kept[0] == cert):  # equal: a rescan that changed nothing
-            return kept[1]
+            return kept[1], kept[2]
         dim = muted(self.app)
         r = cert.record
         merged_store = narrow and with_store
@@ -104,8 +106,9 @@ class CertTable(RowTable):
             row.append(safe(Text(_clip(r.subject_cn, MAX_CN))))
             row.append(safe(Text(_clip(r.issuer_cn + (" (self)" if r.self_signed else ""), MAX_ISSUER), style=dim)))
             row.append(Text(r.not_after.strftime("%Y-%m-%d")))
-        self._row_cache[key] = (cert, row)
-        return row
+        widths = tuple(cell_width(cell) for cell in row)
+        self._row_cache[key] = (cert, row, widths)
+        return row, widths
 
     def show(self, certs: Sequence[MergedCert], *, with_cluster: bool, with_store: bool, sort: SortKey,
              reverse: bool, narrow: bool = False, marked: Collection[str] = ()) -> None:
@@ -141,9 +144,8 @@ class CertTable(RowTable):
         for cert in certs:
             key = cert_key(cert)
             certs_by_key[key] = cert
-            cells = self._row_cells(cert, with_cluster, with_store, narrow, key in marked)
-            for i, cell in enumerate(cells):
-                w = cell_width(cell)
+            cells, cell_widths = self._row_cells(cert, key, with_cluster, with_store, narrow, key in marked)
+            for i, w in enumerate(cell_widths):
                 if w > widths[i]:
                     widths[i] = w
             rows.append((key, cells))
