@@ -34,6 +34,14 @@ FIXTURES = Path(__file__).parent / "fixtures"
 NOW = dt.datetime(2026, 11, 27, 8, 0, tzinfo=dt.UTC)
 
 
+async def scan_ended(pilot: Pilot[UctermApp], ended: Callable[[], bool]) -> None:
+    """Wait (30 s at most, then fail saying so) until `ended`, then for the frame after it."""
+    from .test_lab import wait_for
+
+    await wait_for(pilot, ended, timeout=30, what="the scan to end")
+    await pilot.pause()
+
+
 def text_of(app: App[object]) -> str:
     """The terminal's characters as the user sees them, line by line (the top screen's render)."""
     return "\n".join("".join(segment.text for segment in strip)
@@ -356,11 +364,7 @@ async def test_partly_read_nodes_are_marked_counted_and_not_misjudged(tmp_path: 
         async with app.run_test(size=(120, 40)) as pilot:
             main = app.screen
             assert isinstance(main, MainScreen)
-            for _ in range(600):
-                await pilot.pause(0.05)
-                if session.scan is not None and not main.progress:
-                    break
-            await pilot.pause()
+            await scan_ended(pilot, lambda: session.scan is not None and not main.progress)
             scan = session.scan
             assert scan is not None and len(node_problems(scan)) == 9  # what `ucterm scan` lists as PARTIAL
             text = all_text(app)
@@ -408,11 +412,7 @@ async def test_the_title_counts_what_it_says_and_agrees_with_ucterm_scan(tmp_pat
         async with app.run_test(size=(80, 24)) as pilot:
             main = app.screen
             assert isinstance(main, MainScreen)
-            for _ in range(600):
-                await pilot.pause(0.05)
-                if session.scan is not None and not main.progress:
-                    break
-            await pilot.pause()
+            await scan_ended(pilot, lambda: session.scan is not None and not main.progress)
             title = text_of(app).splitlines()[0]
             assert "identity:" in title, title
             await pilot.press("i")
@@ -644,11 +644,7 @@ async def test_plain_ucterm_without_an_inventory_says_it_is_the_demo(tmp_path: P
     missing = tmp_path / "config" / "inventory.toml"
     app = UctermApp(startup=DemoStartup("fast", banner=no_inventory_banner(missing)))
     async with app.run_test(size=(80, 24)) as pilot:
-        for _ in range(600):
-            await pilot.pause(0.05)
-            if app.session is not None and app.session.scan is not None:
-                break
-        await pilot.pause()
+        await scan_ended(pilot, lambda: app.session is not None and app.session.scan is not None)
         text = " ".join(text_of(app).split())
         assert "This is the demo lab: no inventory at" in text and str(missing) in all_text(app), text
         assert "ucterm lab --write-inventory F" in text
